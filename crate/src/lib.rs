@@ -1,0 +1,10 @@
+//! partita: Dask's ideas (bags, arrays and dataframes over partitions, task graphs,
+//! schedulers, tree reductions, delayed and futures) in Rust, for WebAssembly and native.
+//!
+//! See ARCHITECTURE.md at the repository root for the map of this crate.
+
+pub mod error;
+pub mod value;
+
+pub use error::{Error, ErrorKind, Result};
+pub use value::Value;
