@@ -63,7 +63,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), key: None }
+        Error {
+            kind,
+            message: message.into(),
+            key: None,
+        }
     }
     pub fn plan(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Plan, message)

@@ -6,11 +6,33 @@
 // Engine code must not panic (in wasm a panic kills the module); tests may.
 #![cfg_attr(
     test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
+pub mod bag;
+pub mod delayed;
+pub mod engine;
 pub mod error;
+pub mod events;
+pub mod expr;
+pub mod graph;
+pub mod lower;
+pub mod ops;
+pub mod partition;
+pub mod plan;
+pub mod reduction;
+pub mod registry;
+pub mod runtime;
+pub mod scheduler;
 pub mod value;
 
+pub use engine::{ComputeOptions, Computed, Engine, SchedulerKind};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{Event, EventSink};
+pub use plan::{Node, Plan};
 pub use value::Value;

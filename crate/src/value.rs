@@ -41,7 +41,10 @@ impl Value {
     }
     pub fn record<K: AsRef<str>>(fields: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Record(Arc::new(
-            fields.into_iter().map(|(k, v)| (Arc::from(k.as_ref()), v)).collect(),
+            fields
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k.as_ref()), v))
+                .collect(),
         ))
     }
 
@@ -103,7 +106,10 @@ impl Value {
 
     /// Looks up a record field by name.
     pub fn get_field(&self, name: &str) -> Option<&Value> {
-        self.as_record()?.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+        self.as_record()?
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v)
     }
 
     /// Python truthiness: null, false, 0, 0.0, "" and empty containers are false.
@@ -150,7 +156,9 @@ impl Value {
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
             Value::Record(r) => serde_json::Value::Object(
-                r.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect(),
+                r.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -491,7 +499,9 @@ impl<'de> Deserialize<'de> for Value {
                 Ok(Value::Int(i))
             }
             fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-                Ok(i64::try_from(u).map(Value::Int).unwrap_or(Value::Float(u as f64)))
+                Ok(i64::try_from(u)
+                    .map(Value::Int)
+                    .unwrap_or(Value::Float(u as f64)))
             }
             fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
                 Ok(Value::Float(x))

@@ -1,0 +1,369 @@
+//! The engine: validates and lowers plans, optimises graphs, runs them under the chosen
+//! scheduler, assembles results, and keeps persisted collections. Bindings (CLI, wasm)
+//! talk to this type only.
+
+use crate::error::{Error, Result};
+use crate::events::EventSink;
+use crate::graph::{OptimizeOptions, TaskGraph, TaskId};
+use crate::lower::{Collection, Lowered, Lowerer, PersistStore, Persisted};
+use crate::partition::Partition;
+use crate::plan::Plan;
+use crate::registry::Kind;
+use crate::scheduler::{
+    CancelToken, Executor, PoolExecutor, RunOptions, Scheduler, SyncExecutor, TaskState,
+};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Which scheduler runs a computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SchedulerKind {
+    /// One task at a time on the calling thread, in a deterministic order; with several
+    /// workers they are logical workers interleaved on that thread.
+    Sync,
+    /// A pool of threads (rayon; web workers in threaded wasm).
+    #[default]
+    Threads,
+}
+
+impl std::str::FromStr for SchedulerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "sync" | "synchronous" | "single-threaded" => Ok(SchedulerKind::Sync),
+            "threads" | "threading" | "pool" => Ok(SchedulerKind::Threads),
+            other => Err(Error::value(format!(
+                "unknown scheduler '{other}'; use 'sync' or 'threads'"
+            ))),
+        }
+    }
+}
+
+/// How to run one computation.
+#[derive(Debug, Clone)]
+pub struct ComputeOptions {
+    pub scheduler: SchedulerKind,
+    pub workers: usize,
+    /// Slow motion: every task waits this long before it runs.
+    pub delay: Duration,
+    pub optimize: OptimizeOptions,
+    pub cancel: CancelToken,
+}
+
+impl Default for ComputeOptions {
+    fn default() -> Self {
+        ComputeOptions {
+            scheduler: SchedulerKind::Threads,
+            workers: default_workers(),
+            delay: Duration::ZERO,
+            optimize: OptimizeOptions::ALL,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// The number of hardware threads, at least 1.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A computed result. Bags come back as one list of all their elements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Computed {
+    Value(Value),
+}
+
+impl Computed {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Computed::Value(v) => v.to_json(),
+        }
+    }
+    pub fn as_value(&self) -> &Value {
+        match self {
+            Computed::Value(v) => v,
+        }
+    }
+}
+
+/// The engine. One per page (or process); all methods take `&self`.
+pub struct Engine {
+    persisted: Mutex<PersistStore>,
+    pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+    next_run: AtomicU64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            persisted: Mutex::new(HashMap::new()),
+            pools: Mutex::new(HashMap::new()),
+            next_run: AtomicU64::new(1),
+        }
+    }
+
+    fn store(&self) -> MutexGuard<'_, PersistStore> {
+        // Entries are inserted whole, so a poisoned store is still consistent.
+        self.persisted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Validates and lowers a plan (persisted collections come back as literal tasks).
+    pub fn lower(&self, plan: &Plan) -> Result<Lowered> {
+        let valid = plan.validate()?;
+        let store = self.store();
+        Lowerer::new(&store).lower(&valid)
+    }
+
+    /// The plan's task graph, optimised or not.
+    pub fn graph(&self, plan: &Plan, optimize: OptimizeOptions) -> Result<TaskGraph> {
+        Ok(self.lower(plan)?.graph.optimize(optimize))
+    }
+
+    fn executor(&self, opts: &ComputeOptions) -> Result<Box<dyn Executor>> {
+        let workers = opts.workers.max(1);
+        if opts.scheduler == SchedulerKind::Sync || !crate::runtime::threads_available() {
+            return Ok(Box::new(SyncExecutor::with_logical_workers(workers)));
+        }
+        if cfg!(target_arch = "wasm32") {
+            return Ok(Box::new(PoolExecutor::global(workers)));
+        }
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let pool = match pools.get(&workers) {
+            Some(p) => Arc::clone(p),
+            None => {
+                let p = PoolExecutor::build_pool(workers)?;
+                pools.insert(workers, Arc::clone(&p));
+                p
+            }
+        };
+        Ok(Box::new(PoolExecutor::new(pool)))
+    }
+
+    fn run_options(&self, opts: &ComputeOptions) -> RunOptions {
+        RunOptions {
+            run: self.next_run.fetch_add(1, Ordering::SeqCst),
+            delay: opts.delay,
+            cancel: opts.cancel.clone(),
+            retries: 0,
+        }
+    }
+
+    /// Computes the plan's outputs, emitting events into `sink`.
+    pub fn compute(
+        &self,
+        plan: &Plan,
+        opts: &ComputeOptions,
+        sink: &EventSink,
+    ) -> Result<Vec<Computed>> {
+        let (mut sched, outputs) = self.prepare(plan, opts, sink)?;
+        sched.run()?;
+        assemble(&outputs, |id| sched.result(id))
+    }
+
+    fn prepare(
+        &self,
+        plan: &Plan,
+        opts: &ComputeOptions,
+        sink: &EventSink,
+    ) -> Result<(BoxScheduler, Vec<OutputTasks>)> {
+        let lowered = self.lower(plan)?;
+        let graph = lowered.graph.optimize(opts.optimize);
+        let outputs = output_tasks(&lowered.outputs, &lowered.graph, &graph)?;
+        let exec = self.executor(opts)?;
+        Ok((
+            Scheduler::new(graph, exec, sink.clone(), self.run_options(opts)),
+            outputs,
+        ))
+    }
+
+    /// Step mode: a computation that advances one task at a time under the sync
+    /// scheduler, exposing the ready set and the task states.
+    pub fn stepper(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Stepper> {
+        let opts = ComputeOptions {
+            scheduler: SchedulerKind::Sync,
+            ..opts.clone()
+        };
+        let (sched, outputs) = self.prepare(plan, &opts, sink)?;
+        Ok(Stepper { sched, outputs })
+    }
+
+    /// Computes the plan's outputs and keeps their partitions in the engine; later plans
+    /// that contain the same nodes read them instead of recomputing them.
+    pub fn persist(
+        &self,
+        plan: &Plan,
+        opts: &ComputeOptions,
+        sink: &EventSink,
+    ) -> Result<Vec<String>> {
+        let lowered = self.lower(plan)?;
+        let graph = lowered.graph.optimize(opts.optimize);
+        let outputs = output_tasks(&lowered.outputs, &lowered.graph, &graph)?;
+        let exec = self.executor(opts)?;
+        let mut sched = Scheduler::new(graph, exec, sink.clone(), self.run_options(opts));
+        sched.run()?;
+        let mut tokens = Vec::new();
+        let mut store = self.store();
+        for (collection, out) in lowered.outputs.iter().zip(&outputs) {
+            let partitions: Vec<Arc<Partition>> = out
+                .tasks
+                .iter()
+                .map(|id| {
+                    sched
+                        .result(*id)
+                        .ok_or_else(|| Error::internal("a persisted partition is missing"))
+                })
+                .collect::<Result<_>>()?;
+            store.insert(
+                collection.token.clone(),
+                Persisted {
+                    kind: collection.kind,
+                    name: collection.name.clone(),
+                    partitions,
+                },
+            );
+            tokens.push(collection.token.clone());
+        }
+        Ok(tokens)
+    }
+
+    /// Drops persisted collections by token; returns how many were dropped.
+    pub fn unpersist(&self, tokens: &[String]) -> usize {
+        let mut store = self.store();
+        tokens.iter().filter(|t| store.remove(*t).is_some()).count()
+    }
+
+    /// The tokens of the persisted collections.
+    pub fn persisted(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self.store().keys().cloned().collect();
+        tokens.sort();
+        tokens
+    }
+
+    /// A new run id (futures clients use their own scheduler but share the numbering).
+    pub fn next_run_id(&self) -> u64 {
+        self.next_run.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+/// The tasks of one output in the graph that runs, and how to assemble them.
+#[derive(Debug, Clone)]
+pub struct OutputTasks {
+    pub kind: Kind,
+    pub tasks: Vec<TaskId>,
+}
+
+/// Maps output collections from the lowered graph into the optimised one by key.
+fn output_tasks(
+    outputs: &[Collection],
+    lowered: &TaskGraph,
+    run: &TaskGraph,
+) -> Result<Vec<OutputTasks>> {
+    outputs
+        .iter()
+        .map(|c| {
+            let tasks = c
+                .tasks
+                .iter()
+                .map(|id| {
+                    let key = &lowered.task(*id)?.key;
+                    run.find(key).ok_or_else(|| {
+                        Error::internal(format!("output task {key} was optimised away"))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(OutputTasks {
+                kind: c.kind,
+                tasks,
+            })
+        })
+        .collect()
+}
+
+/// Builds each output's result from its tasks' outputs.
+fn assemble(
+    outputs: &[OutputTasks],
+    result: impl Fn(TaskId) -> Option<Arc<Partition>>,
+) -> Result<Vec<Computed>> {
+    outputs
+        .iter()
+        .map(|out| {
+            let parts: Vec<Arc<Partition>> = out
+                .tasks
+                .iter()
+                .map(|id| {
+                    result(*id).ok_or_else(|| {
+                        Error::internal(format!("output task {} has no result", id.0))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let value = crate::delayed::collect_argument(&parts, out.kind, "compute")?;
+            Ok(Computed::Value(value))
+        })
+        .collect()
+}
+
+/// A scheduler over whichever executor the options chose.
+type BoxScheduler = Scheduler<Box<dyn Executor>>;
+
+/// A computation run one task at a time (teaching's step mode).
+pub struct Stepper {
+    sched: BoxScheduler,
+    outputs: Vec<OutputTasks>,
+}
+
+impl Stepper {
+    pub fn graph(&self) -> &TaskGraph {
+        self.sched.graph()
+    }
+    /// Ready tasks, in the order they will run.
+    pub fn ready(&self) -> Vec<TaskId> {
+        self.sched.ready()
+    }
+    pub fn states(&self) -> &[TaskState] {
+        self.sched.states()
+    }
+    /// Runs the next ready task; `None` once everything is done.
+    pub fn step(&mut self) -> Result<Option<TaskId>> {
+        self.sched.step()
+    }
+    pub fn is_finished(&self) -> bool {
+        self.sched.is_finished()
+    }
+    /// Runs the remaining tasks and returns the results.
+    pub fn finish(&mut self) -> Result<Vec<Computed>> {
+        while self.sched.step()?.is_some() {}
+        let sched = &self.sched;
+        assemble(&self.outputs, |id| sched.result(id))
+    }
+}
+
+impl Executor for Box<dyn Executor> {
+    fn capacity(&self) -> usize {
+        (**self).capacity()
+    }
+    fn workers(&self) -> usize {
+        (**self).workers()
+    }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn submit(&mut self, job: crate::scheduler::Job) {
+        (**self).submit(job)
+    }
+    fn next(&mut self) -> Option<crate::scheduler::Message> {
+        (**self).next()
+    }
+}

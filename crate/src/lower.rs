@@ -1,0 +1,337 @@
+//! Lowering: a validated Plan becomes a TaskGraph, node by node in topological order.
+//! Each node's op (see [`crate::registry`]) adds its layers and tasks and returns the
+//! [`Collection`] it made: its kind and the tasks that hold its partitions.
+//!
+//! Tokens are deterministic: a node's token hashes its op, its arguments and its inputs'
+//! tokens, so the same plan gives the same keys, and equal sub-plans share keys.
+
+use crate::error::{Error, Result};
+use crate::expr::{Function, Lang};
+use crate::graph::{Key, LayerKind, TaskGraph, TaskId};
+use crate::ops::Op;
+use crate::partition::Partition;
+use crate::plan::{Node, ValidPlan};
+use crate::registry::{self, Kind};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The tasks that hold one node's result.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub kind: Kind,
+    /// The key name of its partitions (`map-3f2a91c0`).
+    pub name: String,
+    /// One task per partition (one task for a value).
+    pub tasks: Vec<TaskId>,
+    pub token: String,
+}
+
+impl Collection {
+    pub fn npartitions(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+/// A collection computed earlier and kept in the engine by `persist`.
+#[derive(Debug, Clone)]
+pub struct Persisted {
+    pub kind: Kind,
+    pub name: String,
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+/// Persisted collections by token.
+pub type PersistStore = HashMap<String, Persisted>;
+
+/// The graph made from a plan, with each node's collection.
+#[derive(Debug, Clone)]
+pub struct Lowered {
+    pub graph: TaskGraph,
+    /// By node index.
+    pub collections: Vec<Collection>,
+    /// The plan's outputs, in the plan's order.
+    pub outputs: Vec<Collection>,
+}
+
+/// What a lowering function sees of its node.
+pub struct NodeCtx<'a> {
+    pub node: &'a Node,
+    pub token: String,
+    pub inputs: Vec<Collection>,
+}
+
+impl NodeCtx<'_> {
+    fn arg(&self, name: &str) -> Option<&Json> {
+        self.node.args.get(name).filter(|v| !v.is_null())
+    }
+
+    fn bad(&self, name: &str, what: &str) -> Error {
+        Error::plan(format!(
+            "node '{}' ({}): argument '{name}' must be {what}",
+            self.node.id, self.node.op
+        ))
+    }
+
+    pub fn usize_arg(&self, name: &str) -> Result<Option<usize>> {
+        match self.arg(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|u| usize::try_from(u).ok())
+                .map(Some)
+                .ok_or_else(|| self.bad(name, "a non-negative integer")),
+        }
+    }
+
+    pub fn bool_arg(&self, name: &str, default: bool) -> Result<bool> {
+        match self.arg(name) {
+            None => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| self.bad(name, "true or false")),
+        }
+    }
+
+    pub fn str_arg(&self, name: &str) -> Result<Option<&str>> {
+        match self.arg(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| self.bad(name, "a string")),
+        }
+    }
+
+    pub fn json_arg(&self, name: &str) -> Option<&Json> {
+        self.arg(name)
+    }
+
+    pub fn list_arg(&self, name: &str) -> Result<&[Json]> {
+        match self.arg(name) {
+            None => Err(self.bad(name, "a list")),
+            Some(v) => v
+                .as_array()
+                .map(Vec::as_slice)
+                .ok_or_else(|| self.bad(name, "a list")),
+        }
+    }
+
+    pub fn func_arg(&self, name: &str) -> Result<Function> {
+        let src = self
+            .arg(name)
+            .and_then(Json::as_str)
+            .ok_or_else(|| self.bad(name, "a function (JS arrow function or Python lambda)"))?;
+        Function::parse(src, Lang::Auto).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!(
+                    "node '{}' ({}), argument '{name}': {}",
+                    self.node.id, self.node.op, e.message
+                ),
+            )
+        })
+    }
+
+    pub fn input(&self, i: usize) -> Result<&Collection> {
+        self.inputs.get(i).ok_or_else(|| {
+            Error::internal(format!(
+                "node '{}' ({}) has no input {}",
+                self.node.id,
+                self.node.op,
+                i + 1
+            ))
+        })
+    }
+
+    /// The key name for a layer of this node: `{label}-{token}`.
+    pub fn layer_name(&self, label: &str) -> String {
+        format!("{label}-{}", self.token)
+    }
+}
+
+/// Builds the graph of a validated plan.
+pub struct Lowerer<'a> {
+    pub graph: TaskGraph,
+    persisted: &'a PersistStore,
+    /// Collections already lowered, by token, so equal sub-plans are lowered once.
+    by_token: HashMap<String, Collection>,
+    current_node: Option<String>,
+}
+
+impl<'a> Lowerer<'a> {
+    pub fn new(persisted: &'a PersistStore) -> Lowerer<'a> {
+        Lowerer {
+            graph: TaskGraph::new(),
+            persisted,
+            by_token: HashMap::new(),
+            current_node: None,
+        }
+    }
+
+    /// Adds a layer for the node being lowered.
+    pub fn layer(
+        &mut self,
+        name: &str,
+        label: &str,
+        kind: LayerKind,
+        level: Option<u32>,
+    ) -> crate::graph::LayerId {
+        self.graph
+            .add_layer(name, label, kind, level, self.current_node.clone())
+    }
+
+    pub fn task(
+        &mut self,
+        key: Key,
+        layer: crate::graph::LayerId,
+        deps: Vec<TaskId>,
+        op: Op,
+    ) -> Result<TaskId> {
+        self.graph.add_task(key, layer, deps, op)
+    }
+
+    /// Lowers every node; returns each node's collection.
+    pub fn lower(mut self, plan: &ValidPlan) -> Result<Lowered> {
+        let nodes = &plan.plan.nodes;
+        let index: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let mut collections: Vec<Option<Collection>> = vec![None; nodes.len()];
+        for &i in &plan.order {
+            let Some(node) = nodes.get(i) else { continue };
+            let inputs: Vec<Collection> = node
+                .inputs
+                .iter()
+                .map(|id| {
+                    index
+                        .get(id.as_str())
+                        .and_then(|j| collections.get(*j).cloned().flatten())
+                        .ok_or_else(|| {
+                            Error::internal(format!(
+                                "input '{id}' of '{}' was not lowered",
+                                node.id
+                            ))
+                        })
+                })
+                .collect::<Result<_>>()?;
+            let token = node_token(node, &inputs);
+            let collection = if let Some(existing) = self.by_token.get(&token) {
+                existing.clone()
+            } else if let Some(stored) = self.persisted.get(&token) {
+                let c = self.lower_persisted(node, &token, stored)?;
+                self.by_token.insert(token.clone(), c.clone());
+                c
+            } else {
+                let spec = registry::find(&node.op).ok_or_else(|| {
+                    Error::plan(format!("node '{}': unknown op '{}'", node.id, node.op))
+                })?;
+                self.current_node = Some(node.id.clone());
+                let ctx = NodeCtx {
+                    node,
+                    token: token.clone(),
+                    inputs,
+                };
+                let c = (spec.lower)(&mut self, &ctx)?;
+                self.by_token.insert(token, c.clone());
+                c
+            };
+            if let Some(slot) = collections.get_mut(i) {
+                *slot = Some(collection);
+            }
+        }
+        let collections: Vec<Collection> = collections
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| c.ok_or_else(|| Error::internal(format!("node #{i} was not lowered"))))
+            .collect::<Result<_>>()?;
+        let outputs: Vec<Collection> = plan
+            .plan
+            .outputs
+            .iter()
+            .map(|id| {
+                index
+                    .get(id.as_str())
+                    .and_then(|i| collections.get(*i).cloned())
+                    .ok_or_else(|| Error::plan(format!("output '{id}' is not a node of this plan")))
+            })
+            .collect::<Result<_>>()?;
+        let mut out_tasks: Vec<TaskId> = Vec::new();
+        for c in &outputs {
+            for t in &c.tasks {
+                if !out_tasks.contains(t) {
+                    out_tasks.push(*t);
+                }
+            }
+        }
+        self.graph.set_outputs(out_tasks);
+        Ok(Lowered {
+            graph: self.graph,
+            collections,
+            outputs,
+        })
+    }
+
+    /// A persisted collection comes back as literal tasks under its original keys.
+    fn lower_persisted(
+        &mut self,
+        node: &Node,
+        token: &str,
+        stored: &Persisted,
+    ) -> Result<Collection> {
+        self.current_node = Some(node.id.clone());
+        let label = stored
+            .name
+            .rsplit_once('-')
+            .map(|(l, _)| l)
+            .unwrap_or(&stored.name)
+            .to_string();
+        let layer = self.layer(
+            &stored.name,
+            &format!("{label} (persisted)"),
+            LayerKind::Input,
+            None,
+        );
+        let mut tasks = Vec::with_capacity(stored.partitions.len());
+        for (i, p) in stored.partitions.iter().enumerate() {
+            let key = if stored.kind == Kind::Value && stored.partitions.len() == 1 {
+                Key::single(&stored.name)
+            } else {
+                Key::part(&stored.name, i)
+            };
+            tasks.push(self.task(key, layer, Vec::new(), Op::Literal(Arc::clone(p)))?);
+        }
+        Ok(Collection {
+            kind: stored.kind,
+            name: stored.name.clone(),
+            tasks,
+            token: token.to_string(),
+        })
+    }
+}
+
+/// The deterministic token of a node: its op, arguments (keys sorted) and input tokens.
+pub fn node_token(node: &Node, inputs: &[Collection]) -> String {
+    let mut keys: Vec<&String> = node.args.keys().collect();
+    keys.sort();
+    let mut args = String::new();
+    for k in keys {
+        args.push_str(k);
+        args.push('=');
+        if let Some(v) = node.args.get(k) {
+            args.push_str(&v.to_string());
+        }
+        args.push(';');
+    }
+    let mut parts: Vec<&str> = vec![node.op.as_str(), args.as_str()];
+    for c in inputs {
+        parts.push(c.token.as_str());
+    }
+    crate::graph::tokenize(&parts)
+}
+
+/// Lowers a validated plan with no persisted data.
+pub fn lower(plan: &ValidPlan) -> Result<Lowered> {
+    let empty = PersistStore::new();
+    Lowerer::new(&empty).lower(plan)
+}

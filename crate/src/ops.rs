@@ -1,0 +1,94 @@
+//! What a task runs. An [`Op`] is plain data (so graphs can be printed, exported and sent
+//! to any worker); [`Op::execute`] dispatches to the per-partition kernels, which live
+//! apart from graph building (`bag::kernels`, as Dask keeps `chunk.py` files).
+
+use crate::bag::BagOp;
+use crate::delayed::CallOp;
+use crate::error::Result;
+use crate::partition::Partition;
+use std::sync::Arc;
+
+/// The operation of one task.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Data that is already there: a from_sequence partition, a literal, a persisted result.
+    Literal(Arc<Partition>),
+    /// A bag kernel.
+    Bag(BagOp),
+    /// A function call on argument values (delayed and futures).
+    Call(CallOp),
+    /// A linear chain made by `fuse`: the first op reads the task's inputs, each next op
+    /// reads the output of the one before.
+    Fused(Arc<Vec<Op>>),
+}
+
+impl Op {
+    /// The function name shown in graphs and the Dask-style dict (`frequencies-part`).
+    pub fn name(&self) -> String {
+        match self {
+            Op::Literal(_) => "literal".to_string(),
+            Op::Bag(op) => op.name().to_string(),
+            Op::Call(call) => call.name(),
+            Op::Fused(ops) => ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("+"),
+        }
+    }
+
+    /// A short text for the literal data a task carries, for the Dask-style dict.
+    pub fn literal_summary(&self) -> Option<String> {
+        match self {
+            Op::Literal(p) => Some(p.preview()),
+            Op::Bag(op) => op.argument_summary(),
+            Op::Call(call) => Some(call.argument_summary()),
+            Op::Fused(_) => None,
+        }
+    }
+
+    /// Aggregation steps take their inputs as one list, as Dask's aggregate functions do.
+    pub fn takes_list(&self) -> bool {
+        match self {
+            Op::Bag(op) => op.takes_list(),
+            _ => false,
+        }
+    }
+
+    /// Whether `fuse` may merge this task into a chain.
+    pub fn fusable(&self) -> bool {
+        match self {
+            Op::Literal(_) => true,
+            Op::Bag(op) => op.fusable(),
+            Op::Call(_) => false,
+            Op::Fused(_) => true,
+        }
+    }
+
+    /// Runs the operation on its inputs' outputs.
+    pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Arc<Partition>> {
+        match self {
+            Op::Literal(p) => Ok(Arc::clone(p)),
+            Op::Bag(op) => op.execute(inputs).map(Arc::new),
+            Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
+            Op::Fused(ops) => {
+                let mut current: Vec<Arc<Partition>> = inputs.to_vec();
+                for op in ops.iter() {
+                    let out = op.execute(&current)?;
+                    current = vec![out];
+                }
+                current
+                    .pop()
+                    .ok_or_else(|| crate::error::Error::internal("fused task with no operations"))
+            }
+        }
+    }
+
+    /// The preview text of this task's output for events and graph labels.
+    pub fn preview(&self, output: &Partition) -> String {
+        match self {
+            Op::Bag(op) => op.preview(output),
+            Op::Fused(ops) => ops
+                .last()
+                .map(|o| o.preview(output))
+                .unwrap_or_else(|| output.preview()),
+            _ => output.preview(),
+        }
+    }
+}
