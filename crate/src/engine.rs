@@ -132,7 +132,7 @@ impl Engine {
         Ok(self.lower(plan)?.graph.optimize(optimize))
     }
 
-    fn executor(&self, opts: &ComputeOptions) -> Result<Box<dyn Executor>> {
+    pub(crate) fn executor(&self, opts: &ComputeOptions) -> Result<Box<dyn Executor>> {
         let workers = opts.workers.max(1);
         if opts.scheduler == SchedulerKind::Sync || !crate::runtime::threads_available() {
             return Ok(Box::new(SyncExecutor::with_logical_workers(workers)));
@@ -365,5 +365,8 @@ impl Executor for Box<dyn Executor> {
     }
     fn next(&mut self) -> Option<crate::scheduler::Message> {
         (**self).next()
+    }
+    fn next_timeout(&mut self, timeout: Duration) -> Option<crate::scheduler::Message> {
+        (**self).next_timeout(timeout)
     }
 }

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod expr;
+pub mod futures;
 pub mod graph;
 pub mod lower;
 pub mod ops;

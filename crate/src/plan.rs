@@ -84,9 +84,11 @@ impl Plan {
         };
         match obj.get("version") {
             Some(Json::Number(n)) if n.as_u64() == Some(u64::from(PLAN_VERSION)) => {}
-            Some(other) => return Err(Error::plan(format!(
+            Some(other) => {
+                return Err(Error::plan(format!(
                 "plan version {other} is not supported; this engine reads version {PLAN_VERSION}"
-            ))),
+            )))
+            }
             None => {
                 return Err(Error::plan(format!(
                     "the plan has no \"version\" (expected {PLAN_VERSION})"

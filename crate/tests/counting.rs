@@ -11,7 +11,12 @@ fn counting_plan(items: &str, npartitions: usize) -> Plan {
     let items: Vec<serde_json::Value> = items.chars().map(|c| json!(c.to_string())).collect();
     Plan::new(
         vec![
-            Node::new("seq", "bag.from_sequence", &[], json!({"items": items, "npartitions": npartitions})),
+            Node::new(
+                "seq",
+                "bag.from_sequence",
+                &[],
+                json!({"items": items, "npartitions": npartitions}),
+            ),
             Node::new("freq", "bag.frequencies", &["seq"], json!({})),
         ],
         &["freq"],
@@ -34,14 +39,29 @@ fn counting_example_events_carry_partial_counts() {
     let engine = Engine::new();
     for scheduler in [SchedulerKind::Sync, SchedulerKind::Threads] {
         let sink = EventSink::new();
-        let opts = ComputeOptions { scheduler, workers: 2, optimize: OptimizeOptions::NONE, ..Default::default() };
-        let out = engine.compute(&counting_plan("ABBBABBB", 2), &opts, &sink).unwrap();
-        assert_eq!(pairs(out[0].as_value()), vec![("A".to_string(), 2), ("B".to_string(), 6)]);
+        let opts = ComputeOptions {
+            scheduler,
+            workers: 2,
+            optimize: OptimizeOptions::NONE,
+            ..Default::default()
+        };
+        let out = engine
+            .compute(&counting_plan("ABBBABBB", 2), &opts, &sink)
+            .unwrap();
+        assert_eq!(
+            pairs(out[0].as_value()),
+            vec![("A".to_string(), 2), ("B".to_string(), 6)]
+        );
         let events = sink.events();
         let parts: Vec<(String, usize, String)> = events
             .iter()
             .filter_map(|e| match e {
-                Event::TaskFinished { key, worker, preview, .. } if key.contains("frequencies-part") => {
+                Event::TaskFinished {
+                    key,
+                    worker,
+                    preview,
+                    ..
+                } if key.contains("frequencies-part") => {
                     Some((key.clone(), *worker, preview.clone()))
                 }
                 _ => None,
@@ -52,7 +72,9 @@ fn counting_example_events_carry_partial_counts() {
             assert_eq!(preview, "{A: 1, B: 3}");
         }
         let agg = events.iter().find_map(|e| match e {
-            Event::TaskFinished { key, preview, .. } if key.contains("frequencies-aggregate") => Some(preview.clone()),
+            Event::TaskFinished { key, preview, .. } if key.contains("frequencies-aggregate") => {
+                Some(preview.clone())
+            }
             _ => None,
         });
         assert_eq!(agg.as_deref(), Some("{A: 2, B: 6}"));

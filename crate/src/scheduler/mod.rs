@@ -110,6 +110,10 @@ pub trait Executor: Send {
     fn submit(&mut self, job: Job);
     /// The next report; `None` if nothing is in flight.
     fn next(&mut self) -> Option<Message>;
+    /// Like `next`, but waits at most `timeout` for a report from another thread.
+    fn next_timeout(&mut self, _timeout: Duration) -> Option<Message> {
+        self.next()
+    }
 }
 
 /// Per-run settings.
@@ -147,6 +151,10 @@ pub struct Scheduler<E: Executor> {
     tasks_run: usize,
     failure: Option<Error>,
     started: bool,
+    /// Tasks in the order they finished or failed (futures' as_completed).
+    completed: Vec<TaskId>,
+    /// Running tasks whose result is thrown away when they end (cancelled futures).
+    cancel_on_finish: Vec<TaskId>,
 }
 
 impl<E: Executor> Scheduler<E> {
@@ -174,6 +182,8 @@ impl<E: Executor> Scheduler<E> {
             tasks_run: 0,
             failure: None,
             started: false,
+            completed: Vec::new(),
+            cancel_on_finish: Vec::new(),
         };
         let outputs = graph.outputs().to_vec();
         s.graph = graph;
@@ -211,6 +221,40 @@ impl<E: Executor> Scheduler<E> {
     }
     pub fn tasks_run(&self) -> usize {
         self.tasks_run
+    }
+    /// Tasks in the order they finished or failed.
+    pub fn completed(&self) -> &[TaskId] {
+        &self.completed
+    }
+    /// Whether anything is running or ready to run.
+    pub fn has_work(&self) -> bool {
+        self.running > 0 || !self.ready.is_empty()
+    }
+    /// Sets how many times a task is retried after failing.
+    pub fn set_retries(&mut self, id: TaskId, retries: u32) {
+        if let Some(r) = self.retries.get_mut(id.index()) {
+            *r = retries;
+        }
+    }
+
+    /// Cancels one task (a future): if it has not started it fails as cancelled, with its
+    /// dependents; if it is running, its result is thrown away when it ends.
+    pub fn cancel_task(&mut self, id: TaskId) {
+        match self.state(id) {
+            Some(TaskState::Waiting) | Some(TaskState::Ready) => {
+                let p = self.priority.get(id.index()).copied().unwrap_or(u64::MAX);
+                self.ready.remove(&(p, id.0));
+                let (key, _) = self.key_and_layer(id);
+                self.fail(
+                    id,
+                    Error::cancelled(format!("{key} was cancelled")).with_key(key),
+                );
+                self.propagate_failures();
+                self.failure = None;
+            }
+            Some(TaskState::Running) => self.cancel_on_finish.push(id),
+            _ => {}
+        }
     }
     pub fn is_finished(&self) -> bool {
         self.running == 0
@@ -533,6 +577,7 @@ impl<E: Executor> Scheduler<E> {
         if let Some(s) = self.state.get_mut(id.index()) {
             *s = TaskState::Done;
         }
+        self.completed.push(id);
         if let Some(r) = self.results.get_mut(id.index()) {
             *r = Some(output);
         }
@@ -565,6 +610,7 @@ impl<E: Executor> Scheduler<E> {
         if let Some(s) = self.state.get_mut(id.index()) {
             *s = TaskState::Failed;
         }
+        self.completed.push(id);
         if let Some(e) = self.errors.get_mut(id.index()) {
             *e = Some(err.clone());
         }
@@ -673,13 +719,14 @@ impl<E: Executor> Scheduler<E> {
                 None => return Err(Error::internal(format!("no task with id {}", id.0))),
                 _ => {}
             }
-            self.pump()?;
+            self.pump(None)?;
         }
     }
 
     /// One round for dynamic clients: dispatch what is ready, then apply one report.
     /// Failed tasks fail their dependents instead of stopping everything.
-    pub fn pump(&mut self) -> Result<()> {
+    /// `wait`: `None` blocks until a report arrives; `Some(d)` waits at most `d`.
+    pub fn pump(&mut self, wait: Option<Duration>) -> Result<()> {
         self.emit_graph_built();
         self.failure = None;
         self.dispatch(usize::MAX)?;
@@ -687,7 +734,11 @@ impl<E: Executor> Scheduler<E> {
         if self.running == 0 {
             return self.fail_blocked();
         }
-        if let Some(msg) = self.exec.next() {
+        let msg = match wait {
+            None => self.exec.next(),
+            Some(d) => self.exec.next_timeout(d),
+        };
+        if let Some(msg) = msg {
             self.handle(msg)?;
             self.propagate_failures();
         }

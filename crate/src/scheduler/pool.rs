@@ -105,4 +105,14 @@ impl Executor for PoolExecutor {
         }
         Some(msg)
     }
+    fn next_timeout(&mut self, timeout: std::time::Duration) -> Option<Message> {
+        if self.in_flight == 0 {
+            return self.rx.try_recv().ok();
+        }
+        let msg = self.rx.recv_timeout(timeout).ok()?;
+        if matches!(msg, Message::Finished { .. }) {
+            self.in_flight -= 1;
+        }
+        Some(msg)
+    }
 }
