@@ -280,7 +280,7 @@ impl Client {
         if let Some(existing) = state.sched.graph().find(&key) {
             return Ok(Future {
                 id: existing,
-                key: key.to_string(),
+                key: key.name.to_string(),
                 shared: Arc::clone(&self.shared),
             });
         }
@@ -314,7 +314,7 @@ impl Client {
         self.shared.changed.notify_all();
         Ok(Future {
             id,
-            key: key.to_string(),
+            key: key.name.to_string(),
             shared: Arc::clone(&self.shared),
         })
     }

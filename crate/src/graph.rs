@@ -421,7 +421,7 @@ impl TaskGraph {
                     return t.clone();
                 }
                 let mut uniq: Vec<String> = Vec::new();
-                for l in labels.iter().rev() {
+                for l in labels.iter() {
                     if !uniq.contains(l) {
                         uniq.push(l.clone());
                     }

@@ -1,0 +1,669 @@
+//! Engine core: plans, lowering, graphs, schedulers, events, step mode, persist, delayed,
+//! cancellation and failure. Values are worked out by hand.
+
+use partita::engine::{ComputeOptions, Engine, SchedulerKind};
+use partita::error::ErrorKind;
+use partita::events::{Event, EventSink};
+use partita::graph::{LayerKind, OptimizeOptions};
+use partita::plan::{Node, Plan};
+use partita::scheduler::{CancelToken, TaskState};
+use partita::value::Value;
+use serde_json::json;
+use std::time::Duration;
+
+fn opts(scheduler: SchedulerKind, workers: usize) -> ComputeOptions {
+    ComputeOptions {
+        scheduler,
+        workers,
+        ..Default::default()
+    }
+}
+
+fn range_items(n: i64) -> serde_json::Value {
+    json!((0..n).collect::<Vec<_>>())
+}
+
+fn compute1(engine: &Engine, plan: &Plan, o: &ComputeOptions) -> Value {
+    let out = engine.compute(plan, o, &EventSink::new()).unwrap();
+    out[0].as_value().clone()
+}
+
+fn map_filter_sum(n: i64, parts: usize) -> Plan {
+    Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": range_items(n), "npartitions": parts}),
+            ),
+            Node::new("m", "bag.map", &["s"], json!({"func": "x => x * 3"})),
+            Node::new(
+                "f",
+                "bag.filter",
+                &["m"],
+                json!({"predicate": "lambda x: x % 2 == 0"}),
+            ),
+            Node::new("t", "bag.sum", &["f"], json!({})),
+        ],
+        &["t"],
+    )
+}
+
+#[test]
+fn map_filter_sum_matches_hand_computation() {
+    let engine = Engine::new();
+    // 3x for x in 0..100, keeping the even ones: 3 * (0 + 2 + ... + 98) = 3 * 2450.
+    let want = Value::Int(3 * 2450);
+    for (s, w) in [
+        (SchedulerKind::Sync, 1),
+        (SchedulerKind::Threads, 1),
+        (SchedulerKind::Threads, 2),
+        (SchedulerKind::Threads, 4),
+    ] {
+        assert_eq!(
+            compute1(&engine, &map_filter_sum(100, 7), &opts(s, w)),
+            want
+        );
+    }
+}
+
+#[test]
+fn bag_result_is_all_elements_in_partition_order() {
+    let engine = Engine::new();
+    let plan = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": range_items(10), "npartitions": 3}),
+            ),
+            Node::new("m", "bag.map", &["s"], json!({"func": "x => x + 1"})),
+        ],
+        &["m"],
+    );
+    let got = compute1(&engine, &plan, &opts(SchedulerKind::Threads, 2));
+    assert_eq!(got, Value::list((1..=10).map(Value::Int).collect()));
+}
+
+#[test]
+fn count_and_frequencies_with_several_partition_counts() {
+    let engine = Engine::new();
+    for parts in [1, 2, 5] {
+        let items: Vec<&str> = "ABBBABBBAB".split("").filter(|s| !s.is_empty()).collect();
+        let plan = Plan::new(
+            vec![
+                Node::new(
+                    "s",
+                    "bag.from_sequence",
+                    &[],
+                    json!({"items": items, "npartitions": parts}),
+                ),
+                Node::new("c", "bag.count", &["s"], json!({})),
+                Node::new("f", "bag.frequencies", &["s"], json!({"sort": true})),
+            ],
+            &["c", "f"],
+        );
+        let out = engine
+            .compute(&plan, &opts(SchedulerKind::Threads, 2), &EventSink::new())
+            .unwrap();
+        assert_eq!(out[0].as_value(), &Value::Int(10));
+        assert_eq!(out[1].to_json(), json!([["B", 7], ["A", 3]]));
+        let g = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
+        let seq = g
+            .layers()
+            .iter()
+            .find(|l| l.label == "from_sequence")
+            .unwrap();
+        assert_eq!(seq.tasks.len(), parts);
+    }
+}
+
+#[test]
+fn tokens_are_deterministic_and_keys_dask_like() {
+    let engine = Engine::new();
+    let plan = map_filter_sum(20, 4);
+    let a = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
+    let b = Engine::new().graph(&plan, OptimizeOptions::NONE).unwrap();
+    let keys_a: Vec<String> = a.tasks().iter().map(|t| t.key.to_string()).collect();
+    let keys_b: Vec<String> = b.tasks().iter().map(|t| t.key.to_string()).collect();
+    assert_eq!(keys_a, keys_b);
+    assert!(
+        keys_a
+            .iter()
+            .any(|k| k.starts_with("('from_sequence-") && k.ends_with(", 3)")),
+        "{keys_a:?}"
+    );
+    assert!(keys_a.iter().any(|k| k.starts_with("('sum-part-")));
+    assert!(keys_a
+        .iter()
+        .any(|k| k.starts_with("('sum-aggregate-") && k.ends_with(", 0)")));
+    // A different argument changes the token.
+    let mut other = plan.clone();
+    other.nodes[1]
+        .args
+        .insert("func".into(), json!("x => x * 4"));
+    let c = engine.graph(&other, OptimizeOptions::NONE).unwrap();
+    assert_ne!(c.tasks()[5].key, a.tasks()[5].key);
+}
+
+#[test]
+fn graph_json_and_dask_dict() {
+    let engine = Engine::new();
+    let plan = map_filter_sum(8, 2);
+    let g = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
+    let j = serde_json::to_value(g.to_json()).unwrap();
+    assert_eq!(j["tasks"].as_array().unwrap().len(), 2 + 2 + 2 + 2 + 1);
+    let layers: Vec<&str> = j["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        layers,
+        vec![
+            "from_sequence",
+            "map",
+            "filter",
+            "sum-part",
+            "sum-aggregate"
+        ]
+    );
+    let agg = &j["layers"][4];
+    assert_eq!(agg["kind"], "reduction_aggregate");
+    assert_eq!(agg["dependencies"].as_array().unwrap().len(), 1);
+    let dask = g.to_dask_string();
+    assert!(
+        dask.contains(": (map, <x => x * 3>, ('from_sequence-"),
+        "{dask}"
+    );
+    assert!(dask.contains(": (sum-aggregate, [('sum-part-"), "{dask}");
+}
+
+#[test]
+fn cull_and_fuse() {
+    let engine = Engine::new();
+    let plan = map_filter_sum(8, 2);
+    let full = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
+    let fused = engine
+        .graph(
+            &plan,
+            OptimizeOptions {
+                cull: false,
+                fuse: true,
+            },
+        )
+        .unwrap();
+    // from_sequence -> map -> filter -> sum-part chains fuse into one task per partition.
+    assert_eq!(full.len(), 9);
+    assert_eq!(fused.len(), 3);
+    let part_layer = fused
+        .layers()
+        .iter()
+        .find(|l| l.kind == LayerKind::ReductionPart)
+        .unwrap();
+    assert_eq!(part_layer.label, "from_sequence-map-filter-sum-part");
+    assert_eq!(
+        compute1(
+            &engine,
+            &plan,
+            &ComputeOptions {
+                optimize: OptimizeOptions::ALL,
+                ..opts(SchedulerKind::Sync, 1)
+            }
+        ),
+        Value::Int(3 * 12)
+    );
+    // Cull keeps only what the outputs need.
+    let two = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": range_items(8), "npartitions": 2}),
+            ),
+            Node::new("unused", "bag.map", &["s"], json!({"func": "x => x"})),
+            Node::new("c", "bag.count", &["s"], json!({})),
+        ],
+        &["c"],
+    );
+    let g = engine.graph(&two, OptimizeOptions::NONE).unwrap();
+    let culled = engine
+        .graph(
+            &two,
+            OptimizeOptions {
+                cull: true,
+                fuse: false,
+            },
+        )
+        .unwrap();
+    assert_eq!(g.len(), 7);
+    assert_eq!(culled.len(), 5);
+    assert!(culled.layers().iter().all(|l| l.label != "map"));
+}
+
+#[test]
+fn tree_reduction_depth_follows_split_every() {
+    let engine = Engine::new();
+    for (n, k, levels) in [
+        (1usize, 8usize, 1usize),
+        (8, 8, 1),
+        (9, 8, 2),
+        (64, 8, 2),
+        (65, 8, 3),
+        (10, 2, 4),
+        (100, 3, 5),
+    ] {
+        let plan = Plan::new(
+            vec![
+                Node::new(
+                    "s",
+                    "bag.from_sequence",
+                    &[],
+                    json!({"items": range_items(n as i64), "npartitions": n}),
+                ),
+                Node::new("c", "bag.count", &["s"], json!({"split_every": k})),
+            ],
+            &["c"],
+        );
+        let g = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
+        let aggs: Vec<_> = g
+            .layers()
+            .iter()
+            .filter(|l| l.kind == LayerKind::ReductionAggregate)
+            .collect();
+        assert_eq!(aggs.len(), levels, "n={n} k={k}");
+        let expect_levels = if n <= 1 {
+            1
+        } else {
+            ((n as f64).ln() / (k as f64).ln()).ceil().max(1.0) as usize
+        };
+        assert_eq!(aggs.len(), expect_levels, "ceil(log_k n) for n={n} k={k}");
+        let mut width = n;
+        for layer in &aggs {
+            width = width.div_ceil(k);
+            if layer.tasks.len() != 1 || width <= 1 {
+                assert_eq!(layer.tasks.len(), width.max(1));
+            }
+        }
+        assert_eq!(aggs.last().unwrap().tasks.len(), 1);
+        assert_eq!(
+            compute1(&engine, &plan, &opts(SchedulerKind::Threads, 2)),
+            Value::Int(n as i64)
+        );
+    }
+}
+
+#[test]
+fn events_stream_and_log() {
+    let engine = Engine::new();
+    let sink = EventSink::new();
+    let o = ComputeOptions {
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    engine.compute(&map_filter_sum(40, 4), &o, &sink).unwrap();
+    let events = sink.drain();
+    assert!(matches!(
+        events.first(),
+        Some(Event::GraphBuilt {
+            tasks: 17,
+            workers: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(Event::Done {
+            ok: true,
+            tasks_run: 17,
+            ..
+        })
+    ));
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskStarted { .. }))
+        .count();
+    let finished: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskFinished {
+                start,
+                t,
+                worker,
+                preview,
+                ..
+            } => Some((*start, *t, *worker, preview.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, 17);
+    assert_eq!(finished.len(), 17);
+    for (start, t, worker, preview) in &finished {
+        assert!(t >= start);
+        assert!(*worker < 2);
+        assert!(!preview.is_empty());
+    }
+    // Drain returns only what is new; the log keeps everything.
+    assert!(sink.drain().is_empty());
+    assert_eq!(sink.events().len(), events.len());
+    let text = serde_json::to_string(&events[1]).unwrap();
+    assert!(text.contains("\"type\":\"task_started\""), "{text}");
+}
+
+#[test]
+fn events_can_be_drained_from_another_thread_while_running() {
+    let engine = Engine::new();
+    let sink = EventSink::new();
+    let reader = sink.clone();
+    let o = ComputeOptions {
+        delay: Duration::from_millis(5),
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        loop {
+            let batch = reader.drain();
+            let done = batch.iter().any(|e| matches!(e, Event::Done { .. }));
+            seen.push(batch.len());
+            if done {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    engine.compute(&map_filter_sum(40, 4), &o, &sink).unwrap();
+    let batches = handle.join().unwrap();
+    assert!(
+        batches.iter().filter(|n| **n > 0).count() >= 2,
+        "events arrived in several batches: {batches:?}"
+    );
+}
+
+#[test]
+fn step_mode_exposes_ready_set_and_states() {
+    let engine = Engine::new();
+    let plan = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": ["A","B","B","B","A","B","B","B"], "npartitions": 2}),
+            ),
+            Node::new("f", "bag.frequencies", &["s"], json!({})),
+        ],
+        &["f"],
+    );
+    let sink = EventSink::new();
+    let o = ComputeOptions {
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Sync, 2)
+    };
+    let mut stepper = engine.stepper(&plan, &o, &sink).unwrap();
+    assert_eq!(stepper.graph().len(), 5);
+    assert_eq!(
+        stepper.ready().len(),
+        2,
+        "both from_sequence tasks are ready"
+    );
+    assert_eq!(
+        stepper
+            .states()
+            .iter()
+            .filter(|s| **s == TaskState::Waiting)
+            .count(),
+        3
+    );
+    let mut order = Vec::new();
+    while let Some(id) = stepper.step().unwrap() {
+        order.push(stepper.graph().task(id).unwrap().key.name.to_string());
+        assert!(stepper.states()[id.index()] == TaskState::Done);
+    }
+    // Depth first: a partition's count right after its data, then the other, then the merge.
+    let labels: Vec<&str> = order
+        .iter()
+        .map(|n| n.rsplit_once('-').unwrap().0)
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            "from_sequence",
+            "frequencies-part",
+            "from_sequence",
+            "frequencies-part",
+            "frequencies-aggregate"
+        ]
+    );
+    assert!(stepper.is_finished());
+    assert_eq!(
+        stepper.finish().unwrap()[0].to_json(),
+        json!([["A", 2], ["B", 6]])
+    );
+    assert!(matches!(
+        sink.events().last(),
+        Some(Event::Done { ok: true, .. })
+    ));
+}
+
+#[test]
+fn persist_keeps_partitions_and_later_runs_do_not_recompute() {
+    let engine = Engine::new();
+    let base = vec![
+        Node::new(
+            "s",
+            "bag.from_sequence",
+            &[],
+            json!({"items": range_items(20), "npartitions": 4}),
+        ),
+        Node::new("m", "bag.map", &["s"], json!({"func": "x => x * x"})),
+    ];
+    let persist_plan = Plan::new(base.clone(), &["m"]);
+    let sink = EventSink::new();
+    let o = ComputeOptions {
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    let tokens = engine.persist(&persist_plan, &o, &sink).unwrap();
+    assert_eq!(tokens.len(), 1);
+    let ran_first = sink
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::TaskFinished { .. }))
+        .count();
+    assert_eq!(ran_first, 8);
+
+    let mut nodes = base.clone();
+    nodes.push(Node::new("t", "bag.sum", &["m"], json!({})));
+    let later = Plan::new(nodes, &["t"]);
+    let sink2 = EventSink::new();
+    let out = engine.compute(&later, &o, &sink2).unwrap();
+    // sum of squares 0..19 = 2470
+    assert_eq!(out[0].as_value(), &Value::Int(2470));
+    let keys: Vec<String> = sink2
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskFinished { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        keys.iter().all(|k| !k.contains("from_sequence")),
+        "no recomputation: {keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.contains("map-")).count(),
+        4,
+        "persisted partitions load as literals"
+    );
+    let g = engine.graph(&later, OptimizeOptions::NONE).unwrap();
+    assert!(g.layers().iter().any(|l| l.label == "map (persisted)"));
+    assert_eq!(engine.unpersist(&tokens), 1);
+    let g = engine.graph(&later, OptimizeOptions::NONE).unwrap();
+    assert!(g.layers().iter().any(|l| l.label == "from_sequence"));
+}
+
+#[test]
+fn delayed_calls_share_subgraphs() {
+    let engine = Engine::new();
+    let plan = Plan::new(
+        vec![
+            Node::new("a", "delayed.value", &[], json!({"value": 10})),
+            Node::new(
+                "inc",
+                "delayed.call",
+                &["a"],
+                json!({"func": "x => x + 1", "name": "inc"}),
+            ),
+            Node::new(
+                "dbl",
+                "delayed.call",
+                &["inc"],
+                json!({"func": "lambda x: x * 2", "name": "double"}),
+            ),
+            Node::new(
+                "add",
+                "delayed.call",
+                &["inc", "dbl"],
+                json!({"func": "(a, b) => a + b", "name": "add"}),
+            ),
+            Node::new(
+                "lit",
+                "delayed.call",
+                &["add"],
+                json!({"func": "(x, y) => [x, y]", "args": [{"input": 0}, {"value": "z"}]}),
+            ),
+        ],
+        &["add", "dbl", "lit"],
+    );
+    let sink = EventSink::new();
+    let out = engine
+        .compute(&plan, &opts(SchedulerKind::Threads, 2), &sink)
+        .unwrap();
+    assert_eq!(out[0].as_value(), &Value::Int(11 + 22));
+    assert_eq!(out[1].as_value(), &Value::Int(22));
+    assert_eq!(out[2].to_json(), json!([33, "z"]));
+    let inc_runs = sink
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::TaskFinished { key, .. } if key.starts_with("'inc-")))
+        .count();
+    assert_eq!(inc_runs, 1, "the shared inc is computed once");
+    // Delayed over a bag: the whole bag arrives as one list.
+    let over_bag = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": [3, 1, 2], "npartitions": 2}),
+            ),
+            Node::new(
+                "l",
+                "delayed.call",
+                &["s"],
+                json!({"func": "xs => len(xs)"}),
+            ),
+        ],
+        &["l"],
+    );
+    assert_eq!(
+        compute1(&engine, &over_bag, &opts(SchedulerKind::Sync, 1)),
+        Value::Int(3)
+    );
+}
+
+#[test]
+fn cancellation_stops_the_run_and_the_engine_stays_usable() {
+    let engine = Engine::new();
+    let cancel = CancelToken::new();
+    let o = ComputeOptions {
+        cancel: cancel.clone(),
+        delay: Duration::from_millis(20),
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    let c2 = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        c2.cancel();
+    });
+    let sink = EventSink::new();
+    let err = engine
+        .compute(&map_filter_sum(100, 20), &o, &sink)
+        .unwrap_err();
+    t.join().unwrap();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+    let finished = sink
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::TaskFinished { .. }))
+        .count();
+    assert!(finished < 81, "stopped early after {finished} tasks");
+    assert!(matches!(
+        sink.events().last(),
+        Some(Event::Done { ok: false, .. })
+    ));
+    assert_eq!(
+        compute1(
+            &engine,
+            &map_filter_sum(100, 20),
+            &opts(SchedulerKind::Threads, 2)
+        ),
+        Value::Int(3 * 2450)
+    );
+}
+
+#[test]
+fn slow_motion_delays_every_task() {
+    let engine = Engine::new();
+    let o = ComputeOptions {
+        delay: Duration::from_millis(10),
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Sync, 1)
+    };
+    let start = std::time::Instant::now();
+    compute1(&engine, &map_filter_sum(8, 2), &o);
+    // 9 tasks one after another, each waiting 10 ms.
+    assert!(start.elapsed() >= Duration::from_millis(90));
+}
+
+#[test]
+fn two_workers_share_the_counting_partitions() {
+    let engine = Engine::new();
+    let plan = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": ["A","B","B","B","A","B","B","B"], "npartitions": 2}),
+            ),
+            Node::new("f", "bag.frequencies", &["s"], json!({})),
+        ],
+        &["f"],
+    );
+    // With a delay both partitions are in flight together, so each goes to its own worker.
+    let o = ComputeOptions {
+        delay: Duration::from_millis(30),
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    let sink = EventSink::new();
+    engine.compute(&plan, &o, &sink).unwrap();
+    let workers: std::collections::BTreeSet<usize> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskFinished { key, worker, .. } if key.contains("frequencies-part") => {
+                Some(*worker)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(workers.len(), 2, "partitions ran on different workers");
+}
