@@ -20,11 +20,7 @@ pub enum Slot {
     /// A literal value.
     Value(Value),
     /// The task inputs `start..start + len` (one for a value, one per partition for a bag).
-    Inputs {
-        start: usize,
-        len: usize,
-        kind: Kind,
-    },
+    Inputs { start: usize, len: usize, kind: Kind },
 }
 
 /// A function call as task data.
@@ -91,10 +87,7 @@ pub fn collect_argument(parts: &[Arc<Partition>], kind: Kind, op: &str) -> Resul
 }
 
 pub fn lower_value(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
-    let value = ctx
-        .json_arg("value")
-        .map(Value::from_json)
-        .unwrap_or(Value::Null);
+    let value = ctx.json_arg("value").map(Value::from_json).unwrap_or(Value::Null);
     let label = ctx.str_arg("name")?.unwrap_or("literal").to_string();
     let name = ctx.layer_name(&label);
     let layer = l.layer(&name, &label, LayerKind::Input, None);
@@ -115,11 +108,7 @@ pub fn lower_value(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 /// Checks `args`: each item is `{"input": i}` (an index into inputs) or `{"value": v}`,
 /// and there are as many as the function has parameters.
 pub fn check_call(node: &Node) -> Result<()> {
-    let f = node
-        .args
-        .get("func")
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let f = node.args.get("func").and_then(Json::as_str).unwrap_or_default();
     let arity = Function::parse(f, crate::expr::Lang::Auto)
         .map(|f| f.arity())
         .unwrap_or(0);

@@ -9,9 +9,7 @@ use crate::lower::{Collection, Lowered, Lowerer, PersistStore, Persisted};
 use crate::partition::Partition;
 use crate::plan::Plan;
 use crate::registry::Kind;
-use crate::scheduler::{
-    CancelToken, Executor, PoolExecutor, RunOptions, Scheduler, SyncExecutor, TaskState,
-};
+use crate::scheduler::{CancelToken, Executor, PoolExecutor, RunOptions, Scheduler, SyncExecutor, TaskState};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -69,9 +67,7 @@ impl Default for ComputeOptions {
 
 /// The number of hardware threads, at least 1.
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// A computed result. Bags come back as one list of all their elements.
@@ -162,12 +158,7 @@ impl Engine {
     }
 
     /// Computes the plan's outputs, emitting events into `sink`.
-    pub fn compute(
-        &self,
-        plan: &Plan,
-        opts: &ComputeOptions,
-        sink: &EventSink,
-    ) -> Result<Vec<Computed>> {
+    pub fn compute(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Vec<Computed>> {
         let (mut sched, outputs) = self.prepare(plan, opts, sink)?;
         sched.run()?;
         assemble(&outputs, |id| sched.result(id))
@@ -191,23 +182,28 @@ impl Engine {
 
     /// Step mode: a computation that advances one task at a time under the sync
     /// scheduler, exposing the ready set and the task states.
-    pub fn stepper(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Stepper> {
+    pub fn stepper(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Run> {
         let opts = ComputeOptions {
             scheduler: SchedulerKind::Sync,
             ..opts.clone()
         };
-        let (sched, outputs) = self.prepare(plan, &opts, sink)?;
-        Ok(Stepper { sched, outputs })
+        self.start(plan, &opts, sink)
+    }
+
+    /// A computation that runs in slices ([`Run::poll`]) or steps ([`Run::step`]) on the
+    /// calling thread's schedule, for bindings that must stay responsive.
+    pub fn start(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Run> {
+        let (sched, outputs) = self.prepare(plan, opts, sink)?;
+        Ok(Run {
+            sched,
+            outputs,
+            cancel: opts.cancel.clone(),
+        })
     }
 
     /// Computes the plan's outputs and keeps their partitions in the engine; later plans
     /// that contain the same nodes read them instead of recomputing them.
-    pub fn persist(
-        &self,
-        plan: &Plan,
-        opts: &ComputeOptions,
-        sink: &EventSink,
-    ) -> Result<Vec<String>> {
+    pub fn persist(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Vec<String>> {
         let lowered = self.lower(plan)?;
         let graph = lowered.graph.optimize(opts.optimize);
         let outputs = output_tasks(&lowered.outputs, &lowered.graph, &graph)?;
@@ -266,11 +262,7 @@ pub struct OutputTasks {
 }
 
 /// Maps output collections from the lowered graph into the optimised one by key.
-fn output_tasks(
-    outputs: &[Collection],
-    lowered: &TaskGraph,
-    run: &TaskGraph,
-) -> Result<Vec<OutputTasks>> {
+fn output_tasks(outputs: &[Collection], lowered: &TaskGraph, run: &TaskGraph) -> Result<Vec<OutputTasks>> {
     outputs
         .iter()
         .map(|c| {
@@ -279,15 +271,11 @@ fn output_tasks(
                 .iter()
                 .map(|id| {
                     let key = &lowered.task(*id)?.key;
-                    run.find(key).ok_or_else(|| {
-                        Error::internal(format!("output task {key} was optimised away"))
-                    })
+                    run.find(key)
+                        .ok_or_else(|| Error::internal(format!("output task {key} was optimised away")))
                 })
                 .collect::<Result<_>>()?;
-            Ok(OutputTasks {
-                kind: c.kind,
-                tasks,
-            })
+            Ok(OutputTasks { kind: c.kind, tasks })
         })
         .collect()
 }
@@ -304,9 +292,7 @@ fn assemble(
                 .tasks
                 .iter()
                 .map(|id| {
-                    result(*id).ok_or_else(|| {
-                        Error::internal(format!("output task {} has no result", id.0))
-                    })
+                    result(*id).ok_or_else(|| Error::internal(format!("output task {} has no result", id.0)))
                 })
                 .collect::<Result<_>>()?;
             let value = crate::delayed::collect_argument(&parts, out.kind, "compute")?;
@@ -318,13 +304,33 @@ fn assemble(
 /// A scheduler over whichever executor the options chose.
 type BoxScheduler = Scheduler<Box<dyn Executor>>;
 
-/// A computation run one task at a time (teaching's step mode).
-pub struct Stepper {
+/// A computation driven by its caller: in slices of time, or one task at a time
+/// (teaching's step mode).
+pub struct Run {
     sched: BoxScheduler,
     outputs: Vec<OutputTasks>,
+    cancel: CancelToken,
 }
 
-impl Stepper {
+impl Run {
+    /// Runs for about `budget`; the results once everything is done.
+    pub fn poll(&mut self, budget: Duration) -> Result<Option<Vec<Computed>>> {
+        if !self.sched.poll(budget)? {
+            return Ok(None);
+        }
+        let sched = &self.sched;
+        assemble(&self.outputs, |id| sched.result(id)).map(Some)
+    }
+    /// Stops the run before its next task; the next `poll` or `step` reports it.
+    pub fn cancel(&self) {
+        self.cancel.cancel()
+    }
+    pub fn events(&self) -> &EventSink {
+        self.sched.sink()
+    }
+    pub fn worker_of(&self, id: TaskId) -> Option<usize> {
+        self.sched.worker_of(id)
+    }
     pub fn graph(&self) -> &TaskGraph {
         self.sched.graph()
     }

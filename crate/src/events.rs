@@ -139,11 +139,7 @@ impl EventSink {
     pub fn drain(&self) -> Vec<Event> {
         let mut log = self.lock();
         let from = log.drained.min(log.events.len());
-        let new: Vec<Event> = log
-            .events
-            .get(from..)
-            .map(<[Event]>::to_vec)
-            .unwrap_or_default();
+        let new: Vec<Event> = log.events.get(from..).map(<[Event]>::to_vec).unwrap_or_default();
         log.drained = log.events.len();
         new
     }

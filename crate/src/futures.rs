@@ -146,15 +146,17 @@ impl Future {
         loop {
             match state.sched.state(self.id) {
                 Some(TaskState::Done) => {
-                    let out = state.sched.result(self.id).ok_or_else(|| {
-                        Error::internal(format!("the result of {} was released", self.key))
-                    })?;
+                    let out = state
+                        .sched
+                        .result(self.id)
+                        .ok_or_else(|| Error::internal(format!("the result of {} was released", self.key)))?;
                     return Ok(out.as_value("future")?.clone());
                 }
                 Some(TaskState::Failed) => {
-                    return Err(state.sched.error_of(self.id).unwrap_or_else(|| {
-                        Error::internal(format!("{} failed without an error", self.key))
-                    }))
+                    return Err(state
+                        .sched
+                        .error_of(self.id)
+                        .unwrap_or_else(|| Error::internal(format!("{} failed without an error", self.key))))
                 }
                 None => return Err(Error::internal(format!("no task for future {}", self.key))),
                 _ => state = self.shared.advance(state)?,
@@ -221,11 +223,7 @@ impl Client {
         } else {
             None
         };
-        Ok(Client {
-            shared,
-            driver,
-            sink,
-        })
+        Ok(Client { shared, driver, sink })
     }
 
     pub fn events(&self) -> &EventSink {
@@ -320,12 +318,7 @@ impl Client {
     }
 
     /// Submits `func` once per position of the argument lists (zipped, like Python's map).
-    pub fn map(
-        &self,
-        func: &str,
-        iterables: Vec<Vec<Arg>>,
-        opts: &SubmitOptions,
-    ) -> Result<Vec<Future>> {
+    pub fn map(&self, func: &str, iterables: Vec<Vec<Arg>>, opts: &SubmitOptions) -> Result<Vec<Future>> {
         let n = iterables.first().map(Vec::len).unwrap_or(0);
         if let Some(bad) = iterables.iter().find(|it| it.len() != n) {
             return Err(Error::value(format!(
@@ -335,10 +328,7 @@ impl Client {
         }
         (0..n)
             .map(|i| {
-                let args: Vec<Arg> = iterables
-                    .iter()
-                    .filter_map(|it| it.get(i).cloned())
-                    .collect();
+                let args: Vec<Arg> = iterables.iter().filter_map(|it| it.get(i).cloned()).collect();
                 self.submit(func, args, opts)
             })
             .collect()
@@ -385,9 +375,7 @@ fn drive(shared: &Shared) {
             drop(state);
             shared.changed.notify_all();
         } else {
-            let _ = shared
-                .changed
-                .wait_timeout(state, Duration::from_millis(20));
+            let _ = shared.changed.wait_timeout(state, Duration::from_millis(20));
         }
     }
 }

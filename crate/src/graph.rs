@@ -192,13 +192,7 @@ impl TaskGraph {
 
     /// Adds a task. Its dependencies must already be in the graph, which keeps the arena
     /// in topological order; its key must be new.
-    pub fn add_task(
-        &mut self,
-        key: Key,
-        layer: LayerId,
-        deps: Vec<TaskId>,
-        op: Op,
-    ) -> Result<TaskId> {
+    pub fn add_task(&mut self, key: Key, layer: LayerId, deps: Vec<TaskId>, op: Op) -> Result<TaskId> {
         let id = TaskId(
             u32::try_from(self.tasks.len())
                 .map_err(|_| Error::limit("a task graph holds at most 4,294,967,295 tasks"))?,
@@ -210,9 +204,7 @@ impl TaskGraph {
             )));
         }
         if self.by_key.contains_key(&key) {
-            return Err(Error::internal(format!(
-                "duplicate key {key} in the task graph"
-            )));
+            return Err(Error::internal(format!("duplicate key {key} in the task graph")));
         }
         let layer_ref = self
             .layers
@@ -220,12 +212,7 @@ impl TaskGraph {
             .ok_or_else(|| Error::internal(format!("task {key} names a missing layer")))?;
         layer_ref.tasks.push(id);
         self.by_key.insert(key.clone(), id);
-        self.tasks.push(Task {
-            key,
-            layer,
-            deps,
-            op,
-        });
+        self.tasks.push(Task { key, layer, deps, op });
         Ok(id)
     }
 
@@ -295,9 +282,7 @@ impl TaskGraph {
         let mut out: Vec<Vec<LayerId>> = vec![Vec::new(); self.layers.len()];
         for t in &self.tasks {
             for d in &t.deps {
-                if let (Some(dep), Some(list)) =
-                    (self.tasks.get(d.index()), out.get_mut(t.layer.index()))
-                {
+                if let (Some(dep), Some(list)) = (self.tasks.get(d.index()), out.get_mut(t.layer.index())) {
                     if dep.layer != t.layer && !list.contains(&dep.layer) {
                         list.push(dep.layer);
                     }

@@ -94,10 +94,7 @@ impl NodeCtx<'_> {
     pub fn str_arg(&self, name: &str) -> Result<Option<&str>> {
         match self.arg(name) {
             None => Ok(None),
-            Some(v) => v
-                .as_str()
-                .map(Some)
-                .ok_or_else(|| self.bad(name, "a string")),
+            Some(v) => v.as_str().map(Some).ok_or_else(|| self.bad(name, "a string")),
         }
     }
 
@@ -208,10 +205,7 @@ impl<'a> Lowerer<'a> {
                         .get(id.as_str())
                         .and_then(|j| collections.get(*j).cloned().flatten())
                         .ok_or_else(|| {
-                            Error::internal(format!(
-                                "input '{id}' of '{}' was not lowered",
-                                node.id
-                            ))
+                            Error::internal(format!("input '{id}' of '{}' was not lowered", node.id))
                         })
                 })
                 .collect::<Result<_>>()?;
@@ -223,9 +217,8 @@ impl<'a> Lowerer<'a> {
                 self.by_token.insert(token.clone(), c.clone());
                 c
             } else {
-                let spec = registry::find(&node.op).ok_or_else(|| {
-                    Error::plan(format!("node '{}': unknown op '{}'", node.id, node.op))
-                })?;
+                let spec = registry::find(&node.op)
+                    .ok_or_else(|| Error::plan(format!("node '{}': unknown op '{}'", node.id, node.op)))?;
                 self.current_node = Some(node.id.clone());
                 let ctx = NodeCtx {
                     node,
@@ -273,12 +266,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A persisted collection comes back as literal tasks under its original keys.
-    fn lower_persisted(
-        &mut self,
-        node: &Node,
-        token: &str,
-        stored: &Persisted,
-    ) -> Result<Collection> {
+    fn lower_persisted(&mut self, node: &Node, token: &str, stored: &Persisted) -> Result<Collection> {
         self.current_node = Some(node.id.clone());
         let label = stored
             .name

@@ -86,8 +86,8 @@ impl Plan {
             Some(Json::Number(n)) if n.as_u64() == Some(u64::from(PLAN_VERSION)) => {}
             Some(other) => {
                 return Err(Error::plan(format!(
-                "plan version {other} is not supported; this engine reads version {PLAN_VERSION}"
-            )))
+                    "plan version {other} is not supported; this engine reads version {PLAN_VERSION}"
+                )))
             }
             None => {
                 return Err(Error::plan(format!(
@@ -117,10 +117,7 @@ impl Plan {
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (i, node) in self.nodes.iter().enumerate() {
             if node.id.is_empty() {
-                return Err(Error::plan(format!(
-                    "node #{i} ({}) has an empty id",
-                    node.op
-                )));
+                return Err(Error::plan(format!("node #{i} ({}) has an empty id", node.op)));
             }
             if index.insert(node.id.as_str(), i).is_some() {
                 return Err(Error::plan(format!("two nodes have the id '{}'", node.id)));
@@ -173,9 +170,7 @@ impl Plan {
         }
         for out in &self.outputs {
             if !index.contains_key(out.as_str()) {
-                return Err(Error::plan(format!(
-                    "output '{out}' is not a node of this plan"
-                )));
+                return Err(Error::plan(format!("output '{out}' is not a node of this plan")));
             }
         }
         Ok(ValidPlan {
@@ -214,10 +209,7 @@ fn unknown_op(node: &Node) -> Error {
     } else {
         format!("did you mean {}?", close.join(" or "))
     };
-    Error::plan(format!(
-        "node '{}': unknown op '{}'; {hint}",
-        node.id, node.op
-    ))
+    Error::plan(format!("node '{}': unknown op '{}'; {hint}", node.id, node.op))
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -165,7 +165,11 @@ pub static OPS: &[OpSpec] = &[
         inputs: Arity::Exactly(0),
         input_kind: InputKind::Any,
         output: Kind::Bag,
-        args: &[required("items", ArgType::List), arg("npartitions", POS), arg("partition_size", POS)],
+        args: &[
+            required("items", ArgType::List),
+            arg("npartitions", POS),
+            arg("partition_size", POS),
+        ],
         check: bag::check_from_sequence,
         lower: bag::lower_from_sequence,
     },
@@ -236,7 +240,13 @@ pub static OPS: &[OpSpec] = &[
         input_kind: InputKind::Any,
         output: Kind::Value,
         args: &[
-            required("func", ArgType::Func { min_params: 0, max_params: 8 }),
+            required(
+                "func",
+                ArgType::Func {
+                    min_params: 0,
+                    max_params: 8,
+                },
+            ),
             arg("args", ArgType::List),
             arg("name", ArgType::Str),
         ],

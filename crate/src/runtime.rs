@@ -32,8 +32,5 @@ pub fn sleep(duration: Duration) {
 
 /// Whether this build can run tasks on several threads.
 pub fn threads_available() -> bool {
-    cfg!(not(all(
-        target_arch = "wasm32",
-        not(target_feature = "atomics")
-    )))
+    cfg!(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))
 }

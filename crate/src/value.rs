@@ -135,9 +135,7 @@ impl Value {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Value::str(s),
-            serde_json::Value::Array(items) => {
-                Value::list(items.iter().map(Value::from_json).collect())
-            }
+            serde_json::Value::Array(items) => Value::list(items.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(map) => {
                 Value::record(map.iter().map(|(k, v)| (k.as_str(), Value::from_json(v))))
             }
@@ -155,11 +153,9 @@ impl Value {
                 .unwrap_or(serde_json::Value::Null),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Record(r) => serde_json::Value::Object(
-                r.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Record(r) => {
+                serde_json::Value::Object(r.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect())
+            }
         }
     }
 
@@ -499,9 +495,7 @@ impl<'de> Deserialize<'de> for Value {
                 Ok(Value::Int(i))
             }
             fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-                Ok(i64::try_from(u)
-                    .map(Value::Int)
-                    .unwrap_or(Value::Float(u as f64)))
+                Ok(i64::try_from(u).map(Value::Int).unwrap_or(Value::Float(u as f64)))
             }
             fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
                 Ok(Value::Float(x))

@@ -57,13 +57,8 @@ fn counting_example_events_carry_partial_counts() {
             .iter()
             .filter_map(|e| match e {
                 Event::TaskFinished {
-                    key,
-                    worker,
-                    preview,
-                    ..
-                } if key.contains("frequencies-part") => {
-                    Some((key.clone(), *worker, preview.clone()))
-                }
+                    key, worker, preview, ..
+                } if key.contains("frequencies-part") => Some((key.clone(), *worker, preview.clone())),
                 _ => None,
             })
             .collect();

@@ -61,10 +61,7 @@ fn map_filter_sum_matches_hand_computation() {
         (SchedulerKind::Threads, 2),
         (SchedulerKind::Threads, 4),
     ] {
-        assert_eq!(
-            compute1(&engine, &map_filter_sum(100, 7), &opts(s, w)),
-            want
-        );
+        assert_eq!(compute1(&engine, &map_filter_sum(100, 7), &opts(s, w)), want);
     }
 }
 
@@ -111,11 +108,7 @@ fn count_and_frequencies_with_several_partition_counts() {
         assert_eq!(out[0].as_value(), &Value::Int(10));
         assert_eq!(out[1].to_json(), json!([["B", 7], ["A", 3]]));
         let g = engine.graph(&plan, OptimizeOptions::NONE).unwrap();
-        let seq = g
-            .layers()
-            .iter()
-            .find(|l| l.label == "from_sequence")
-            .unwrap();
+        let seq = g.layers().iter().find(|l| l.label == "from_sequence").unwrap();
         assert_eq!(seq.tasks.len(), parts);
     }
 }
@@ -141,9 +134,7 @@ fn tokens_are_deterministic_and_keys_dask_like() {
         .any(|k| k.starts_with("('sum-aggregate-") && k.ends_with(", 0)")));
     // A different argument changes the token.
     let mut other = plan.clone();
-    other.nodes[1]
-        .args
-        .insert("func".into(), json!("x => x * 4"));
+    other.nodes[1].args.insert("func".into(), json!("x => x * 4"));
     let c = engine.graph(&other, OptimizeOptions::NONE).unwrap();
     assert_ne!(c.tasks()[5].key, a.tasks()[5].key);
 }
@@ -163,22 +154,13 @@ fn graph_json_and_dask_dict() {
         .collect();
     assert_eq!(
         layers,
-        vec![
-            "from_sequence",
-            "map",
-            "filter",
-            "sum-part",
-            "sum-aggregate"
-        ]
+        vec!["from_sequence", "map", "filter", "sum-part", "sum-aggregate"]
     );
     let agg = &j["layers"][4];
     assert_eq!(agg["kind"], "reduction_aggregate");
     assert_eq!(agg["dependencies"].as_array().unwrap().len(), 1);
     let dask = g.to_dask_string();
-    assert!(
-        dask.contains(": (map, <x => x * 3>, ('from_sequence-"),
-        "{dask}"
-    );
+    assert!(dask.contains(": (map, <x => x * 3>, ('from_sequence-"), "{dask}");
     assert!(dask.contains(": (sum-aggregate, [('sum-part-"), "{dask}");
 }
 
@@ -406,11 +388,7 @@ fn step_mode_exposes_ready_set_and_states() {
     };
     let mut stepper = engine.stepper(&plan, &o, &sink).unwrap();
     assert_eq!(stepper.graph().len(), 5);
-    assert_eq!(
-        stepper.ready().len(),
-        2,
-        "both from_sequence tasks are ready"
-    );
+    assert_eq!(stepper.ready().len(), 2, "both from_sequence tasks are ready");
     assert_eq!(
         stepper
             .states()
@@ -425,10 +403,7 @@ fn step_mode_exposes_ready_set_and_states() {
         assert!(stepper.states()[id.index()] == TaskState::Done);
     }
     // Depth first: a partition's count right after its data, then the other, then the merge.
-    let labels: Vec<&str> = order
-        .iter()
-        .map(|n| n.rsplit_once('-').unwrap().0)
-        .collect();
+    let labels: Vec<&str> = order.iter().map(|n| n.rsplit_once('-').unwrap().0).collect();
     assert_eq!(
         labels,
         vec![
@@ -444,10 +419,7 @@ fn step_mode_exposes_ready_set_and_states() {
         stepper.finish().unwrap()[0].to_json(),
         json!([["A", 2], ["B", 6]])
     );
-    assert!(matches!(
-        sink.events().last(),
-        Some(Event::Done { ok: true, .. })
-    ));
+    assert!(matches!(sink.events().last(), Some(Event::Done { ok: true, .. })));
 }
 
 #[test]
@@ -563,12 +535,7 @@ fn delayed_calls_share_subgraphs() {
                 &[],
                 json!({"items": [3, 1, 2], "npartitions": 2}),
             ),
-            Node::new(
-                "l",
-                "delayed.call",
-                &["s"],
-                json!({"func": "xs => len(xs)"}),
-            ),
+            Node::new("l", "delayed.call", &["s"], json!({"func": "xs => len(xs)"})),
         ],
         &["l"],
     );
@@ -594,9 +561,7 @@ fn cancellation_stops_the_run_and_the_engine_stays_usable() {
         c2.cancel();
     });
     let sink = EventSink::new();
-    let err = engine
-        .compute(&map_filter_sum(100, 20), &o, &sink)
-        .unwrap_err();
+    let err = engine.compute(&map_filter_sum(100, 20), &o, &sink).unwrap_err();
     t.join().unwrap();
     assert_eq!(err.kind, ErrorKind::Cancelled);
     let finished = sink
@@ -659,11 +624,39 @@ fn two_workers_share_the_counting_partitions() {
         .events()
         .iter()
         .filter_map(|e| match e {
-            Event::TaskFinished { key, worker, .. } if key.contains("frequencies-part") => {
-                Some(*worker)
-            }
+            Event::TaskFinished { key, worker, .. } if key.contains("frequencies-part") => Some(*worker),
             _ => None,
         })
         .collect();
     assert_eq!(workers.len(), 2, "partitions ran on different workers");
+}
+
+#[test]
+fn a_run_can_be_driven_in_time_slices() {
+    let engine = Engine::new();
+    for scheduler in [SchedulerKind::Sync, SchedulerKind::Threads] {
+        let sink = EventSink::new();
+        let o = ComputeOptions {
+            delay: Duration::from_millis(3),
+            optimize: OptimizeOptions::NONE,
+            ..opts(scheduler, 2)
+        };
+        let mut run = engine.start(&map_filter_sum(40, 4), &o, &sink).unwrap();
+        let mut slices = 0;
+        let out = loop {
+            slices += 1;
+            if let Some(out) = run.poll(Duration::from_millis(5)).unwrap() {
+                break out;
+            }
+            assert!(slices < 10_000);
+        };
+        assert_eq!(
+            out[0].as_value(),
+            &Value::Int(3 * (0..40).filter(|x| (3 * x) % 2 == 0).sum::<i64>())
+        );
+        assert!(slices > 2, "the run came back between slices ({slices})");
+        assert!(matches!(sink.events().last(), Some(Event::Done { ok: true, .. })));
+        // Polling a finished run keeps answering.
+        assert!(run.poll(Duration::from_millis(1)).unwrap().is_some());
+    }
 }

@@ -48,10 +48,7 @@ fn submit_chains_and_gathers() {
                 &none,
             )
             .unwrap();
-        assert_eq!(
-            total.result().unwrap(),
-            Value::Int((0..20).map(|x| x * x).sum())
-        );
+        assert_eq!(total.result().unwrap(), Value::Int((0..20).map(|x| x * x).sum()));
         let pairs = c
             .map(
                 "(a, b) => a - b",
@@ -60,9 +57,7 @@ fn submit_chains_and_gathers() {
             )
             .unwrap();
         assert_eq!(c.gather(&pairs).unwrap(), vec![Value::Int(-10); 5]);
-        assert!(c
-            .map("(a, b) => a", vec![vec![int(1)], vec![]], &none)
-            .is_err());
+        assert!(c.map("(a, b) => a", vec![vec![int(1)], vec![]], &none).is_err());
     }
 }
 
@@ -100,10 +95,7 @@ fn as_completed_yields_in_completion_order() {
     assert_eq!(order.len(), 6);
     let mut sorted = order.clone();
     sorted.sort();
-    assert_eq!(
-        sorted,
-        (0..6).map(|x| Value::Int(x * 2)).collect::<Vec<_>>()
-    );
+    assert_eq!(sorted, (0..6).map(|x| Value::Int(x * 2)).collect::<Vec<_>>());
     let c2 = client(&engine, SchedulerKind::Threads, 5);
     let fs = c2
         .map(
@@ -134,15 +126,10 @@ fn errors_name_the_key_and_dependents_fail_too() {
         let bad = c.submit("x => x / 0", vec![int(1)], &none).unwrap();
         let err = bad.result().unwrap_err();
         assert_eq!(err.kind, ErrorKind::Eval);
-        assert_eq!(
-            err.key.as_deref(),
-            Some(format!("'{}'", bad.key()).as_str())
-        );
+        assert_eq!(err.key.as_deref(), Some(format!("'{}'", bad.key()).as_str()));
         assert_eq!(bad.status(), FutureStatus::Error);
         assert!(bad.exception().is_some());
-        let child = c
-            .submit("x => x + 1", vec![Arg::from(&bad)], &none)
-            .unwrap();
+        let child = c.submit("x => x + 1", vec![Arg::from(&bad)], &none).unwrap();
         assert_eq!(child.result().unwrap_err().kind, ErrorKind::Eval);
         // The client goes on.
         let ok = c.submit("x => x + 1", vec![int(41)], &none).unwrap();
@@ -174,11 +161,7 @@ fn retries_run_a_failing_task_again() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        failures,
-        vec![true, true, false],
-        "two retries, then the error"
-    );
+    assert_eq!(failures, vec![true, true, false], "two retries, then the error");
 }
 
 #[test]

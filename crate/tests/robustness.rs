@@ -52,11 +52,7 @@ fn plan_error(engine: &Engine, text: &str) -> partita::Error {
 fn bad_plans_get_precise_errors_and_the_engine_goes_on() {
     let engine = Engine::new();
     let cases: Vec<(&str, ErrorKind, &str)> = vec![
-        (
-            "{\"version\": 1, \"nodes\": [",
-            ErrorKind::Plan,
-            "not valid JSON",
-        ),
+        ("{\"version\": 1, \"nodes\": [", ErrorKind::Plan, "not valid JSON"),
         ("[1, 2]", ErrorKind::Plan, "must be a JSON object"),
         (
             r#"{"version": 7, "nodes": [], "outputs": []}"#,
@@ -218,9 +214,10 @@ fn a_failing_task_names_its_key_and_stops_the_run() {
                 ..
             })
         ));
-        assert!(!sink.events().iter().any(
-            |e| matches!(e, Event::TaskFinished { key, .. } if key.contains("sum-aggregate"))
-        ));
+        assert!(!sink
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::TaskFinished { key, .. } if key.contains("sum-aggregate"))));
         assert_still_usable(&engine);
     }
 }
@@ -306,15 +303,13 @@ fn pipeline() -> impl Strategy<Value = Pipeline> {
         0u8..4,
         2usize..5,
     )
-        .prop_map(
-            |(items, npartitions, steps, reduce, split_every)| Pipeline {
-                items,
-                npartitions,
-                steps,
-                reduce,
-                split_every,
-            },
-        )
+        .prop_map(|(items, npartitions, steps, reduce, split_every)| Pipeline {
+            items,
+            npartitions,
+            steps,
+            reduce,
+            split_every,
+        })
 }
 
 fn to_plan(p: &Pipeline) -> Plan {
@@ -335,24 +330,9 @@ fn to_plan(p: &Pipeline) -> Plan {
                 &[&prev],
                 json!({"predicate": "lambda x: x % 3 != 0"}),
             ),
-            2 => Node::new(
-                &id,
-                "bag.map",
-                &[&prev],
-                json!({"func": "x => x < 0 ? -x : x"}),
-            ),
-            3 => Node::new(
-                &id,
-                "bag.filter",
-                &[&prev],
-                json!({"predicate": "x => x > -10"}),
-            ),
-            _ => Node::new(
-                &id,
-                "bag.map",
-                &[&prev],
-                json!({"func": "lambda x: x // 4"}),
-            ),
+            2 => Node::new(&id, "bag.map", &[&prev], json!({"func": "x => x < 0 ? -x : x"})),
+            3 => Node::new(&id, "bag.filter", &[&prev], json!({"predicate": "x => x > -10"})),
+            _ => Node::new(&id, "bag.map", &[&prev], json!({"func": "lambda x: x // 4"})),
         };
         nodes.push(node);
     }
@@ -398,10 +378,7 @@ fn reference(p: &Pipeline) -> serde_json::Value {
                     None => counts.push((x, 1)),
                 }
             }
-            json!(counts
-                .into_iter()
-                .map(|(k, c)| json!([k, c]))
-                .collect::<Vec<_>>())
+            json!(counts.into_iter().map(|(k, c)| json!([k, c])).collect::<Vec<_>>())
         }
         _ => json!(xs),
     }

@@ -100,13 +100,11 @@ pub fn frequencies(items: &[Value]) -> IndexMap<Value, i64> {
 }
 
 /// Merges partial counts (pairs lists) in input order.
-pub fn merge_frequencies<'a>(
-    partials: impl Iterator<Item = &'a Value>,
-) -> Result<IndexMap<Value, i64>> {
+pub fn merge_frequencies<'a>(partials: impl Iterator<Item = &'a Value>) -> Result<IndexMap<Value, i64>> {
     let mut counts: IndexMap<Value, i64> = IndexMap::new();
     for (i, partial) in partials.enumerate() {
-        for (k, c) in pairs_of(partial)
-            .map_err(|e| e.context(format_args!("frequencies-aggregate, input {i}")))?
+        for (k, c) in
+            pairs_of(partial).map_err(|e| e.context(format_args!("frequencies-aggregate, input {i}")))?
         {
             let slot = counts.entry(k).or_insert(0);
             *slot = slot

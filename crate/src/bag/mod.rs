@@ -82,19 +82,12 @@ impl BagOp {
         };
         match self {
             BagOp::Map(f) => Ok(Partition::Bag(kernels::map(first()?.as_bag("map")?, f)?)),
-            BagOp::Filter(f) => Ok(Partition::Bag(kernels::filter(
-                first()?.as_bag("filter")?,
-                f,
-            )?)),
+            BagOp::Filter(f) => Ok(Partition::Bag(kernels::filter(first()?.as_bag("filter")?, f)?)),
             BagOp::Part(Reduce::Count) => {
                 let n = first()?.as_bag("count")?.len();
-                Ok(Partition::Value(Value::Int(
-                    i64::try_from(n).unwrap_or(i64::MAX),
-                )))
+                Ok(Partition::Value(Value::Int(i64::try_from(n).unwrap_or(i64::MAX))))
             }
-            BagOp::Part(Reduce::Sum) => {
-                Ok(Partition::Value(kernels::sum(first()?.as_bag("sum")?)?))
-            }
+            BagOp::Part(Reduce::Sum) => Ok(Partition::Value(kernels::sum(first()?.as_bag("sum")?)?)),
             BagOp::Part(Reduce::Frequencies { .. }) => {
                 let counts = kernels::frequencies(first()?.as_bag("frequencies")?);
                 Ok(Partition::Value(kernels::counts_to_value(counts, false)))
@@ -148,11 +141,7 @@ impl BagOp {
 }
 
 /// Dask's partitioning of a sequence (`dask.bag.from_sequence`).
-pub fn partition_sizes(
-    len: usize,
-    npartitions: Option<usize>,
-    partition_size: Option<usize>,
-) -> usize {
+pub fn partition_sizes(len: usize, npartitions: Option<usize>, partition_size: Option<usize>) -> usize {
     match (npartitions, partition_size) {
         (_, Some(size)) => size.max(1),
         (Some(n), None) => {
@@ -175,10 +164,7 @@ pub fn partition_sizes(
 
 pub fn check_from_sequence(node: &Node) -> Result<()> {
     if node.args.get("npartitions").is_some_and(|v| !v.is_null())
-        && node
-            .args
-            .get("partition_size")
-            .is_some_and(|v| !v.is_null())
+        && node.args.get("partition_size").is_some_and(|v| !v.is_null())
     {
         return Err(Error::plan(format!(
             "node '{}' (bag.from_sequence): give npartitions or partition_size, not both",
@@ -189,11 +175,7 @@ pub fn check_from_sequence(node: &Node) -> Result<()> {
 }
 
 pub fn lower_from_sequence(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
-    let items: Vec<Value> = ctx
-        .list_arg("items")?
-        .iter()
-        .map(Value::from_json)
-        .collect();
+    let items: Vec<Value> = ctx.list_arg("items")?.iter().map(Value::from_json).collect();
     let size = partition_sizes(
         items.len(),
         ctx.usize_arg("npartitions")?,

@@ -18,9 +18,7 @@ pub struct Function {
 
 impl Function {
     pub fn parse(source: &str, _lang: Lang) -> Result<Function> {
-        let (p, _) = source
-            .split_once("=>")
-            .ok_or_else(|| Error::syntax("stub"))?;
+        let (p, _) = source.split_once("=>").ok_or_else(|| Error::syntax("stub"))?;
         let params: Vec<String> = p
             .trim()
             .trim_matches(|c| c == '(' || c == ')')

@@ -155,6 +155,7 @@ pub struct Scheduler<E: Executor> {
     completed: Vec<TaskId>,
     /// Running tasks whose result is thrown away when they end (cancelled futures).
     cancel_on_finish: Vec<TaskId>,
+    done_emitted: bool,
 }
 
 impl<E: Executor> Scheduler<E> {
@@ -184,6 +185,7 @@ impl<E: Executor> Scheduler<E> {
             started: false,
             completed: Vec::new(),
             cancel_on_finish: Vec::new(),
+            done_emitted: false,
         };
         let outputs = graph.outputs().to_vec();
         s.graph = graph;
@@ -245,10 +247,7 @@ impl<E: Executor> Scheduler<E> {
                 let p = self.priority.get(id.index()).copied().unwrap_or(u64::MAX);
                 self.ready.remove(&(p, id.0));
                 let (key, _) = self.key_and_layer(id);
-                self.fail(
-                    id,
-                    Error::cancelled(format!("{key} was cancelled")).with_key(key),
-                );
+                self.fail(id, Error::cancelled(format!("{key} was cancelled")).with_key(key));
                 self.propagate_failures();
                 self.failure = None;
             }
@@ -257,8 +256,7 @@ impl<E: Executor> Scheduler<E> {
         }
     }
     pub fn is_finished(&self) -> bool {
-        self.running == 0
-            && (self.failure.is_some() || self.state.iter().all(|s| *s == TaskState::Done))
+        self.running == 0 && (self.failure.is_some() || self.state.iter().all(|s| *s == TaskState::Done))
     }
 
     /// Sets up bookkeeping for tasks `from..` and gives them priorities.
@@ -320,10 +318,7 @@ impl<E: Executor> Scheduler<E> {
                 *v = true;
             }
             while let Some((id, next)) = stack.last().copied() {
-                let deps = tasks
-                    .get(id as usize)
-                    .map(|t| t.deps.as_slice())
-                    .unwrap_or(&[]);
+                let deps = tasks.get(id as usize).map(|t| t.deps.as_slice()).unwrap_or(&[]);
                 let mut sorted: Vec<TaskId> = deps.to_vec();
                 sorted.sort_by(|a, b| {
                     let ka = tasks.get(a.index()).map(|t| &t.key);
@@ -403,11 +398,7 @@ impl<E: Executor> Scheduler<E> {
 
     fn maybe_free(&mut self, id: TaskId) {
         let keep = self.keep.get(id.index()).copied().unwrap_or(true);
-        let pending = self
-            .unfinished_dependents
-            .get(id.index())
-            .copied()
-            .unwrap_or(1);
+        let pending = self.unfinished_dependents.get(id.index()).copied().unwrap_or(1);
         if !keep && pending == 0 {
             if let Some(r) = self.results.get_mut(id.index()) {
                 *r = None;
@@ -448,16 +439,12 @@ impl<E: Executor> Scheduler<E> {
                 .deps
                 .iter()
                 .map(|d| {
-                    self.results
-                        .get(d.index())
-                        .cloned()
-                        .flatten()
-                        .ok_or_else(|| {
-                            Error::internal(format!(
-                                "the input {} of {} was released too early",
-                                d.0, task.key
-                            ))
-                        })
+                    self.results.get(d.index()).cloned().flatten().ok_or_else(|| {
+                        Error::internal(format!(
+                            "the input {} of {} was released too early",
+                            d.0, task.key
+                        ))
+                    })
                 })
                 .collect::<Result<_>>()?;
             let job = Job {
@@ -543,8 +530,7 @@ impl<E: Executor> Scheduler<E> {
                             err.with_key(&key)
                         };
                         let retries_left = self.retries.get(task.index()).copied().unwrap_or(0);
-                        let retrying =
-                            err.kind != crate::error::ErrorKind::Cancelled && retries_left > 0;
+                        let retrying = err.kind != crate::error::ErrorKind::Cancelled && retries_left > 0;
                         self.sink.emit(Event::TaskFailed {
                             run: self.opts.run,
                             t,
@@ -581,11 +567,7 @@ impl<E: Executor> Scheduler<E> {
         if let Some(r) = self.results.get_mut(id.index()) {
             *r = Some(output);
         }
-        let deps: Vec<TaskId> = self
-            .graph
-            .task(id)
-            .map(|t| t.deps.clone())
-            .unwrap_or_default();
+        let deps: Vec<TaskId> = self.graph.task(id).map(|t| t.deps.clone()).unwrap_or_default();
         for d in deps {
             if let Some(u) = self.unfinished_dependents.get_mut(d.index()) {
                 *u = u.saturating_sub(1);
@@ -644,6 +626,11 @@ impl<E: Executor> Scheduler<E> {
                 }
             }
         }
+        self.check_complete()
+    }
+
+    /// After the last report: the failure, if any, or every task done.
+    fn check_complete(&self) -> Result<()> {
         if let Some(err) = self.failure.clone() {
             return Err(err);
         }
@@ -654,7 +641,45 @@ impl<E: Executor> Scheduler<E> {
         Ok(())
     }
 
+    /// Runs for about `budget` and returns, so the calling thread (the engine Worker in a
+    /// browser) can deliver events and take messages between slices. `Ok(true)` once the
+    /// computation is over; `Done` is emitted then.
+    pub fn poll(&mut self, budget: Duration) -> Result<bool> {
+        self.emit_graph_built();
+        if self.done_emitted {
+            return self.check_complete().map(|_| true);
+        }
+        let deadline = now_ms() + budget.as_secs_f64() * 1000.0;
+        let outcome = self.poll_inner(deadline);
+        match &outcome {
+            Ok(false) => {}
+            Ok(true) => self.emit_done(None),
+            Err(e) => self.emit_done(Some(e.clone())),
+        }
+        outcome
+    }
+
+    fn poll_inner(&mut self, deadline: f64) -> Result<bool> {
+        loop {
+            self.dispatch(usize::MAX)?;
+            if self.running == 0 {
+                return self.check_complete().map(|_| true);
+            }
+            let remaining = deadline - now_ms();
+            if remaining <= 0.0 {
+                return Ok(false);
+            }
+            if let Some(msg) = self
+                .exec
+                .next_timeout(Duration::from_secs_f64(remaining / 1000.0))
+            {
+                self.handle(msg)?;
+            }
+        }
+    }
+
     fn emit_done(&mut self, error: Option<Error>) {
+        self.done_emitted = true;
         self.sink.emit(Event::Done {
             run: self.opts.run,
             t: now_ms(),
@@ -707,9 +732,9 @@ impl<E: Executor> Scheduler<E> {
         loop {
             match self.state(id) {
                 Some(TaskState::Done) => {
-                    return self.result(id).ok_or_else(|| {
-                        Error::internal(format!("the result of task {} was released", id.0))
-                    })
+                    return self
+                        .result(id)
+                        .ok_or_else(|| Error::internal(format!("the result of task {} was released", id.0)))
                 }
                 Some(TaskState::Failed) => {
                     return Err(self
