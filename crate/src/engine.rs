@@ -204,33 +204,34 @@ impl Engine {
     /// Computes the plan's outputs and keeps their partitions in the engine; later plans
     /// that contain the same nodes read them instead of recomputing them.
     pub fn persist(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Vec<String>> {
-        let lowered = self.lower(plan)?;
-        let graph = lowered.graph.optimize(opts.optimize);
-        let outputs = output_tasks(&lowered.outputs, &lowered.graph, &graph)?;
-        let exec = self.executor(opts)?;
-        let mut sched = Scheduler::new(graph, exec, sink.clone(), self.run_options(opts));
+        let (mut sched, outputs) = self.prepare(plan, opts, sink)?;
         sched.run()?;
+        self.store_outputs(&outputs, |id| sched.result(id))
+    }
+
+    /// Keeps each output's partitions under its token.
+    fn store_outputs(
+        &self,
+        outputs: &[OutputTasks],
+        result: impl Fn(TaskId) -> Option<Arc<Partition>>,
+    ) -> Result<Vec<String>> {
         let mut tokens = Vec::new();
         let mut store = self.store();
-        for (collection, out) in lowered.outputs.iter().zip(&outputs) {
+        for out in outputs {
             let partitions: Vec<Arc<Partition>> = out
                 .tasks
                 .iter()
-                .map(|id| {
-                    sched
-                        .result(*id)
-                        .ok_or_else(|| Error::internal("a persisted partition is missing"))
-                })
+                .map(|id| result(*id).ok_or_else(|| Error::internal("a persisted partition is missing")))
                 .collect::<Result<_>>()?;
             store.insert(
-                collection.token.clone(),
+                out.token.clone(),
                 Persisted {
-                    kind: collection.kind,
-                    name: collection.name.clone(),
+                    kind: out.kind,
+                    name: out.name.clone(),
                     partitions,
                 },
             );
-            tokens.push(collection.token.clone());
+            tokens.push(out.token.clone());
         }
         Ok(tokens)
     }
@@ -259,6 +260,9 @@ impl Engine {
 pub struct OutputTasks {
     pub kind: Kind,
     pub tasks: Vec<TaskId>,
+    /// The collection's token and key name, under which `persist` keeps it.
+    pub token: String,
+    pub name: String,
 }
 
 /// Maps output collections from the lowered graph into the optimised one by key.
@@ -275,7 +279,12 @@ fn output_tasks(outputs: &[Collection], lowered: &TaskGraph, run: &TaskGraph) ->
                         .ok_or_else(|| Error::internal(format!("output task {key} was optimised away")))
                 })
                 .collect::<Result<_>>()?;
-            Ok(OutputTasks { kind: c.kind, tasks })
+            Ok(OutputTasks {
+                kind: c.kind,
+                tasks,
+                token: c.token.clone(),
+                name: c.name.clone(),
+            })
         })
         .collect()
 }
@@ -320,6 +329,14 @@ impl Run {
         }
         let sched = &self.sched;
         assemble(&self.outputs, |id| sched.result(id)).map(Some)
+    }
+    /// After the run is done: keeps its outputs in `engine` as `Engine::persist` does.
+    pub fn persist_into(&self, engine: &Engine) -> Result<Vec<String>> {
+        if !self.sched.is_finished() {
+            return Err(Error::value("persist: the computation has not finished"));
+        }
+        let sched = &self.sched;
+        engine.store_outputs(&self.outputs, |id| sched.result(id))
     }
     /// Stops the run before its next task; the next `poll` or `step` reports it.
     pub fn cancel(&self) {

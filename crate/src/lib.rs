@@ -31,6 +31,8 @@ pub mod registry;
 pub mod runtime;
 pub mod scheduler;
 pub mod value;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use engine::{ComputeOptions, Computed, Engine, SchedulerKind};
 pub use error::{Error, ErrorKind, Result};

@@ -2,15 +2,20 @@
 //! With `workers > 1` it simulates that many logical workers interleaved on one thread
 //! (the single-threaded wasm bundle uses this to teach): each task goes to the logical
 //! worker that has been busy the least so far, lowest id first on ties.
+//!
+//! Slow motion is cooperative here: a task's delay is waited out inside `next_timeout`
+//! in slices, so a caller polling with a time budget gets control back while it waits.
 
 use super::{Executor, Job, Message};
-use crate::runtime::now_ms;
+use crate::runtime::{now_ms, sleep};
 use std::collections::VecDeque;
+use std::time::Duration;
 
 pub struct SyncExecutor {
     workers: usize,
     busy_ms: Vec<f64>,
-    queue: VecDeque<Job>,
+    /// Jobs with the time (ms) at which their delay is over.
+    queue: VecDeque<(Job, f64)>,
     pending: VecDeque<Message>,
 }
 
@@ -40,36 +45,13 @@ impl SyncExecutor {
         }
         best
     }
-}
 
-impl Default for SyncExecutor {
-    fn default() -> Self {
-        SyncExecutor::new()
-    }
-}
-
-impl Executor for SyncExecutor {
-    fn capacity(&self) -> usize {
-        1
-    }
-    fn workers(&self) -> usize {
-        self.workers
-    }
-    fn name(&self) -> &'static str {
-        "sync"
-    }
-    fn submit(&mut self, job: Job) {
-        self.queue.push_back(job);
-    }
-    fn next(&mut self) -> Option<Message> {
-        if let Some(msg) = self.pending.pop_front() {
-            return Some(msg);
-        }
-        let job = self.queue.pop_front()?;
+    /// Runs the first queued job now; reports Started and keeps Finished for the next call.
+    fn run_front(&mut self) -> Option<Message> {
+        let (job, _) = self.queue.pop_front()?;
         let worker = self.least_busy();
         let task = job.task;
         let start = now_ms();
-        // Run now; report Started first and keep Finished for the next call.
         let result = job.run();
         let t = now_ms();
         if let Some(b) = self.busy_ms.get_mut(worker) {
@@ -88,5 +70,54 @@ impl Executor for SyncExecutor {
             worker,
             t: start,
         })
+    }
+
+    fn wait_ms(&self) -> f64 {
+        self.queue
+            .front()
+            .map(|(_, at)| (at - now_ms()).max(0.0))
+            .unwrap_or(0.0)
+    }
+}
+
+impl Default for SyncExecutor {
+    fn default() -> Self {
+        SyncExecutor::new()
+    }
+}
+
+impl Executor for SyncExecutor {
+    fn capacity(&self) -> usize {
+        1
+    }
+    fn workers(&self) -> usize {
+        self.workers
+    }
+    fn name(&self) -> &'static str {
+        "sync"
+    }
+    fn submit(&mut self, mut job: Job) {
+        let ready_at = now_ms() + job.delay.as_secs_f64() * 1000.0;
+        job.delay = Duration::ZERO;
+        self.queue.push_back((job, ready_at));
+    }
+    fn next(&mut self) -> Option<Message> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Some(msg);
+        }
+        sleep(Duration::from_secs_f64(self.wait_ms() / 1000.0));
+        self.run_front()
+    }
+    fn next_timeout(&mut self, timeout: Duration) -> Option<Message> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Some(msg);
+        }
+        let wait = Duration::from_secs_f64(self.wait_ms() / 1000.0);
+        if wait > timeout {
+            sleep(timeout);
+            return None;
+        }
+        sleep(wait);
+        self.run_front()
     }
 }

@@ -1,0 +1,250 @@
+//! The wasm-bindgen binding: the only code that knows about JS. Everything crosses as
+//! JSON text (plans, options, results, events, errors), so the JS side stays a thin,
+//! typed client and the engine API stays the same as natively.
+//!
+//! A computation is started with `start` and driven by the engine Worker with `poll`
+//! (time slices) or `step` (one task), draining `events` between calls; so the Worker
+//! stays responsive (cancel, new requests) in both bundles.
+
+use crate::engine::{ComputeOptions, Computed, Engine, Run, SchedulerKind};
+use crate::error::Error;
+use crate::events::EventSink;
+use crate::graph::OptimizeOptions;
+use crate::plan::Plan;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+fn js_error(err: Error) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(&err).unwrap_or_else(|_| err.to_string()))
+}
+
+/// Options as JS sends them (`{scheduler, workers, delayMs, optimize}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct JsOptions {
+    scheduler: Option<SchedulerKind>,
+    workers: Option<usize>,
+    delay_ms: Option<f64>,
+    optimize: Option<JsOptimize>,
+    persist: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum JsOptimize {
+    All(bool),
+    Some { cull: Option<bool>, fuse: Option<bool> },
+}
+
+impl JsOptimize {
+    fn options(&self) -> OptimizeOptions {
+        match self {
+            JsOptimize::All(true) => OptimizeOptions::ALL,
+            JsOptimize::All(false) => OptimizeOptions::NONE,
+            JsOptimize::Some { cull, fuse } => OptimizeOptions {
+                cull: cull.unwrap_or(true),
+                fuse: fuse.unwrap_or(true),
+            },
+        }
+    }
+}
+
+fn parse_options(text: &str) -> Result<(ComputeOptions, bool), JsValue> {
+    let js: JsOptions = if text.trim().is_empty() {
+        JsOptions::default()
+    } else {
+        serde_json::from_str(text).map_err(|e| js_error(Error::value(format!("compute options: {e}"))))?
+    };
+    let delay_ms = js.delay_ms.unwrap_or(0.0);
+    if !(0.0..=600_000.0).contains(&delay_ms) {
+        return Err(js_error(Error::value(format!(
+            "compute options: delayMs must be between 0 and 600000, not {delay_ms}"
+        ))));
+    }
+    let opts = ComputeOptions {
+        scheduler: js.scheduler.unwrap_or_default(),
+        workers: js
+            .workers
+            .unwrap_or_else(|| rayon::current_num_threads().max(1))
+            .clamp(1, 256),
+        delay: Duration::from_secs_f64(delay_ms / 1000.0),
+        optimize: js
+            .optimize
+            .as_ref()
+            .map(JsOptimize::options)
+            .unwrap_or(OptimizeOptions::ALL),
+        ..Default::default()
+    };
+    Ok((opts, js.persist))
+}
+
+fn parse_plan(text: &str) -> Result<Plan, JsValue> {
+    Plan::parse(text).map_err(js_error)
+}
+
+fn results_json(results: &[Computed]) -> String {
+    serde_json::Value::Array(results.iter().map(Computed::to_json).collect()).to_string()
+}
+
+fn run_entry(runs: &mut HashMap<u32, RunEntry>, id: u32) -> Result<&mut RunEntry, JsValue> {
+    runs.get_mut(&id)
+        .ok_or_else(|| js_error(Error::value(format!("no running computation with id {id}"))))
+}
+
+struct RunEntry {
+    run: Run,
+    sink: EventSink,
+    persist: bool,
+}
+
+/// One engine per engine Worker.
+#[wasm_bindgen]
+pub struct WasmEngine {
+    engine: Engine,
+    runs: HashMap<u32, RunEntry>,
+    next_run: u32,
+}
+
+impl Default for WasmEngine {
+    fn default() -> Self {
+        WasmEngine::new()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmEngine {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmEngine {
+        WasmEngine {
+            engine: Engine::new(),
+            runs: HashMap::new(),
+            next_run: 1,
+        }
+    }
+
+    /// `{"threads": bool, "threadCount": n, "version": "…"}`.
+    pub fn info(&self) -> String {
+        serde_json::json!({
+            "threads": crate::runtime::threads_available(),
+            "threadCount": rayon::current_num_threads(),
+            "version": env!("CARGO_PKG_VERSION"),
+        })
+        .to_string()
+    }
+
+    /// Validates a plan; `{"nodes": n, "tasks": m}` or an error.
+    pub fn validate(&self, plan: &str) -> Result<String, JsValue> {
+        let plan = parse_plan(plan)?;
+        let lowered = self.engine.lower(&plan).map_err(js_error)?;
+        Ok(serde_json::json!({"nodes": plan.nodes.len(), "tasks": lowered.graph.len()}).to_string())
+    }
+
+    /// The task graph as JSON (`format` "json") or as a Dask-style dict ("dask").
+    pub fn graph(&self, plan: &str, optimize: bool, format: &str) -> Result<String, JsValue> {
+        let plan = parse_plan(plan)?;
+        let opt = if optimize {
+            OptimizeOptions::ALL
+        } else {
+            OptimizeOptions::NONE
+        };
+        let graph = self.engine.graph(&plan, opt).map_err(js_error)?;
+        match format {
+            "dask" => Ok(graph.to_dask_string()),
+            _ => serde_json::to_string(&graph.to_json()).map_err(|e| js_error(e.into())),
+        }
+    }
+
+    /// Starts a computation; returns its id for `poll`, `step`, `events` and `cancel`.
+    pub fn start(&mut self, plan: &str, options: &str) -> Result<u32, JsValue> {
+        let plan = parse_plan(plan)?;
+        let (opts, persist) = parse_options(options)?;
+        let sink = EventSink::new();
+        let run = self.engine.start(&plan, &opts, &sink).map_err(js_error)?;
+        let id = self.next_run;
+        self.next_run = self.next_run.wrapping_add(1).max(1);
+        self.runs.insert(id, RunEntry { run, sink, persist });
+        Ok(id)
+    }
+
+    fn entry(&mut self, id: u32) -> Result<&mut RunEntry, JsValue> {
+        run_entry(&mut self.runs, id)
+    }
+
+    /// Runs for about `budget_ms`; the results (a JSON list, one per output) once done.
+    /// On failure the error is thrown and the run is dropped (its events stay drainable
+    /// until then: drain before dropping).
+    pub fn poll(&mut self, id: u32, budget_ms: f64) -> Result<Option<String>, JsValue> {
+        let budget = Duration::from_secs_f64(budget_ms.clamp(0.0, 60_000.0) / 1000.0);
+        let entry = run_entry(&mut self.runs, id)?;
+        match entry.run.poll(budget) {
+            Ok(None) => Ok(None),
+            Ok(Some(results)) => {
+                if entry.persist {
+                    entry.run.persist_into(&self.engine).map_err(js_error)?;
+                }
+                Ok(Some(results_json(&results)))
+            }
+            Err(e) => Err(js_error(e)),
+        }
+    }
+
+    /// Step mode: runs the next ready task. `{"task": id|null, "done": bool, "ready":
+    /// [ids], "states": [...]}`.
+    pub fn step(&mut self, id: u32) -> Result<String, JsValue> {
+        let entry = self.entry(id)?;
+        let task = entry.run.step().map_err(js_error)?;
+        let ready: Vec<u32> = entry.run.ready().iter().map(|t| t.0).collect();
+        Ok(serde_json::json!({
+            "task": task.map(|t| t.0),
+            "done": entry.run.is_finished(),
+            "ready": ready,
+            "states": entry.run.states(),
+        })
+        .to_string())
+    }
+
+    /// The ready tasks, in the order they will run (step mode highlights them).
+    pub fn ready(&mut self, id: u32) -> Result<String, JsValue> {
+        let entry = self.entry(id)?;
+        let ready: Vec<u32> = entry.run.ready().iter().map(|t| t.0).collect();
+        Ok(serde_json::json!(ready).to_string())
+    }
+
+    /// The run's results once it is finished (after stepping to the end).
+    pub fn results(&mut self, id: u32) -> Result<String, JsValue> {
+        let entry = run_entry(&mut self.runs, id)?;
+        let results = entry.run.finish().map_err(js_error)?;
+        if entry.persist {
+            entry.run.persist_into(&self.engine).map_err(js_error)?;
+        }
+        Ok(results_json(&results))
+    }
+
+    /// The events since the last call, as a JSON list.
+    pub fn events(&mut self, id: u32) -> Result<String, JsValue> {
+        let entry = self.entry(id)?;
+        serde_json::to_string(&entry.sink.drain()).map_err(|e| js_error(e.into()))
+    }
+
+    /// Cancels a run before its next task.
+    pub fn cancel(&mut self, id: u32) -> Result<(), JsValue> {
+        self.entry(id)?.run.cancel();
+        Ok(())
+    }
+
+    /// Forgets a run (after its result or error was delivered).
+    pub fn drop_run(&mut self, id: u32) {
+        self.runs.remove(&id);
+    }
+
+    /// Drops persisted collections by token (a JSON list); returns how many.
+    pub fn unpersist(&mut self, tokens: &str) -> Result<u32, JsValue> {
+        let tokens: Vec<String> = serde_json::from_str(tokens).map_err(|e| js_error(e.into()))?;
+        Ok(u32::try_from(self.engine.unpersist(&tokens)).unwrap_or(u32::MAX))
+    }
+}
