@@ -34,3 +34,24 @@ pub fn sleep(duration: Duration) {
 pub fn threads_available() -> bool {
     cfg!(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))
 }
+
+/// Waits at most `timeout` for a message. crossbeam's own `recv_timeout` reads
+/// `std::time::Instant`, which wasm32 does not have, so there we poll with short sleeps.
+pub fn recv_timeout<T>(rx: &crossbeam_channel::Receiver<T>, timeout: Duration) -> Option<T> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let start = Instant::now();
+        loop {
+            if let Ok(msg) = rx.try_recv() {
+                return Some(msg);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return None;
+            }
+            sleep((timeout - elapsed).min(Duration::from_micros(200)));
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    rx.recv_timeout(timeout).ok()
+}

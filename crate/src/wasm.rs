@@ -96,6 +96,13 @@ fn run_entry(runs: &mut HashMap<u32, RunEntry>, id: u32) -> Result<&mut RunEntry
         .ok_or_else(|| js_error(Error::value(format!("no running computation with id {id}"))))
 }
 
+/// Traps the module on purpose (a `unreachable` instruction). Tests use it to prove a
+/// dead engine Worker is reported to every pending call and that `start()` works again.
+#[wasm_bindgen]
+pub fn debug_trap() {
+    core::arch::wasm32::unreachable()
+}
+
 struct RunEntry {
     run: Run,
     sink: EventSink,

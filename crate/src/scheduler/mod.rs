@@ -63,6 +63,8 @@ pub enum TaskState {
 /// A task handed to an executor: everything it needs to run on any thread.
 pub struct Job {
     pub task: TaskId,
+    /// The task's dependencies (the sync executor places tasks near their inputs).
+    pub deps: Vec<TaskId>,
     pub op: Op,
     pub inputs: Vec<Arc<Partition>>,
     pub delay: Duration,
@@ -449,6 +451,7 @@ impl<E: Executor> Scheduler<E> {
                 .collect::<Result<_>>()?;
             let job = Job {
                 task: id,
+                deps: task.deps.clone(),
                 op: task.op.clone(),
                 inputs,
                 delay: self.opts.delay,

@@ -109,7 +109,7 @@ impl Executor for PoolExecutor {
         if self.in_flight == 0 {
             return self.rx.try_recv().ok();
         }
-        let msg = self.rx.recv_timeout(timeout).ok()?;
+        let msg = crate::runtime::recv_timeout(&self.rx, timeout)?;
         if matches!(msg, Message::Finished { .. }) {
             self.in_flight -= 1;
         }

@@ -1,19 +1,26 @@
 //! The sync executor: runs one task at a time on the calling thread, deterministically.
 //! With `workers > 1` it simulates that many logical workers interleaved on one thread
-//! (the single-threaded wasm bundle uses this to teach): each task goes to the logical
-//! worker that has been busy the least so far, lowest id first on ties.
+//! (the single-threaded wasm bundle uses this to teach). Placement is list scheduling on
+//! a simulated clock: each task goes to the worker on which it could start first (after
+//! its inputs end and the worker is free), preferring the worker that ran its input, then
+//! the lowest id; so a partition's chain stays on one worker and partitions spread out.
 //!
 //! Slow motion is cooperative here: a task's delay is waited out inside `next_timeout`
 //! in slices, so a caller polling with a time budget gets control back while it waits.
 
 use super::{Executor, Job, Message};
+use crate::graph::TaskId;
 use crate::runtime::{now_ms, sleep};
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::time::Duration;
 
 pub struct SyncExecutor {
     workers: usize,
-    busy_ms: Vec<f64>,
+    /// Simulated time at which each logical worker is free again.
+    free_at: Vec<f64>,
+    /// Simulated end time and worker of every task run so far.
+    placed: HashMap<TaskId, (f64, usize)>,
     /// Jobs with the time (ms) at which their delay is over.
     queue: VecDeque<(Job, f64)>,
     pending: VecDeque<Message>,
@@ -30,34 +37,50 @@ impl SyncExecutor {
         let workers = workers.max(1);
         SyncExecutor {
             workers,
-            busy_ms: vec![0.0; workers],
+            free_at: vec![0.0; workers],
+            placed: HashMap::new(),
             queue: VecDeque::new(),
             pending: VecDeque::new(),
         }
     }
 
-    fn least_busy(&self) -> usize {
-        let mut best = 0;
-        for (i, b) in self.busy_ms.iter().enumerate() {
-            if *b < self.busy_ms.get(best).copied().unwrap_or(f64::MAX) {
-                best = i;
+    /// The logical worker for a task and its simulated start time.
+    fn place(&self, deps: &[TaskId]) -> (usize, f64) {
+        let ready_at = deps
+            .iter()
+            .filter_map(|d| self.placed.get(d))
+            .map(|(end, _)| *end)
+            .fold(0.0, f64::max);
+        let near: Vec<usize> = deps
+            .iter()
+            .filter_map(|d| self.placed.get(d))
+            .map(|(_, w)| *w)
+            .collect();
+        let mut best = (0usize, f64::MAX, true);
+        for (w, free) in self.free_at.iter().enumerate() {
+            let start = free.max(ready_at);
+            let far = !near.contains(&w);
+            if start < best.1 || (start == best.1 && !far && best.2) {
+                best = (w, start, far);
             }
         }
-        best
+        (best.0, best.1)
     }
 
     /// Runs the first queued job now; reports Started and keeps Finished for the next call.
     fn run_front(&mut self) -> Option<Message> {
         let (job, _) = self.queue.pop_front()?;
-        let worker = self.least_busy();
+        let (worker, sim_start) = self.place(&job.deps);
         let task = job.task;
         let start = now_ms();
         let result = job.run();
         let t = now_ms();
-        if let Some(b) = self.busy_ms.get_mut(worker) {
-            // A task always counts a little, so ties move on to the next worker.
-            *b += (t - start).max(1e-3);
+        // A task always takes a little simulated time, so later ties spread out.
+        let sim_end = sim_start + (t - start).max(1e-3);
+        if let Some(free) = self.free_at.get_mut(worker) {
+            *free = sim_end;
         }
+        self.placed.insert(task, (sim_end, worker));
         self.pending.push_back(Message::Finished {
             task,
             worker,

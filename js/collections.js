@@ -1,0 +1,263 @@
+// Lazy collections: each method adds a node to a Plan (docs/plan.md) and returns a new
+// collection. Nothing runs until `compute()`.
+
+import { EngineError } from './errors.js';
+
+/** The source text of a per-element function: a real arrow function or a string. */
+export function functionSource(fn) {
+  if (typeof fn === 'string') return fn;
+  if (typeof fn === 'function') {
+    const text = Function.prototype.toString.call(fn).trim();
+    if (!/^(async\s+)?(\([^)]*\)|[A-Za-z_$][\w$]*)\s*=>/.test(text)) {
+      throw new EngineError(
+        'syntax',
+        `pass an arrow function such as x => x * 2 (or its source as a string); got: ${text.slice(0, 60)}`,
+      );
+    }
+    return text;
+  }
+  throw new EngineError('type', `expected a function or its source text, got ${typeof fn}`);
+}
+
+const snake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Options objects in camelCase become plan arguments in snake_case; undefined is dropped. */
+function planArgs(obj) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    if (v === undefined) continue;
+    out[snake(k)] = typeof v === 'function' ? functionSource(v) : v;
+  }
+  return out;
+}
+
+/** Numbers node ids and turns a set of collections into plan JSON. */
+export class PlanBuilder {
+  #next = 1;
+
+  node(op, inputs, args) {
+    return { id: `n${this.#next++}`, op, inputs, args };
+  }
+
+  plan(collections) {
+    const nodes = [];
+    const seen = new Set();
+    const visit = (c) => {
+      if (seen.has(c.node.id)) return;
+      seen.add(c.node.id);
+      for (const input of c.node.inputs) visit(input);
+      nodes.push({
+        id: c.node.id,
+        op: c.node.op,
+        ...(c.node.inputs.length ? { inputs: c.node.inputs.map((i) => i.node.id) } : {}),
+        ...(Object.keys(c.node.args).length ? { args: c.node.args } : {}),
+      });
+    };
+    for (const c of collections) {
+      if (!(c instanceof Collection)) throw new EngineError('type', `compute: ${String(c)} is not a collection`);
+      visit(c);
+    }
+    return { version: 1, nodes, outputs: collections.map((c) => c.node.id) };
+  }
+}
+
+/** A lazy collection: a node of a plan and the context that can run it. */
+export class Collection {
+  constructor(ctx, builder, kind, node) {
+    this.ctx = ctx;
+    this.builder = builder;
+    this.kind = kind;
+    this.node = node;
+  }
+
+  /** Computes this collection; see Context.compute for the options. */
+  async compute(options = {}) {
+    const [out] = await this.ctx.compute(this, options);
+    return out;
+  }
+
+  /** Computes and keeps the partitions in the engine; later computations reuse them. */
+  persist(options = {}) {
+    return this.ctx.persist(this, options);
+  }
+
+  /** The task graph (`{layers, tasks, outputs}`), optimised or not. */
+  graph(options = {}) {
+    return this.ctx.graph(this, options);
+  }
+
+  /** Graph data for drawing: the graph with and without optimisation. */
+  async visualize() {
+    const [raw, optimized] = await Promise.all([this.graph({ optimize: false }), this.graph({ optimize: true })]);
+    return { raw, optimized };
+  }
+
+  /** The plan JSON that computes this collection. */
+  plan() {
+    return this.builder.plan([this]);
+  }
+
+  _derive(kind, op, inputs, args) {
+    const Kind = kind === 'bag' ? Bag : Delayed;
+    return new Kind(this.ctx, this.builder, kind, this.builder.node(op, inputs, planArgs(args)));
+  }
+}
+
+/** A lazy bag (dask.bag): elements split into partitions. */
+export class Bag extends Collection {
+  static constructors(ctx, builder) {
+    const make = (op, args) => new Bag(ctx, builder, 'bag', builder.node(op, [], planArgs(args)));
+    return {
+      /** `fromSequence([...], {npartitions | partitionSize})` */
+      fromSequence: (items, options = {}) => make('bag.from_sequence', { items: Array.from(items), ...options }),
+      /** `range(n, {npartitions})` */
+      range: (n, options = {}) => make('bag.range', { n, ...options }),
+      /** `readText(textOrFiles, {blocksize})`: a string, or `[{name, text}]`. */
+      readText: (source, options = {}) =>
+        make('bag.read_text', typeof source === 'string' ? { text: source, ...options } : { files: source, ...options }),
+      /** `fromDelayed([delayed, ...])`: one partition per delayed list. */
+      fromDelayed: (values) => new Bag(ctx, builder, 'bag', builder.node('bag.from_delayed', values, {})),
+      /** `zip(a, b, ...)` */
+      zip: (...bags) => new Bag(ctx, builder, 'bag', builder.node('bag.zip', bags, {})),
+      /** `concat([a, b, ...])` */
+      concat: (bags) => new Bag(ctx, builder, 'bag', builder.node('bag.concat', bags, {})),
+    };
+  }
+
+  #bag(op, args, inputs = [this]) {
+    return this._derive('bag', op, inputs, args);
+  }
+  #value(op, args, inputs = [this]) {
+    return this._derive('value', op, inputs, args);
+  }
+
+  // Element-wise
+  map(func, ...otherBags) {
+    return this.#bag('bag.map', { func }, [this, ...otherBags]);
+  }
+  starmap(func) {
+    return this.#bag('bag.starmap', { func });
+  }
+  filter(predicate) {
+    return this.#bag('bag.filter', { predicate });
+  }
+  remove(predicate) {
+    return this.#bag('bag.remove', { predicate });
+  }
+  pluck(key, options = {}) {
+    return this.#bag('bag.pluck', { key, ...options });
+  }
+  flatten() {
+    return this.#bag('bag.flatten', {});
+  }
+  mapPartitions(func) {
+    return this.#bag('bag.map_partitions', { func });
+  }
+  randomSample(prob, options = {}) {
+    return this.#bag('bag.random_sample', { prob, ...options });
+  }
+  /** String methods, as Dask's `.str`: `b.str.lower()`, `b.str.split(' ')`. */
+  get str() {
+    return new Proxy(
+      {},
+      {
+        get: (_, method) => (...args) => this.#bag('bag.str', { method: snake(String(method)), args }),
+      },
+    );
+  }
+
+  // Reductions (tree reductions; `splitEvery` sets the fan-in)
+  count(options = {}) {
+    return this.#value('bag.count', options);
+  }
+  sum(options = {}) {
+    return this.#value('bag.sum', options);
+  }
+  min(options = {}) {
+    return this.#value('bag.min', options);
+  }
+  max(options = {}) {
+    return this.#value('bag.max', options);
+  }
+  mean(options = {}) {
+    return this.#value('bag.mean', options);
+  }
+  std(options = {}) {
+    return this.#value('bag.std', options);
+  }
+  var(options = {}) {
+    return this.#value('bag.var', options);
+  }
+  all(options = {}) {
+    return this.#value('bag.all', options);
+  }
+  any(options = {}) {
+    return this.#value('bag.any', options);
+  }
+  distinct(options = {}) {
+    return this.#bag('bag.distinct', options);
+  }
+  frequencies(options = {}) {
+    return this.#value('bag.frequencies', options);
+  }
+  topk(k, options = {}) {
+    return this.#value('bag.topk', { k, ...options });
+  }
+  fold(binop, options = {}) {
+    return this.#value('bag.fold', { binop, ...options });
+  }
+  foldby(key, binop, options = {}) {
+    return this.#bag('bag.foldby', { key, binop, ...options });
+  }
+  reduction(perpartition, aggregate, options = {}) {
+    return this.#value('bag.reduction', { perpartition, aggregate, ...options });
+  }
+
+  // Shuffles and structure
+  groupby(grouper, options = {}) {
+    return this.#bag('bag.groupby', { grouper, ...options });
+  }
+  repartition(npartitions) {
+    return this.#bag('bag.repartition', { npartitions });
+  }
+  take(k, options = {}) {
+    return this.#value('bag.take', { k, ...options });
+  }
+  zip(...others) {
+    return this.#bag('bag.zip', {}, [this, ...others]);
+  }
+  concat(...others) {
+    return this.#bag('bag.concat', {}, [this, ...others]);
+  }
+  join(other, onSelf, onOther) {
+    return this.#bag('bag.join', { on_self: onSelf, on_other: onOther ?? onSelf }, [this, other]);
+  }
+  accumulate(binop, options = {}) {
+    return this.#bag('bag.accumulate', { binop, ...options });
+  }
+  /** One delayed value per partition. */
+  async npartitions() {
+    const g = await this.graph({ optimize: false });
+    const last = g.tasks.filter((t) => t.layer === g.tasks[g.outputs[0]]?.layer);
+    return last.length;
+  }
+}
+
+/** A lazy value: a delayed call or the result of a reduction. */
+export class Delayed extends Collection {
+  static value(ctx, builder, value, name) {
+    return new Delayed(ctx, builder, 'value', builder.node('delayed.value', [], planArgs({ value, name })));
+  }
+
+  static call(ctx, builder, source, args, name) {
+    const inputs = [];
+    const slots = args.map((a) => {
+      if (a instanceof Collection) {
+        inputs.push(a);
+        return { input: inputs.length - 1 };
+      }
+      return { value: a === undefined ? null : a };
+    });
+    return new Delayed(ctx, builder, 'value', builder.node('delayed.call', inputs, planArgs({ func: source, args: slots, name })));
+  }
+}

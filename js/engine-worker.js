@@ -1,0 +1,207 @@
+// The engine Worker: owns the wasm instance, runs computations in time slices, and posts
+// events and results to the page. It runs in a dedicated module Worker in browsers and in
+// a worker_threads Worker in Node; the page never runs engine code.
+//
+// Protocol (every request has an `id`; replies carry the same id):
+//   page -> worker  {id, type: 'init' | 'validate' | 'graph' | 'compute' | 'step' | 'cancel'
+//                    | 'unpersist' | 'trap', ...}
+//   worker -> page  {id, ok: true, result} | {id, ok: false, error: {kind, message, key}}
+//                   {type: 'events', id, events: [...]}   (belongs to compute request `id`)
+
+const isNode = typeof process !== 'undefined' && process.versions?.node && typeof self === 'undefined';
+
+let port;
+if (isNode) {
+  const { parentPort } = await import('node:worker_threads');
+  port = parentPort;
+} else {
+  port = self;
+}
+
+const post = (msg) => port.postMessage(msg);
+
+let wasm = null;
+let engine = null;
+let info = null;
+/** compute request id -> {runId, stepMode, waiters} */
+const runs = new Map();
+
+function parseError(thrown) {
+  if (typeof thrown === 'string') {
+    try {
+      const obj = JSON.parse(thrown);
+      if (obj && typeof obj.kind === 'string') return obj;
+    } catch {
+      // not JSON: fall through
+    }
+    return { kind: 'internal', message: thrown };
+  }
+  if (thrown instanceof WebAssembly.RuntimeError) {
+    return { kind: 'internal', message: `the engine trapped: ${thrown.message}` };
+  }
+  return { kind: 'internal', message: String(thrown?.message ?? thrown) };
+}
+
+async function loadBundle(bundle, workers) {
+  const base = new URL('../dist/', import.meta.url);
+  const url = new URL(`${bundle}/partita.js`, base);
+  const mod = await import(url.href);
+  if (isNode) {
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(new URL(`${bundle}/partita_bg.wasm`, base));
+    await mod.default({ module_or_path: bytes });
+  } else {
+    await mod.default({ module_or_path: new URL(`${bundle}/partita_bg.wasm`, base) });
+  }
+  if (bundle === 'threads') {
+    await mod.initThreadPool(workers);
+  }
+  return mod;
+}
+
+// Yields to the event loop quickly (setTimeout clamps to 4 ms after nesting).
+const channel = typeof MessageChannel !== 'undefined' ? new MessageChannel() : null;
+const queue = [];
+if (channel) {
+  channel.port1.onmessage = () => queue.shift()?.();
+  channel.port1.unref?.();
+}
+function yieldNow() {
+  if (!channel) return new Promise((r) => setTimeout(r, 0));
+  return new Promise((resolve) => {
+    queue.push(resolve);
+    channel.port2.postMessage(0);
+  });
+}
+
+function flushEvents(id, runId) {
+  const text = engine.events(runId);
+  if (text !== '[]') post({ type: 'events', id, events: JSON.parse(text) });
+}
+
+async function compute(msg) {
+  const options = msg.options ?? {};
+  const runId = engine.start(JSON.stringify(msg.plan), JSON.stringify(options));
+  const entry = { runId, stepMode: !!options.step, cancelled: false };
+  runs.set(msg.id, entry);
+  try {
+    if (entry.stepMode) {
+      // Step mode: the page sends 'step' requests; the first events (graph built) go now.
+      flushEvents(msg.id, runId);
+      post({ id: msg.id, type: 'stepping', ready: JSON.parse(engine.ready(runId)) });
+      return;
+    }
+    for (;;) {
+      let out;
+      try {
+        out = engine.poll(runId, 12);
+      } finally {
+        flushEvents(msg.id, runId);
+      }
+      if (out !== undefined && out !== null) {
+        post({ id: msg.id, ok: true, result: JSON.parse(out) });
+        break;
+      }
+      await yieldNow();
+    }
+  } catch (e) {
+    post({ id: msg.id, ok: false, error: parseError(e) });
+  } finally {
+    if (!entry.stepMode) {
+      runs.delete(msg.id);
+      engine.drop_run(runId);
+    }
+  }
+}
+
+function step(msg) {
+  const entry = runs.get(msg.target);
+  if (!entry) throw JSON.stringify({ kind: 'value', message: `no computation in step mode with id ${msg.target}` });
+  let state;
+  try {
+    state = JSON.parse(engine.step(entry.runId));
+  } catch (e) {
+    flushEvents(msg.target, entry.runId);
+    runs.delete(msg.target);
+    engine.drop_run(entry.runId);
+    post({ id: msg.target, ok: false, error: parseError(e) });
+    throw e;
+  }
+  flushEvents(msg.target, entry.runId);
+  if (state.done) {
+    const result = JSON.parse(engine.results(entry.runId));
+    flushEvents(msg.target, entry.runId);
+    runs.delete(msg.target);
+    engine.drop_run(entry.runId);
+    post({ id: msg.target, ok: true, result });
+  }
+  return state;
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'init': {
+      wasm = await loadBundle(msg.bundle, msg.workers);
+      engine = new wasm.WasmEngine();
+      info = { ...JSON.parse(engine.info()), bundle: msg.bundle };
+      return info;
+    }
+    case 'validate':
+      return JSON.parse(engine.validate(JSON.stringify(msg.plan)));
+    case 'graph': {
+      const text = engine.graph(JSON.stringify(msg.plan), !!msg.optimize, msg.format ?? 'json');
+      return msg.format === 'dask' ? text : JSON.parse(text);
+    }
+    case 'compute':
+      await compute(msg);
+      return undefined; // compute replies by itself
+    case 'step':
+      return step(msg);
+    case 'cancel': {
+      const entry = runs.get(msg.target);
+      if (entry) {
+        engine.cancel(entry.runId);
+        if (entry.stepMode) {
+          // A stepped run has no loop to notice: finish it here.
+          try {
+            engine.step(entry.runId);
+          } catch (e) {
+            flushEvents(msg.target, entry.runId);
+            runs.delete(msg.target);
+            engine.drop_run(entry.runId);
+            post({ id: msg.target, ok: false, error: parseError(e) });
+          }
+        }
+      }
+      return !!entry;
+    }
+    case 'unpersist':
+      return engine.unpersist(JSON.stringify(msg.tokens ?? []));
+    case 'trap':
+      // Tests use this to prove that a dead engine is reported and can be restarted.
+      wasm.debug_trap();
+      return undefined;
+    default:
+      throw JSON.stringify({ kind: 'value', message: `unknown request type '${msg.type}'` });
+  }
+}
+
+port.onmessage = null;
+const onMessage = async (event) => {
+  const msg = isNode ? event : event.data;
+  if (msg.type === 'trap') {
+    // Let the trap escape as an uncaught error: the page sees the Worker die.
+    setTimeout(() => wasm.debug_trap(), 0);
+    return;
+  }
+  try {
+    const result = await handle(msg);
+    if (msg.type !== 'compute') post({ id: msg.id, ok: true, result });
+  } catch (e) {
+    if (msg.type !== 'step' || !(typeof e === 'string')) post({ id: msg.id, ok: false, error: parseError(e) });
+    else post({ id: msg.id, ok: false, error: parseError(e) });
+  }
+};
+if (isNode) port.on('message', onMessage);
+else port.addEventListener('message', onMessage);
+post({ type: 'loaded' });
