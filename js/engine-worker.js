@@ -59,19 +59,10 @@ async function loadBundle(bundle, workers) {
   return mod;
 }
 
-// Yields to the event loop quickly (setTimeout clamps to 4 ms after nesting).
-const channel = typeof MessageChannel !== 'undefined' ? new MessageChannel() : null;
-const queue = [];
-if (channel) {
-  channel.port1.onmessage = () => queue.shift()?.();
-  channel.port1.unref?.();
-}
+// Yields to the event loop so requests that arrived meanwhile (cancel, step) run. A
+// macrotask is needed: a MessageChannel ping can starve the port's own messages.
 function yieldNow() {
-  if (!channel) return new Promise((r) => setTimeout(r, 0));
-  return new Promise((resolve) => {
-    queue.push(resolve);
-    channel.port2.postMessage(0);
-  });
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function flushEvents(id, runId) {
