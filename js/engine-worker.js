@@ -42,16 +42,28 @@ function parseError(thrown) {
   return { kind: 'internal', message: String(thrown?.message ?? thrown) };
 }
 
+// Literal `new URL(..., import.meta.url)` forms, so bundlers (Vite, webpack) find and
+// emit the files.
+const BUNDLES = {
+  single: {
+    js: new URL('../dist/single/partita.js', import.meta.url),
+    wasm: new URL('../dist/single/partita_bg.wasm', import.meta.url),
+  },
+  threads: {
+    js: new URL('../dist/threads/partita.js', import.meta.url),
+    wasm: new URL('../dist/threads/partita_bg.wasm', import.meta.url),
+  },
+};
+
 async function loadBundle(bundle, workers) {
-  const base = new URL('../dist/', import.meta.url);
-  const url = new URL(`${bundle}/partita.js`, base);
-  const mod = await import(url.href);
+  const files = BUNDLES[bundle];
+  if (!files) throw JSON.stringify({ kind: 'value', message: `unknown bundle '${bundle}'` });
+  const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ files.js.href);
   if (isNode) {
     const { readFile } = await import('node:fs/promises');
-    const bytes = await readFile(new URL(`${bundle}/partita_bg.wasm`, base));
-    await mod.default({ module_or_path: bytes });
+    await mod.default({ module_or_path: await readFile(files.wasm) });
   } else {
-    await mod.default({ module_or_path: new URL(`${bundle}/partita_bg.wasm`, base) });
+    await mod.default({ module_or_path: files.wasm });
   }
   if (bundle === 'threads') {
     await mod.initThreadPool(workers);

@@ -10,10 +10,9 @@ export { EngineError } from './errors.js';
 export { Bag, Collection, Delayed } from './collections.js';
 
 async function spawnWorker() {
-  const url = new URL('./engine-worker.js', import.meta.url);
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(url);
+    const w = new Worker(new URL('./engine-worker.js', import.meta.url));
     return {
       post: (m) => w.postMessage(m),
       onMessage: (f) => w.on('message', f),
@@ -25,7 +24,8 @@ async function spawnWorker() {
       unref: () => w.unref(),
     };
   }
-  const w = new Worker(url, { type: 'module', name: 'partita-engine' });
+  // The literal form lets bundlers see and emit the worker file.
+  const w = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'partita-engine' });
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (e) => f(e.data)),

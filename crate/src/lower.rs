@@ -48,8 +48,8 @@ pub type PersistStore = HashMap<String, Persisted>;
 #[derive(Debug, Clone)]
 pub struct Lowered {
     pub graph: TaskGraph,
-    /// By node index.
-    pub collections: Vec<Collection>,
+    /// By node index; `None` for nodes only persisted results needed (not lowered).
+    pub collections: Vec<Option<Collection>>,
     /// The plan's outputs, in the plan's order.
     pub outputs: Vec<Collection>,
 }
@@ -195,21 +195,13 @@ impl<'a> Lowerer<'a> {
             .map(|(i, n)| (n.id.as_str(), i))
             .collect();
         let mut collections: Vec<Option<Collection>> = vec![None; nodes.len()];
+        let (needed, tokens) = self.needed_nodes(plan, &index);
         for &i in &plan.order {
             let Some(node) = nodes.get(i) else { continue };
-            let inputs: Vec<Collection> = node
-                .inputs
-                .iter()
-                .map(|id| {
-                    index
-                        .get(id.as_str())
-                        .and_then(|j| collections.get(*j).cloned().flatten())
-                        .ok_or_else(|| {
-                            Error::internal(format!("input '{id}' of '{}' was not lowered", node.id))
-                        })
-                })
-                .collect::<Result<_>>()?;
-            let token = node_token(node, &inputs);
+            if !needed.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            let token = tokens.get(i).cloned().unwrap_or_default();
             let collection = if let Some(existing) = self.by_token.get(&token) {
                 existing.clone()
             } else if let Some(stored) = self.persisted.get(&token) {
@@ -217,6 +209,18 @@ impl<'a> Lowerer<'a> {
                 self.by_token.insert(token.clone(), c.clone());
                 c
             } else {
+                let inputs: Vec<Collection> = node
+                    .inputs
+                    .iter()
+                    .map(|id| {
+                        index
+                            .get(id.as_str())
+                            .and_then(|j| collections.get(*j).cloned().flatten())
+                            .ok_or_else(|| {
+                                Error::internal(format!("input '{id}' of '{}' was not lowered", node.id))
+                            })
+                    })
+                    .collect::<Result<_>>()?;
                 let spec = registry::find(&node.op)
                     .ok_or_else(|| Error::plan(format!("node '{}': unknown op '{}'", node.id, node.op)))?;
                 self.current_node = Some(node.id.clone());
@@ -233,11 +237,6 @@ impl<'a> Lowerer<'a> {
                 *slot = Some(collection);
             }
         }
-        let collections: Vec<Collection> = collections
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| c.ok_or_else(|| Error::internal(format!("node #{i} was not lowered"))))
-            .collect::<Result<_>>()?;
         let outputs: Vec<Collection> = plan
             .plan
             .outputs
@@ -245,7 +244,7 @@ impl<'a> Lowerer<'a> {
             .map(|id| {
                 index
                     .get(id.as_str())
-                    .and_then(|i| collections.get(*i).cloned())
+                    .and_then(|i| collections.get(*i).cloned().flatten())
                     .ok_or_else(|| Error::plan(format!("output '{id}' is not a node of this plan")))
             })
             .collect::<Result<_>>()?;
@@ -263,6 +262,60 @@ impl<'a> Lowerer<'a> {
             collections,
             outputs,
         })
+    }
+
+    /// Which nodes to lower. A node that only feeds persisted collections is skipped (its
+    /// work is done and kept); outputs and nodes nobody reads are lowered (cull may drop
+    /// the latter), as Dask's graphs keep them.
+    fn needed_nodes(&self, plan: &ValidPlan, index: &HashMap<&str, usize>) -> (Vec<bool>, Vec<String>) {
+        let nodes = &plan.plan.nodes;
+        let n = nodes.len();
+        let mut tokens: Vec<String> = vec![String::new(); n];
+        for &i in &plan.order {
+            let Some(node) = nodes.get(i) else { continue };
+            let inputs: Vec<String> = node
+                .inputs
+                .iter()
+                .map(|id| {
+                    index
+                        .get(id.as_str())
+                        .and_then(|j| tokens.get(*j))
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect();
+            if let Some(t) = tokens.get_mut(i) {
+                *t = token_of(node, &inputs);
+            }
+        }
+        let persisted: Vec<bool> = tokens.iter().map(|t| self.persisted.contains_key(t)).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, node) in nodes.iter().enumerate() {
+            for input in &node.inputs {
+                if let Some(list) = index.get(input.as_str()).and_then(|j| dependents.get_mut(*j)) {
+                    list.push(i);
+                }
+            }
+        }
+        let outputs: Vec<usize> = plan
+            .plan
+            .outputs
+            .iter()
+            .filter_map(|o| index.get(o.as_str()).copied())
+            .collect();
+        let mut needed = vec![false; n];
+        for &i in plan.order.iter().rev() {
+            let deps = dependents.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            let keep = outputs.contains(&i)
+                || deps.is_empty()
+                || deps.iter().any(|d| {
+                    needed.get(*d).copied().unwrap_or(false) && !persisted.get(*d).copied().unwrap_or(false)
+                });
+            if let Some(slot) = needed.get_mut(i) {
+                *slot = keep;
+            }
+        }
+        (needed, tokens)
     }
 
     /// A persisted collection comes back as literal tasks under its original keys.
@@ -300,6 +353,11 @@ impl<'a> Lowerer<'a> {
 
 /// The deterministic token of a node: its op, arguments (keys sorted) and input tokens.
 pub fn node_token(node: &Node, inputs: &[Collection]) -> String {
+    let tokens: Vec<String> = inputs.iter().map(|c| c.token.clone()).collect();
+    token_of(node, &tokens)
+}
+
+fn token_of(node: &Node, input_tokens: &[String]) -> String {
     let mut keys: Vec<&String> = node.args.keys().collect();
     keys.sort();
     let mut args = String::new();
@@ -312,8 +370,8 @@ pub fn node_token(node: &Node, inputs: &[Collection]) -> String {
         args.push(';');
     }
     let mut parts: Vec<&str> = vec![node.op.as_str(), args.as_str()];
-    for c in inputs {
-        parts.push(c.token.as_str());
+    for t in input_tokens {
+        parts.push(t.as_str());
     }
     crate::graph::tokenize(&parts)
 }

@@ -155,7 +155,7 @@ fn expression_errors_point_at_the_source() {
         "{}",
         err.message
     );
-    assert!(err.message.contains("1:8"), "{}", err.message);
+    assert!(err.message.contains("1:9"), "{}", err.message);
     assert!(err.message.contains('^'), "caret line: {}", err.message);
     let free = r#"{"version": 1, "nodes": [{"id": "s", "op": "bag.from_sequence", "args": {"items": [1]}},
         {"id": "m", "op": "bag.map", "inputs": ["s"], "args": {"func": "x => x + y"}}], "outputs": ["m"]}"#;

@@ -119,7 +119,7 @@ for (const [name, env] of [['threads', () => isolated], ['single', () => plain]]
     });
     assert.equal(err.isEngineError, true);
     assert.equal(err.kind, 'syntax');
-    assert.match(err.message, /1:8/);
+    assert.match(err.message, /1:9/);
     assert.match(err.message, /x => x \+\* 2\n\s+\^/);
   });
 

@@ -51,7 +51,7 @@ test('expression errors arrive as EngineError with the caret line', async () => 
     (e) => {
       assert.ok(e instanceof EngineError);
       assert.equal(e.kind, 'syntax');
-      assert.match(e.message, /1:8/);
+      assert.match(e.message, /1:9/);
       assert.match(e.message, /\^/);
       return true;
     },

@@ -1,48 +1,206 @@
-//! Temporary stand-in for the expression language (replaced by the real module).
+//! The expression language: per-element functions written as JS arrow functions
+//! (`x => x.value * 2`) or Python lambdas (`lambda x: x['value'] * 2`), parsed into one
+//! AST and evaluated with one semantics (docs/expressions.md). No free variables, no
+//! loops, no I/O; every error points at its line and column with a caret line.
+
+pub mod ast;
+mod eval;
+mod lexer;
+mod parser;
+
+pub use eval::{MAX_ITEMS, MAX_STEPS, MAX_STRING_BYTES};
+pub use parser::MAX_DEPTH;
+
 use crate::error::{Error, Result};
 use crate::value::Value;
+use ast::Pattern;
 use std::sync::Arc;
 
+/// Which front end reads a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Js,
     Python,
+    /// Python if the source starts with `lambda`, else JS.
     Auto,
 }
 
-#[derive(Debug, Clone)]
+impl Lang {
+    pub fn detect(source: &str) -> Lang {
+        let t = source.trim_start();
+        let is_lambda = t.strip_prefix("lambda").is_some_and(|rest| {
+            rest.chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        });
+        if is_lambda {
+            Lang::Python
+        } else {
+            Lang::Js
+        }
+    }
+}
+
+struct Inner {
+    source: String,
+    lang: Lang,
+    params: Vec<String>,
+    patterns: Vec<Pattern>,
+    slots: usize,
+    body: ast::Expr,
+}
+
+/// A parsed function; cheap to clone and safe to share between threads.
+#[derive(Clone)]
 pub struct Function {
-    source: Arc<str>,
-    params: Arc<Vec<String>>,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Function({:?})", self.inner.source)
+    }
+}
+
+impl serde::Serialize for Function {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.inner.source)
+    }
+}
+
+/// `message at line:col` and the source line with a caret under the position.
+pub fn caret_message(source: &str, at: usize, message: &str) -> String {
+    let at = at.min(source.len());
+    let before = source.get(..at).unwrap_or(source);
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = source.get(line_start..at).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let line = source
+        .get(line_start..)
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
+    format!(
+        "{message} at {line_no}:{col}\n  {line}\n  {}^",
+        " ".repeat(col - 1)
+    )
 }
 
 impl Function {
-    pub fn parse(source: &str, _lang: Lang) -> Result<Function> {
-        let (p, _) = source.split_once("=>").ok_or_else(|| Error::syntax("stub"))?;
-        let params: Vec<String> = p
-            .trim()
-            .trim_matches(|c| c == '(' || c == ')')
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+    /// Parses a function. Syntax errors and unknown names are `syntax` errors with the
+    /// position and a caret line.
+    pub fn parse(source: &str, lang: Lang) -> Result<Function> {
+        let lang = if lang == Lang::Auto {
+            Lang::detect(source)
+        } else {
+            lang
+        };
+        if source.len() > 64 * 1024 {
+            return Err(Error::limit("a function's source may be at most 64 KiB"));
+        }
+        let parsed = parser::parse(source, lang)
+            .map_err(|e| Error::syntax(caret_message(source, e.at, &e.message)))?;
         Ok(Function {
-            source: Arc::from(source),
-            params: Arc::new(params),
+            inner: Arc::new(Inner {
+                source: source.to_string(),
+                lang: parsed.lang,
+                params: parsed.params,
+                patterns: parsed.patterns,
+                slots: parsed.slots,
+                body: parsed.body,
+            }),
         })
     }
+
     pub fn source(&self) -> &str {
-        &self.source
+        &self.inner.source
     }
-    pub fn arity(&self) -> usize {
-        self.params.len()
+    pub fn lang(&self) -> Lang {
+        self.inner.lang
     }
     pub fn params(&self) -> &[String] {
-        &self.params
+        &self.inner.params
     }
+    pub fn arity(&self) -> usize {
+        self.inner.patterns.len()
+    }
+    pub fn body(&self) -> &ast::Expr {
+        &self.inner.body
+    }
+
+    /// Calls the function. Runtime errors are `eval` errors (or `limit` errors) with the
+    /// position of the failing part and a caret line.
     pub fn call(&self, args: &[Value]) -> Result<Value> {
-        Ok(args.first().cloned().unwrap_or(Value::Null))
+        let inner = &*self.inner;
+        if args.len() != inner.patterns.len() {
+            return Err(Error::eval(format!(
+                "the function {} takes {} argument{} but was called with {}",
+                inner.source,
+                inner.patterns.len(),
+                if inner.patterns.len() == 1 { "" } else { "s" },
+                args.len()
+            )));
+        }
+        let mut slots: Vec<Value> = vec![Value::Null; inner.slots];
+        for (pattern, arg) in inner.patterns.iter().zip(args) {
+            self.bind(pattern, arg, &mut slots)?;
+        }
+        let mut env = eval::Env {
+            slots: &slots,
+            steps: 0,
+        };
+        eval::eval(&inner.body, &mut env).map_err(|e| {
+            let text = caret_message(&inner.source, e.span.start, &e.message);
+            if e.limit {
+                Error::limit(text)
+            } else {
+                Error::eval(text)
+            }
+        })
     }
+
+    fn bind(&self, pattern: &Pattern, arg: &Value, slots: &mut [Value]) -> Result<()> {
+        let put = |slots: &mut [Value], i: usize, v: Value| {
+            if let Some(s) = slots.get_mut(i) {
+                *s = v;
+            }
+        };
+        match pattern {
+            Pattern::Name(i) => put(slots, *i, arg.clone()),
+            Pattern::List(names) => {
+                let items = arg.as_list().ok_or_else(|| {
+                    Error::eval(format!(
+                        "{}: a list pattern needs a list argument, got {}",
+                        self.source(),
+                        arg.type_name()
+                    ))
+                })?;
+                for (k, slot) in names.iter().enumerate() {
+                    put(slots, *slot, items.get(k).cloned().unwrap_or(Value::Null));
+                }
+            }
+            Pattern::Record(fields) => {
+                let rec = arg.as_record().ok_or_else(|| {
+                    Error::eval(format!(
+                        "{}: a record pattern needs a record argument, got {}",
+                        self.source(),
+                        arg.type_name()
+                    ))
+                })?;
+                for (name, slot) in fields {
+                    let v = rec
+                        .iter()
+                        .find(|(k, _)| &**k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or(Value::Null);
+                    put(slots, *slot, v);
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn call1(&self, a: &Value) -> Result<Value> {
         self.call(std::slice::from_ref(a))
     }
@@ -50,3 +208,6 @@ impl Function {
         self.call(&[a.clone(), b.clone()])
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -379,6 +379,9 @@ impl<E: Executor> Scheduler<E> {
         outputs.extend(roots.iter().copied());
         self.graph.set_outputs(outputs);
         self.register(from, &roots);
+        // A new task on a failed (or cancelled) future fails at once, with its error.
+        self.propagate_failures();
+        self.failure = None;
         if self.started {
             let tasks: Vec<TaskJson> = self.graph.to_json().tasks.into_iter().skip(from).collect();
             self.sink.emit(Event::TasksAdded {
@@ -506,6 +509,17 @@ impl<E: Executor> Scheduler<E> {
             } => {
                 self.running = self.running.saturating_sub(1);
                 let (key, layer) = self.key_and_layer(task);
+                // A future cancelled while it ran: its result is thrown away.
+                let result = match self.cancel_on_finish.iter().position(|c| *c == task) {
+                    Some(pos) => {
+                        self.cancel_on_finish.swap_remove(pos);
+                        if let Some(r) = self.retries.get_mut(task.index()) {
+                            *r = 0;
+                        }
+                        Err(Error::cancelled(format!("{key} was cancelled")))
+                    }
+                    None => result,
+                };
                 match result {
                     Ok(output) => {
                         self.tasks_run += 1;

@@ -1,0 +1,756 @@
+//! Expression language tests: values worked out by hand, in both front ends.
+
+use super::*;
+use crate::error::ErrorKind;
+use proptest::prelude::*;
+
+fn run(src: &str, args: &[Value]) -> Value {
+    Function::parse(src, Lang::Auto)
+        .unwrap_or_else(|e| panic!("{src}: {e}"))
+        .call(args)
+        .unwrap_or_else(|e| panic!("{src}: {e}"))
+}
+
+fn j(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+fn eval_err(src: &str, args: &[Value]) -> Error {
+    Function::parse(src, Lang::Auto).unwrap().call(args).unwrap_err()
+}
+
+fn syntax_err(src: &str) -> Error {
+    Function::parse(src, Lang::Auto).unwrap_err()
+}
+
+/// The same function in both front ends gives the same value.
+fn both(js: &str, py: &str, args: &[Value], want: Value) {
+    assert_eq!(run(js, args), want, "{js}");
+    assert_eq!(run(py, args), want, "{py}");
+}
+
+#[test]
+fn detects_the_front_end() {
+    assert_eq!(Lang::detect("lambda x: x"), Lang::Python);
+    assert_eq!(Lang::detect("  lambda: 1"), Lang::Python);
+    assert_eq!(Lang::detect("x => x"), Lang::Js);
+    assert_eq!(Lang::detect("lambdax => lambdax"), Lang::Js);
+    assert_eq!(Function::parse("(a, b) => a", Lang::Auto).unwrap().arity(), 2);
+    assert_eq!(Function::parse("lambda: 1", Lang::Auto).unwrap().arity(), 0);
+    assert_eq!(Function::parse("() => 1", Lang::Auto).unwrap().arity(), 0);
+}
+
+#[test]
+fn arithmetic_follows_python() {
+    let x = Value::Int(7);
+    both(
+        "x => x * 2 + 1",
+        "lambda x: x * 2 + 1",
+        &[x.clone()],
+        Value::Int(15),
+    );
+    both("x => x / 2", "lambda x: x / 2", &[x.clone()], Value::Float(3.5));
+    both("x => x % 3", "lambda x: x % 3", &[x.clone()], Value::Int(1));
+    both("x => -x % 3", "lambda x: -x % 3", &[x.clone()], Value::Int(2));
+    both("x => x % -3", "lambda x: x % -3", &[x.clone()], Value::Int(-2));
+    assert_eq!(run("lambda x: x // 2", &[x.clone()]), Value::Int(3));
+    assert_eq!(run("lambda x: -x // 2", &[x.clone()]), Value::Int(-4));
+    assert_eq!(run("lambda x: 7.5 // 2", &[x.clone()]), Value::Float(3.0));
+    both("x => x ** 2", "lambda x: x ** 2", &[x.clone()], Value::Int(49));
+    both(
+        "x => 2 ** -1",
+        "lambda x: 2 ** -1",
+        &[x.clone()],
+        Value::Float(0.5),
+    );
+    both(
+        "x => 2 ** 3 ** 2",
+        "lambda x: 2 ** 3 ** 2",
+        &[x.clone()],
+        Value::Int(512),
+    );
+    assert_eq!(run("lambda x: -2 ** 2", &[x.clone()]), Value::Int(-4));
+    both(
+        "x => x + 0.5",
+        "lambda x: x + 0.5",
+        &[x.clone()],
+        Value::Float(7.5),
+    );
+    both(
+        "x => (x + 1) * (x - 1)",
+        "lambda x: (x + 1) * (x - 1)",
+        &[x.clone()],
+        Value::Int(48),
+    );
+    both(
+        "x => 1e3 + .5",
+        "lambda x: 1e3 + .5",
+        &[x.clone()],
+        Value::Float(1000.5),
+    );
+    both("x => true + 1", "lambda x: True + 1", &[x.clone()], Value::Int(2));
+    both("x => 0x1f", "lambda x: 0x1f", &[x], Value::Int(31));
+}
+
+#[test]
+fn strings_and_lists() {
+    let s = Value::str("  Hello World ");
+    both(
+        "s => s.trim().toLowerCase()",
+        "lambda s: s.strip().lower()",
+        &[s.clone()],
+        Value::str("hello world"),
+    );
+    both(
+        "s => s.trim().split(' ')",
+        "lambda s: s.split()",
+        &[s.clone()],
+        j(r#"["Hello","World"]"#),
+    );
+    assert_eq!(
+        run("lambda s: s.split(' ', 1)", &[Value::str("a b c")]),
+        j(r#"["a","b c"]"#)
+    );
+    assert_eq!(
+        run("lambda s: s.split(None, 1)", &[Value::str(" a  b c")]),
+        j(r#"["a","b c"]"#)
+    );
+    assert_eq!(
+        run("lambda s: '-'.join(s.split())", &[s.clone()]),
+        Value::str("Hello-World")
+    );
+    assert_eq!(
+        run("s => s.split(',').join('+')", &[Value::str("a,b,c")]),
+        Value::str("a+b+c")
+    );
+    assert_eq!(
+        run("s => s.replace('a', 'x')", &[Value::str("banana")]),
+        Value::str("bxnana")
+    );
+    assert_eq!(
+        run("s => s.replaceAll('a', 'x')", &[Value::str("banana")]),
+        Value::str("bxnxnx")
+    );
+    assert_eq!(
+        run("lambda s: s.replace('a', 'x')", &[Value::str("banana")]),
+        Value::str("bxnxnx")
+    );
+    both(
+        "s => s.startsWith('ba')",
+        "lambda s: s.startswith('ba')",
+        &[Value::str("banana")],
+        Value::Bool(true),
+    );
+    both(
+        "s => s.endsWith('na')",
+        "lambda s: s.endswith('na')",
+        &[Value::str("banana")],
+        Value::Bool(true),
+    );
+    both(
+        "s => s.includes('nan')",
+        "lambda s: 'nan' in s",
+        &[Value::str("banana")],
+        Value::Bool(true),
+    );
+    both(
+        "s => s.slice(1, 3)",
+        "lambda s: s[1:3]",
+        &[Value::str("héllo")],
+        Value::str("él"),
+    );
+    both(
+        "s => s.slice(-3)",
+        "lambda s: s[-3:]",
+        &[Value::str("héllo")],
+        Value::str("llo"),
+    );
+    assert_eq!(run("lambda s: s[::-1]", &[Value::str("abc")]), Value::str("cba"));
+    both(
+        "s => s[0]",
+        "lambda s: s[0]",
+        &[Value::str("ü!")],
+        Value::str("ü"),
+    );
+    both(
+        "s => s.length",
+        "lambda s: len(s)",
+        &[Value::str("ü!")],
+        Value::Int(2),
+    );
+    both(
+        "s => s + '!'",
+        "lambda s: s + '!'",
+        &[Value::str("hi")],
+        Value::str("hi!"),
+    );
+    both(
+        "s => s * 3",
+        "lambda s: s * 3",
+        &[Value::str("ab")],
+        Value::str("ababab"),
+    );
+    assert_eq!(
+        run("lambda s: s.title()", &[Value::str("hello wORLD")]),
+        Value::str("Hello World")
+    );
+    assert_eq!(
+        run("lambda s: s.capitalize()", &[Value::str("hello wORLD")]),
+        Value::str("Hello world")
+    );
+    assert_eq!(
+        run("lambda s: s.find('l')", &[Value::str("hello")]),
+        Value::Int(2)
+    );
+    assert_eq!(run("s => s.indexOf('z')", &[Value::str("hello")]), Value::Int(-1));
+    assert_eq!(
+        run("lambda s: s.count('l')", &[Value::str("hello")]),
+        Value::Int(2)
+    );
+    assert_eq!(
+        run("s => s.padStart(5, '0')", &[Value::str("42")]),
+        Value::str("00042")
+    );
+    let xs = j("[3, 1, 2]");
+    both(
+        "xs => xs.length",
+        "lambda xs: len(xs)",
+        &[xs.clone()],
+        Value::Int(3),
+    );
+    both(
+        "xs => xs.includes(2)",
+        "lambda xs: 2 in xs",
+        &[xs.clone()],
+        Value::Bool(true),
+    );
+    both(
+        "xs => xs.slice(1)",
+        "lambda xs: xs[1:]",
+        &[xs.clone()],
+        j("[1, 2]"),
+    );
+    both(
+        "xs => xs[xs.length - 1]",
+        "lambda xs: xs[-1]",
+        &[xs.clone()],
+        Value::Int(2),
+    );
+    both(
+        "xs => xs.concat([4])",
+        "lambda xs: xs + [4]",
+        &[xs.clone()],
+        j("[3, 1, 2, 4]"),
+    );
+    both(
+        "xs => sorted(xs)",
+        "lambda xs: sorted(xs)",
+        &[xs.clone()],
+        j("[1, 2, 3]"),
+    );
+    both(
+        "xs => sum(xs) / len(xs)",
+        "lambda xs: sum(xs) / len(xs)",
+        &[xs.clone()],
+        Value::Float(2.0),
+    );
+    both(
+        "xs => [xs[0], xs[1]]",
+        "lambda xs: (xs[0], xs[1])",
+        &[xs.clone()],
+        j("[3, 1]"),
+    );
+    assert_eq!(run("xs => xs.join('-')", &[xs]), Value::str("3-1-2"));
+}
+
+#[test]
+fn records_and_dicts() {
+    let r = j(r#"{"name": "Ada", "value": 3, "tags": ["x"]}"#);
+    both(
+        "r => r.value * 2",
+        "lambda r: r['value'] * 2",
+        &[r.clone()],
+        Value::Int(6),
+    );
+    both(
+        "r => r['name']",
+        "lambda r: r['name']",
+        &[r.clone()],
+        Value::str("Ada"),
+    );
+    both(
+        "r => ({n: r.name, v: r.value})",
+        "lambda r: {'n': r['name'], 'v': r['value']}",
+        &[r.clone()],
+        j(r#"{"n":"Ada","v":3}"#),
+    );
+    both(
+        "r => 'value' in r",
+        "lambda r: 'value' in r",
+        &[r.clone()],
+        Value::Bool(true),
+    );
+    both(
+        "r => r.tags[0]",
+        "lambda r: r['tags'][0]",
+        &[r.clone()],
+        Value::str("x"),
+    );
+    assert_eq!(run("lambda r: r.get('missing', 0)", &[r.clone()]), Value::Int(0));
+    assert_eq!(
+        run("lambda r: list(r.keys())", &[r.clone()]),
+        j(r#"["name","value","tags"]"#)
+    );
+    assert_eq!(run("r => Object.keys(r).length", &[r.clone()]), Value::Int(3));
+    assert_eq!(run("r => r?.missing?.deeper", &[r.clone()]), Value::Null);
+    assert_eq!(
+        run("r => r.missing ?? 'none'", &[j(r#"{"missing": null}"#)]),
+        Value::str("none")
+    );
+    assert_eq!(
+        run(
+            "({name, value}) => name + value",
+            &[j(r#"{"name": "a", "value": "b"}"#)]
+        ),
+        Value::str("ab")
+    );
+    assert_eq!(run("([k, v]) => v", &[j(r#"["A", 2]"#)]), Value::Int(2));
+    assert_eq!(
+        run("r => ({name: r.name, value: r.value}).name", &[r]),
+        Value::str("Ada")
+    );
+    assert_eq!(run("x => ({x})", &[Value::Int(1)]), j(r#"{"x":1}"#));
+}
+
+#[test]
+fn comparisons_logic_and_conditionals() {
+    let x = Value::Int(5);
+    both(
+        "x => x > 3 && x < 10",
+        "lambda x: x > 3 and x < 10",
+        &[x.clone()],
+        Value::Bool(true),
+    );
+    assert_eq!(run("lambda x: 3 < x < 10", &[x.clone()]), Value::Bool(true));
+    assert_eq!(run("lambda x: 3 < x < 4", &[x.clone()]), Value::Bool(false));
+    both(
+        "x => x === 5",
+        "lambda x: x == 5",
+        &[x.clone()],
+        Value::Bool(true),
+    );
+    both(
+        "x => x !== 5.0",
+        "lambda x: x != 5.0",
+        &[x.clone()],
+        Value::Bool(false),
+    );
+    both(
+        "x => x > 3 ? 'big' : 'small'",
+        "lambda x: 'big' if x > 3 else 'small'",
+        &[x.clone()],
+        Value::str("big"),
+    );
+    both(
+        "x => !(x > 3)",
+        "lambda x: not x > 3",
+        &[x.clone()],
+        Value::Bool(false),
+    );
+    both(
+        "x => x || 'default'",
+        "lambda x: x or 'default'",
+        &[Value::Int(0)],
+        Value::str("default"),
+    );
+    both(
+        "x => x && 'yes'",
+        "lambda x: x and 'yes'",
+        &[Value::Int(0)],
+        Value::Int(0),
+    );
+    assert_eq!(run("lambda x: x is None", &[Value::Null]), Value::Bool(true));
+    assert_eq!(run("lambda x: x is not None", &[Value::Null]), Value::Bool(false));
+    assert_eq!(run("lambda x: x not in [1, 2]", &[x.clone()]), Value::Bool(true));
+    both(
+        "(a, b) => a == b",
+        "lambda a, b: a == b",
+        &[j("[1, [2]]"), j("[1, [2]]")],
+        Value::Bool(true),
+    );
+    both(
+        "(a, b) => a < b",
+        "lambda a, b: a < b",
+        &[Value::str("apple"), Value::str("banana")],
+        Value::Bool(true),
+    );
+    both(
+        "x => x == 'a'",
+        "lambda x: x == 'a'",
+        &[Value::Int(1)],
+        Value::Bool(false),
+    );
+}
+
+#[test]
+fn library_functions() {
+    let x = Value::Float(2.5);
+    both(
+        "x => Math.floor(x)",
+        "lambda x: math.floor(x)",
+        &[x.clone()],
+        Value::Int(2),
+    );
+    both(
+        "x => Math.ceil(x)",
+        "lambda x: math.ceil(x)",
+        &[x.clone()],
+        Value::Int(3),
+    );
+    both(
+        "x => floor(x) + ceil(x)",
+        "lambda x: floor(x) + ceil(x)",
+        &[x.clone()],
+        Value::Int(5),
+    );
+    assert_eq!(run("lambda x: round(x)", &[x.clone()]), Value::Int(2));
+    assert_eq!(run("lambda x: round(3.5)", &[x.clone()]), Value::Int(4));
+    assert_eq!(run("lambda x: round(2.675, 1)", &[x.clone()]), Value::Float(2.7));
+    assert_eq!(run("x => Math.round(x)", &[x.clone()]), Value::Int(3));
+    both(
+        "x => Math.sqrt(16)",
+        "lambda x: sqrt(16)",
+        &[x.clone()],
+        Value::Float(4.0),
+    );
+    both(
+        "x => Math.abs(-3)",
+        "lambda x: abs(-3)",
+        &[x.clone()],
+        Value::Int(3),
+    );
+    both(
+        "x => Math.max(1, 7, 3)",
+        "lambda x: max(1, 7, 3)",
+        &[x.clone()],
+        Value::Int(7),
+    );
+    both(
+        "x => min([4, 2, 8])",
+        "lambda x: min([4, 2, 8])",
+        &[x.clone()],
+        Value::Int(2),
+    );
+    both(
+        "x => log(Math.E)",
+        "lambda x: log(math.e)",
+        &[x.clone()],
+        Value::Float(1.0),
+    );
+    assert_eq!(run("lambda x: log(8, 2)", &[x.clone()]), Value::Float(3.0));
+    both("x => exp(0)", "lambda x: exp(0)", &[x.clone()], Value::Float(1.0));
+    both(
+        "x => String(42)",
+        "lambda x: str(42)",
+        &[x.clone()],
+        Value::str("42"),
+    );
+    both("x => str(x)", "lambda x: str(x)", &[x.clone()], Value::str("2.5"));
+    assert_eq!(run("lambda x: str(2.0)", &[x.clone()]), Value::str("2.0"));
+    assert_eq!(run("lambda x: str(None)", &[x.clone()]), Value::str("None"));
+    both(
+        "x => int('12') + 1",
+        "lambda x: int('12') + 1",
+        &[x.clone()],
+        Value::Int(13),
+    );
+    both(
+        "x => int(x)",
+        "lambda x: int(x)",
+        &[Value::Float(-2.7)],
+        Value::Int(-2),
+    );
+    both(
+        "x => float('1.5')",
+        "lambda x: float('1.5')",
+        &[x.clone()],
+        Value::Float(1.5),
+    );
+    assert_eq!(run("x => Number('7')", &[x.clone()]), Value::Int(7));
+    assert_eq!(run("x => parseInt('42px')", &[x.clone()]), Value::Int(42));
+    assert_eq!(run("x => parseFloat('3.25kg')", &[x.clone()]), Value::Float(3.25));
+    assert_eq!(run("lambda x: list(range(3))", &[x.clone()]), j("[0, 1, 2]"));
+    assert_eq!(
+        run("lambda x: range(10, 0, -3)", &[x.clone()]),
+        j("[10, 7, 4, 1]")
+    );
+    assert_eq!(run("x => Array.isArray([1])", &[x.clone()]), Value::Bool(true));
+    assert_eq!(run("x => (3.14159).toFixed(2)", &[x]), Value::str("3.14"));
+}
+
+#[test]
+fn block_bodies_comments_and_calls() {
+    assert_eq!(run("x => { return x * 2; }", &[Value::Int(4)]), Value::Int(8));
+    assert_eq!(run("x => x + 1 // add one", &[Value::Int(4)]), Value::Int(5));
+    assert_eq!(run("lambda x: x + 1  # add one", &[Value::Int(4)]), Value::Int(5));
+    assert_eq!(
+        run("(a, b) => a + b", &[Value::Int(1), Value::Int(2)]),
+        Value::Int(3)
+    );
+    let f = Function::parse("lambda a, b: a * b", Lang::Auto).unwrap();
+    assert_eq!(f.call2(&Value::Int(3), &Value::Int(4)).unwrap(), Value::Int(12));
+    assert_eq!(f.params(), &["a".to_string(), "b".to_string()]);
+    assert_eq!(f.lang(), Lang::Python);
+    assert_eq!(serde_json::to_string(&f).unwrap(), "\"lambda a, b: a * b\"");
+    let err = f.call(&[Value::Int(1)]).unwrap_err();
+    assert!(
+        err.message.contains("takes 2 arguments but was called with 1"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn syntax_errors_have_positions_and_carets() {
+    let e = syntax_err("x => x +* 2");
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert_eq!(
+        e.message,
+        "expected an expression, found '*' at 1:9\n  x => x +* 2\n          ^"
+    );
+    let e = syntax_err("x => x + y");
+    assert_eq!(
+        e.message,
+        "unknown name 'y'; the function's parameters are: x at 1:10\n  x => x + y\n           ^"
+    );
+    let e = syntax_err("lambda x: x +");
+    assert!(
+        e.message
+            .starts_with("expected an expression, found the end of the source at 1:14"),
+        "{}",
+        e.message
+    );
+    let e = syntax_err("x => (x");
+    assert!(
+        e.message.contains("expected ')' to close the parenthesis"),
+        "{}",
+        e.message
+    );
+    let e = syntax_err("x => 'abc");
+    assert!(
+        e.message.starts_with("unterminated string at 1:6"),
+        "{}",
+        e.message
+    );
+    let e = syntax_err("x => x.frobnicate()");
+    assert!(e.message.contains("unknown method 'frobnicate'"), "{}", e.message);
+    let e = syntax_err("x => foo(x)");
+    assert!(e.message.contains("unknown name 'foo'"), "{}", e.message);
+    let e = syntax_err("lambda x: [y for y in x]");
+    assert!(
+        e.message.contains("comprehensions are not supported"),
+        "{}",
+        e.message
+    );
+    let e = syntax_err("function (x) { return x }");
+    assert!(e.message.contains("use an arrow function"), "{}", e.message);
+    let e = syntax_err("x => {\n  return x +\n}");
+    assert!(e.message.contains("at 3:1"), "{}", e.message);
+    let e = syntax_err("(x, x) => x");
+    assert!(e.message.contains("appears twice"), "{}", e.message);
+    let e = syntax_err("x => len");
+    assert!(e.message.contains("library function: call it"), "{}", e.message);
+}
+
+#[test]
+fn runtime_errors_have_positions_and_carets() {
+    let e = eval_err("x => x + \"a\"", &[Value::Int(1)]);
+    assert_eq!(e.kind, ErrorKind::Eval);
+    assert_eq!(
+        e.message,
+        "unsupported operand types for +: 'int' and 'str' at 1:8\n  x => x + \"a\"\n         ^"
+    );
+    let e = eval_err("lambda x: x / 0", &[Value::Int(1)]);
+    assert!(e.message.starts_with("division by zero at 1:13"), "{}", e.message);
+    let e = eval_err("lambda x: x // 0", &[Value::Int(1)]);
+    assert!(e.message.starts_with("division by zero"), "{}", e.message);
+    let e = eval_err("x => x % 0", &[Value::Int(1)]);
+    assert!(e.message.starts_with("modulo by zero"), "{}", e.message);
+    let e = eval_err("x => x * x", &[Value::Int(i64::MAX)]);
+    assert!(e.message.starts_with("integer overflow in *"), "{}", e.message);
+    let e = eval_err("x => x.missing", &[j(r#"{"a": 1}"#)]);
+    assert!(
+        e.message
+            .starts_with("the record has no field 'missing' (its fields: a)"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("x => x[5]", &[j("[1, 2]")]);
+    assert!(
+        e.message
+            .starts_with("list index 5 is out of range for a list of 2 items"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("x => x < 'a'", &[Value::Int(1)]);
+    assert!(
+        e.message.starts_with("'<' is not supported between int and str"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("x => x.lower()", &[Value::Int(1)]);
+    assert!(
+        e.message.starts_with("an int has no method 'lower'"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("x => x.name", &[Value::Int(1)]);
+    assert!(
+        e.message.starts_with("cannot read field 'name' of an int 1"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("lambda x: sqrt(x)", &[Value::Int(-1)]);
+    assert!(
+        e.message.starts_with("sqrt() of a negative number"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("lambda x: int('x1')", &[Value::Int(-1)]);
+    assert!(
+        e.message.starts_with("int(): invalid literal \"x1\""),
+        "{}",
+        e.message
+    );
+    let e = eval_err("lambda x: max([])", &[Value::Int(-1)]);
+    assert!(
+        e.message.starts_with("max() of an empty sequence"),
+        "{}",
+        e.message
+    );
+    let e = eval_err("([a, b]) => a", &[Value::Int(1)]);
+    assert!(
+        e.message
+            .contains("a list pattern needs a list argument, got int"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn limits_are_errors_not_crashes() {
+    let e = eval_err("x => 'ab' * x", &[Value::Int(100_000_000)]);
+    assert_eq!(e.kind, ErrorKind::Limit);
+    let e = eval_err("x => [1] * x", &[Value::Int(10_000_000)]);
+    assert_eq!(e.kind, ErrorKind::Limit);
+    let e = eval_err("lambda x: range(x)", &[Value::Int(10_000_000)]);
+    assert_eq!(e.kind, ErrorKind::Limit);
+    // Deep nesting is refused at parse time, before it can exhaust the stack.
+    let deep = format!("x => {}x{}", "(".repeat(30_000), ")".repeat(30_000));
+    assert_eq!(syntax_err(&deep).kind, ErrorKind::Syntax);
+    let negs = format!("x => {}x", "-".repeat(60_000));
+    assert!(syntax_err(&negs).message.contains("nests deeper"));
+    let nots = format!("lambda x: {}x", "not ".repeat(15_000));
+    assert!(syntax_err(&nots).message.contains("nests deeper"));
+    let lists = format!("x => {}x{}", "[".repeat(30_000), "]".repeat(30_000));
+    assert!(syntax_err(&lists).message.contains("nests deeper"));
+    let members = format!("x => x{}", ".a".repeat(30_000));
+    // Longer than the source limit: refused as a limit.
+    let huge = format!("x => {}x{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert_eq!(syntax_err(&huge).kind, ErrorKind::Limit);
+    assert!(syntax_err(&members).message.contains("nests deeper"));
+    // A long flat chain is fine: it does not nest.
+    let chain = format!("x => x{}", " + 1".repeat(50));
+    assert_eq!(run(&chain, &[Value::Int(0)]), Value::Int(50));
+    // A very long chain nests the tree as deeply as parentheses would.
+    let long = format!("x => x{}", " + 1".repeat(10_000));
+    assert!(syntax_err(&long).message.contains("nests deeper"));
+    let ors = format!("lambda x: x{}", " or x".repeat(10_000));
+    assert!(syntax_err(&ors).message.contains("nests deeper"));
+}
+
+#[test]
+fn shared_between_threads() {
+    let f = Function::parse("x => x * 2", Lang::Auto).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                (0..1000)
+                    .map(|k| f.call1(&Value::Int(i * 1000 + k)).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let out = h.join().unwrap();
+        assert_eq!(out[10], Value::Int((i as i64 * 1000 + 10) * 2));
+    }
+}
+
+const SAMPLES: &[&str] = &[
+    "x => x.value * 2",
+    "(a, b) => a + b",
+    "lambda x: x['value'] * 2 if x else None",
+    "x => x > 3 ? Math.floor(x / 2) : [x, {a: x}]",
+    "lambda s: s.strip().lower().split(',')[0]",
+    "([k, v]) => k + ':' + String(v)",
+    "lambda a, b: (a or b) and not a in [1, 2, 3]",
+];
+
+fn any_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>().prop_map(Value::Float),
+        ".{0,8}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::list),
+            prop::collection::vec(("[a-z]{1,5}", inner), 0..4).prop_map(|f| Value::record(f)),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sources_never_panic(src in ".{0,80}") {
+        let _ = Function::parse(&src, Lang::Auto);
+        let _ = Function::parse(&src, Lang::Js);
+        let _ = Function::parse(&src, Lang::Python);
+    }
+
+    #[test]
+    fn mutated_sources_never_panic(which in 0usize..7, cut in 0usize..60, pos in 0usize..60, ch in any::<char>()) {
+        let base = SAMPLES[which % SAMPLES.len()];
+        let mut chars: Vec<char> = base.chars().collect();
+        chars.truncate(cut.min(chars.len()).max(1));
+        let p = pos % chars.len();
+        chars[p] = ch;
+        let src: String = chars.into_iter().collect();
+        if let Ok(f) = Function::parse(&src, Lang::Auto) {
+            let args = vec![Value::Int(3); f.arity()];
+            let _ = f.call(&args);
+        }
+    }
+
+    #[test]
+    fn random_arguments_never_panic(which in 0usize..7, a in any_value(), b in any_value()) {
+        let f = Function::parse(SAMPLES[which], Lang::Auto).unwrap();
+        let args: Vec<Value> = [a, b].into_iter().take(f.arity()).collect();
+        let _ = f.call(&args);
+    }
+
+    #[test]
+    fn arithmetic_never_panics(x in any::<i64>(), y in any::<i64>(), op in 0usize..7) {
+        let ops = ["+", "-", "*", "/", "%", "**", "//"];
+        let src = format!("lambda a, b: a {} b", ops[op]);
+        let f = Function::parse(&src, Lang::Auto).unwrap();
+        let _ = f.call(&[Value::Int(x), Value::Int(y)]);
+        let _ = f.call(&[Value::Float(x as f64), Value::Int(y)]);
+    }
+}

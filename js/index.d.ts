@@ -1,0 +1,268 @@
+// Types of the npm package `partita`.
+
+/** A JSON value as the engine returns it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A per-element function: a real arrow function, or its source (JS arrow or Python lambda). */
+export type Func = string | ((...args: any[]) => unknown);
+
+/** Error categories the engine reports. */
+export type ErrorKind =
+  | 'plan'
+  | 'syntax'
+  | 'eval'
+  | 'type'
+  | 'value'
+  | 'shape'
+  | 'limit'
+  | 'cancelled'
+  | 'io'
+  | 'internal';
+
+/** An error from the engine; `key` names the failing task when one failed. */
+export declare class EngineError extends Error {
+  readonly kind: ErrorKind;
+  readonly key?: string;
+  /** The engine's message without the task suffix. */
+  readonly detail: string;
+  static from(obj: unknown): EngineError;
+  toJSON(): { kind: ErrorKind; message: string; key?: string };
+}
+
+export type BundleName = 'threads' | 'single';
+
+export interface StartOptions {
+  /** Worker threads (threaded bundle) or logical workers (single). Default: hardware threads. */
+  workers?: number;
+  /** Which bundle to load; 'auto' picks threads where the page is cross-origin isolated. */
+  bundle?: 'auto' | BundleName;
+}
+
+export interface EngineInfo {
+  bundle: BundleName;
+  /** Real threads running tasks (1 for the single-threaded bundle). */
+  threads: number;
+  workers: number;
+  /** True when workers are simulated on one thread. */
+  simulated: boolean;
+  crossOriginIsolated: boolean;
+  /** Why this bundle was chosen, in one sentence. */
+  reason: string;
+  version: string;
+}
+
+export interface LayerJson {
+  name: string;
+  label: string;
+  kind: 'input' | 'blockwise' | 'reduction_part' | 'reduction_aggregate' | 'shuffle' | 'call';
+  level?: number;
+  node?: string;
+  tasks: number;
+  dependencies: string[];
+}
+
+export interface TaskJson {
+  id: number;
+  key: string;
+  name: string;
+  index: number[];
+  layer: string;
+  op: string;
+  deps: number[];
+}
+
+export interface GraphJson {
+  layers: LayerJson[];
+  tasks: TaskJson[];
+  outputs: number[];
+}
+
+export interface EngineErrorJson {
+  kind: ErrorKind;
+  message: string;
+  key?: string;
+}
+
+/** What the engine reports while it runs; every picture of the playground is drawn from these. */
+export type EngineEvent =
+  | { type: 'graph_built'; run: number; t: number; scheduler: 'sync' | 'threads'; workers: number; tasks: number; graph: GraphJson }
+  | { type: 'task_started'; run: number; t: number; task: number; key: string; layer: string; worker: number }
+  | {
+      type: 'task_finished';
+      run: number;
+      t: number;
+      start: number;
+      task: number;
+      key: string;
+      layer: string;
+      worker: number;
+      preview: string;
+    }
+  | {
+      type: 'task_failed';
+      run: number;
+      t: number;
+      task: number;
+      key: string;
+      layer: string;
+      worker: number;
+      error: EngineErrorJson;
+      retrying: boolean;
+    }
+  | { type: 'tasks_added'; run: number; t: number; tasks: TaskJson[] }
+  | { type: 'done'; run: number; t: number; ok: boolean; tasks_run: number; error?: EngineErrorJson };
+
+export interface ComputeOptions {
+  onEvent?: (event: EngineEvent) => void;
+  signal?: AbortSignal;
+  /** Slow motion: every task waits this long first. */
+  delayMs?: number;
+  scheduler?: 'threads' | 'sync';
+  workers?: number;
+  /** Cull and fuse the graph first (default true). */
+  optimize?: boolean | { cull?: boolean; fuse?: boolean };
+}
+
+export interface GraphOptions {
+  optimize?: boolean;
+  format?: 'json' | 'dask';
+}
+
+export interface StepState {
+  task: number | null;
+  done: boolean;
+  ready: number[];
+  states: Array<'waiting' | 'ready' | 'running' | 'done' | 'failed'>;
+}
+
+export interface Stepper {
+  /** Tasks that can run next, in the order they will run. */
+  ready: number[];
+  done: boolean;
+  /** Results (one per collection) once the last task ran. */
+  result: Promise<Json[]>;
+  step(): Promise<StepState | null>;
+  cancel(): void;
+}
+
+export interface PlanNode {
+  id: string;
+  op: string;
+  inputs?: string[];
+  args?: Record<string, Json>;
+}
+
+export interface Plan {
+  version: 1;
+  nodes: PlanNode[];
+  outputs: string[];
+}
+
+/** A lazy collection: nothing runs until `compute()`. */
+export declare class Collection<T = Json> {
+  readonly kind: 'bag' | 'value';
+  compute(options?: ComputeOptions): Promise<T>;
+  persist(options?: ComputeOptions): Promise<this>;
+  graph(options?: GraphOptions): Promise<GraphJson>;
+  visualize(): Promise<{ raw: GraphJson; optimized: GraphJson }>;
+  plan(): Plan;
+}
+
+/** A lazy value: a delayed call or the result of a reduction. */
+export declare class Delayed<T = Json> extends Collection<T> {}
+
+export interface ReductionOptions {
+  splitEvery?: number;
+}
+
+/** A lazy bag (dask.bag): elements split into partitions. */
+export declare class Bag<T = Json> extends Collection<T[]> {
+  map<U = Json>(func: Func, ...otherBags: Bag[]): Bag<U>;
+  starmap<U = Json>(func: Func): Bag<U>;
+  filter(predicate: Func): Bag<T>;
+  remove(predicate: Func): Bag<T>;
+  pluck<U = Json>(key: Json, options?: { default?: Json }): Bag<U>;
+  flatten<U = Json>(): Bag<U>;
+  mapPartitions<U = Json>(func: Func): Bag<U>;
+  randomSample(prob: number, options?: { randomState?: number }): Bag<T>;
+  readonly str: { [method: string]: (...args: Json[]) => Bag<Json> };
+  count(options?: ReductionOptions): Delayed<number>;
+  sum(options?: ReductionOptions): Delayed<number>;
+  min(options?: ReductionOptions): Delayed<T>;
+  max(options?: ReductionOptions): Delayed<T>;
+  mean(options?: ReductionOptions): Delayed<number>;
+  std(options?: ReductionOptions & { ddof?: number }): Delayed<number>;
+  var(options?: ReductionOptions & { ddof?: number }): Delayed<number>;
+  all(options?: ReductionOptions): Delayed<boolean>;
+  any(options?: ReductionOptions): Delayed<boolean>;
+  distinct(options?: ReductionOptions & { key?: Func }): Bag<T>;
+  frequencies(options?: ReductionOptions & { sort?: boolean }): Delayed<Array<[T, number]>>;
+  topk(k: number, options?: ReductionOptions & { key?: Func }): Delayed<T[]>;
+  fold<U = Json>(binop: Func, options?: ReductionOptions & { combine?: Func; initial?: Json }): Delayed<U>;
+  foldby<U = Json>(
+    key: Func,
+    binop: Func,
+    options?: ReductionOptions & { initial?: Json; combine?: Func; combineInitial?: Json },
+  ): Bag<[Json, U]>;
+  reduction<U = Json>(perpartition: Func, aggregate: Func, options?: ReductionOptions): Delayed<U>;
+  groupby(grouper: Func, options?: { npartitions?: number }): Bag<[Json, T[]]>;
+  repartition(npartitions: number): Bag<T>;
+  take(k: number, options?: { npartitions?: number }): Delayed<T[]>;
+  zip(...others: Bag[]): Bag<Json[]>;
+  concat(...others: Bag[]): Bag<T>;
+  join(other: Bag, onSelf: Func, onOther?: Func): Bag<Json[]>;
+  accumulate<U = Json>(binop: Func, options?: { initial?: Json }): Bag<U>;
+  npartitions(): Promise<number>;
+}
+
+export interface BagConstructors {
+  fromSequence<T = Json>(items: Iterable<T>, options?: { npartitions?: number; partitionSize?: number }): Bag<T>;
+  range(n: number, options?: { npartitions?: number }): Bag<number>;
+  readText(source: string | Array<{ name: string; text: string }>, options?: { blocksize?: number }): Bag<string>;
+  fromDelayed<T = Json>(values: Delayed<T[]>[]): Bag<T>;
+  zip(...bags: Bag[]): Bag<Json[]>;
+  concat<T = Json>(bags: Bag<T>[]): Bag<T>;
+}
+
+export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
+
+/** A task started at once (`ctx.submit`). */
+export declare class Future<T = Json> {
+  readonly status: FutureStatus;
+  done(): boolean;
+  result(): Promise<T>;
+  exception(): Promise<EngineError | null>;
+  cancel(): void;
+  settled(): Promise<void>;
+}
+
+export interface SubmitOptions {
+  retries?: number;
+  signal?: AbortSignal;
+  name?: string;
+}
+
+/** A running engine. */
+export declare class Context {
+  readonly bag: BagConstructors;
+  info(): EngineInfo;
+  compute(...args: [...Collection[], ComputeOptions] | Collection[]): Promise<Json[]>;
+  stepper(collection: Collection, options?: { workers?: number; optimize?: boolean; onEvent?: (e: EngineEvent) => void }): Promise<Stepper>;
+  persist<C extends Collection>(collection: C, options?: ComputeOptions): Promise<C>;
+  graph(collection: Collection, options?: GraphOptions): Promise<GraphJson | string>;
+  validate(collection: Collection): Promise<{ nodes: number; tasks: number }>;
+  plan(...collections: Collection[]): Plan;
+  delayed(fn: Func, options?: { name?: string }): (...args: unknown[]) => Delayed;
+  value<T extends Json>(v: T, options?: { name?: string }): Delayed<T>;
+  submit(fn: Func, ...args: unknown[]): Future;
+  submitWith(options: SubmitOptions, fn: Func, ...args: unknown[]): Future;
+  map(fn: Func, ...iterables: unknown[][]): Future[];
+  gather(futures: Array<Future | Json>): Promise<Json[]>;
+  asCompleted(futures: Future[]): AsyncGenerator<Future>;
+  unpersist(tokens: string[]): Promise<number>;
+  close(): void;
+  unref(): void;
+}
+
+/** Starts an engine in a Worker (a worker_threads Worker in Node). */
+export declare function start(options?: StartOptions): Promise<Context>;
