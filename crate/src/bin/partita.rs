@@ -1,1 +1,339 @@
-fn main() {}
+//! The native `partita` command: run a plan file, print its task graph, validate it, or
+//! list the plan ops. The same engine and the same results as the browser bundles.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use partita::engine::{default_workers, ComputeOptions, Computed, Engine, SchedulerKind};
+use partita::error::{Error, ErrorKind};
+use partita::events::{Event, EventSink};
+use partita::graph::{OptimizeOptions, TaskGraph};
+use partita::plan::Plan;
+use partita::registry::{self, Arity};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "partita",
+    version,
+    about = "Dask-style task graphs, run natively with the same engine as the browser"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute a plan: the result as JSON on stdout, a per-worker summary on stderr.
+    Run {
+        /// The plan JSON file (`-` reads standard input).
+        plan: String,
+        /// Worker threads (threads) or logical workers (sync).
+        #[arg(long, short = 'w')]
+        workers: Option<usize>,
+        #[arg(long, value_enum, default_value_t = SchedulerArg::Threads)]
+        scheduler: SchedulerArg,
+        /// Slow motion: every task waits this many milliseconds first.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Run the graph as lowered, without cull and fuse.
+        #[arg(long)]
+        no_optimize: bool,
+        /// Write every event as a JSON line to this file.
+        #[arg(long)]
+        events: Option<String>,
+        /// No summary and no progress bar on stderr.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Print a plan's task graph.
+    Graph {
+        plan: String,
+        /// Cull and fuse first.
+        #[arg(long)]
+        optimize: bool,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Summary)]
+        format: GraphFormat,
+    },
+    /// Check a plan without running it.
+    Validate { plan: String },
+    /// List the plan ops with their inputs and arguments.
+    Ops,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchedulerArg {
+    Sync,
+    Threads,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// The JSON export the playground draws.
+    Json,
+    /// A Dask-style low-level graph dict.
+    Dask,
+    /// One line per layer.
+    Summary,
+}
+
+/// A failure with its exit code: 2 for bad input, 1 for a failed computation.
+struct Failure {
+    error: Error,
+    code: u8,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let code = match error.kind {
+            ErrorKind::Plan | ErrorKind::Syntax | ErrorKind::Io => 2,
+            _ => 1,
+        };
+        Failure { error, code }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let e = &f.error;
+            let mut text = format!("error: {} error", e.kind.as_str());
+            if let Some(key) = &e.key {
+                text.push_str(&format!(" in task {key}"));
+            }
+            text.push_str(&format!(": {}", e.message));
+            eprintln!("{text}");
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn read_plan(path: &str) -> Result<Plan, Failure> {
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io(format!("cannot read the plan from standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read the plan file {path}: {e}")))?
+    };
+    Ok(Plan::parse(&text)?)
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run {
+            plan,
+            workers,
+            scheduler,
+            delay_ms,
+            no_optimize,
+            events,
+            quiet,
+        } => {
+            let plan = read_plan(&plan)?;
+            let opts = ComputeOptions {
+                scheduler: match scheduler {
+                    SchedulerArg::Sync => SchedulerKind::Sync,
+                    SchedulerArg::Threads => SchedulerKind::Threads,
+                },
+                workers: workers.unwrap_or_else(default_workers).max(1),
+                delay: Duration::from_millis(delay_ms),
+                optimize: if no_optimize {
+                    OptimizeOptions::NONE
+                } else {
+                    OptimizeOptions::ALL
+                },
+                ..Default::default()
+            };
+            run_plan(&plan, &opts, events.as_deref(), quiet)
+        }
+        Command::Graph {
+            plan,
+            optimize,
+            format,
+        } => {
+            let plan = read_plan(&plan)?;
+            let opt = if optimize {
+                OptimizeOptions::ALL
+            } else {
+                OptimizeOptions::NONE
+            };
+            let graph = Engine::new().graph(&plan, opt)?;
+            let text = match format {
+                GraphFormat::Json => serde_json::to_string_pretty(&graph.to_json()).map_err(Error::from)?,
+                GraphFormat::Dask => graph.to_dask_string(),
+                GraphFormat::Summary => summary(&graph),
+            };
+            println!("{text}");
+            Ok(())
+        }
+        Command::Validate { plan } => {
+            let plan = read_plan(&plan)?;
+            let lowered = Engine::new().lower(&plan)?;
+            println!(
+                "ok: {} node{}, {} task{}, {} layer{}",
+                plan.nodes.len(),
+                plural(plan.nodes.len()),
+                lowered.graph.len(),
+                plural(lowered.graph.len()),
+                lowered.graph.layers().len(),
+                plural(lowered.graph.layers().len())
+            );
+            Ok(())
+        }
+        Command::Ops => {
+            for spec in registry::OPS {
+                let inputs = match spec.inputs {
+                    Arity::Exactly(0) => "no inputs".to_string(),
+                    Arity::Exactly(n) => format!("{n} input{}", plural(n)),
+                    Arity::AtLeast(n) => format!("{n}+ inputs"),
+                    Arity::Between(a, b) => format!("{a} to {b} inputs"),
+                };
+                println!("{}  ({inputs}; gives {})", spec.name, spec.output.describe());
+                println!("    {}", spec.doc);
+                for arg in spec.args {
+                    println!(
+                        "    {}{}: {}",
+                        arg.name,
+                        if arg.required { "" } else { "?" },
+                        arg.ty.describe()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn summary(graph: &TaskGraph) -> String {
+    let mut out = format!("{} tasks in {} layers\n", graph.len(), graph.layers().len());
+    for layer in graph.layers() {
+        let level = layer.level.map(|l| format!(" level {l}")).unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<44} {:>6} task{}  {:?}{level}\n",
+            layer.name,
+            layer.tasks.len(),
+            plural(layer.tasks.len()),
+            layer.kind
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+fn run_plan(
+    plan: &Plan,
+    opts: &ComputeOptions,
+    events_file: Option<&str>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let engine = Engine::new();
+    // Validate before starting the clock and the progress bar.
+    let lowered = engine.lower(plan)?;
+    let total = lowered.graph.optimize(opts.optimize).len() as u64;
+    let show_bar = !quiet && std::io::stderr().is_terminal() && total > 0;
+    let bar = if show_bar {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} tasks  {elapsed_precise}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        // Short runs finish before the bar would show.
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let bar_for_events = bar.clone();
+    let sink = EventSink::with_listener(move |e| {
+        if let (Some(bar), Event::TaskFinished { layer, .. }) = (&bar_for_events, e) {
+            bar.inc(1);
+            bar.set_message(layer.clone());
+        }
+    });
+    let started = Instant::now();
+    let outcome = engine.compute(plan, opts, &sink);
+    let wall = started.elapsed();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let events = sink.events();
+    if let Some(path) = events_file {
+        write_events(path, &events)?;
+    }
+    let results = outcome?;
+    let json = match results.as_slice() {
+        [one] => one.to_json(),
+        many => serde_json::Value::Array(many.iter().map(Computed::to_json).collect()),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{json}");
+    if !quiet {
+        eprint!("{}", worker_summary(&events, wall, opts));
+    }
+    Ok(())
+}
+
+fn write_events(path: &str, events: &[Event]) -> Result<(), Failure> {
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&serde_json::to_string(e).map_err(Error::from)?);
+        text.push('\n');
+    }
+    std::fs::write(path, text)
+        .map_err(|e| Failure::from(Error::io(format!("cannot write events to {path}: {e}"))))
+}
+
+/// Tasks and busy time per worker, from the events.
+fn worker_summary(events: &[Event], wall: Duration, opts: &ComputeOptions) -> String {
+    let mut per_worker: BTreeMap<usize, (usize, f64)> = BTreeMap::new();
+    let mut tasks = 0;
+    for e in events {
+        if let Event::TaskFinished { worker, start, t, .. } = e {
+            let slot = per_worker.entry(*worker).or_insert((0, 0.0));
+            slot.0 += 1;
+            slot.1 += t - start;
+            tasks += 1;
+        }
+    }
+    let wall_ms = wall.as_secs_f64() * 1000.0;
+    let mut out = String::from("worker  tasks   busy ms   share\n");
+    for (w, (n, busy)) in &per_worker {
+        let share = if tasks > 0 {
+            100.0 * *n as f64 / tasks as f64
+        } else {
+            0.0
+        };
+        out.push_str(&format!("{w:>6}  {n:>5}  {busy:>8.1}  {share:>5.1}%\n"));
+    }
+    let on = match opts.scheduler {
+        SchedulerKind::Sync => {
+            format!(
+                "{} logical worker{} on one thread (sync)",
+                opts.workers,
+                plural(opts.workers)
+            )
+        }
+        SchedulerKind::Threads => format!("{} worker thread{}", opts.workers, plural(opts.workers)),
+    };
+    out.push_str(&format!(
+        "{tasks} task{} in {wall_ms:.1} ms on {on}\n",
+        plural(tasks)
+    ));
+    out
+}
