@@ -8,11 +8,14 @@
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {kind, message, key}}
 //                   {type: 'events', id, events: [...]}   (belongs to compute request `id`)
 
+// A computed name keeps browser bundlers from resolving Node built-ins.
+const importNode = (name) => import(/* @vite-ignore */ /* webpackIgnore: true */ `node:${name}`);
+
 const isNode = typeof process !== 'undefined' && process.versions?.node && typeof self === 'undefined';
 
 let port;
 if (isNode) {
-  const { parentPort } = await import('node:worker_threads');
+  const { parentPort } = await importNode('worker_threads');
   port = parentPort;
 } else {
   port = self;
@@ -60,7 +63,7 @@ async function loadBundle(bundle, workers) {
   if (!files) throw JSON.stringify({ kind: 'value', message: `unknown bundle '${bundle}'` });
   const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ files.js.href);
   if (isNode) {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await importNode('fs/promises');
     await mod.default({ module_or_path: await readFile(files.wasm) });
   } else {
     await mod.default({ module_or_path: files.wasm });

@@ -252,6 +252,8 @@ export declare class Context {
   graph(collection: Collection, options?: GraphOptions): Promise<GraphJson | string>;
   validate(collection: Collection): Promise<{ nodes: number; tasks: number }>;
   plan(...collections: Collection[]): Plan;
+  /** Computes a plan given as JSON (or its text); one result per output. */
+  computePlan(plan: Plan | string, options?: ComputeOptions): Promise<Json[]>;
   delayed(fn: Func, options?: { name?: string }): (...args: unknown[]) => Delayed;
   value<T extends Json>(v: T, options?: { name?: string }): Delayed<T>;
   submit(fn: Func, ...args: unknown[]): Future;

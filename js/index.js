@@ -3,7 +3,7 @@
 // the engine lowers into a task graph, schedules and runs, streaming events back.
 
 import { EngineError } from './errors.js';
-import { chooseBundle, hardwareThreads, isNode } from './platform.js';
+import { chooseBundle, hardwareThreads, importNode, isNode } from './platform.js';
 import { Bag, Collection, Delayed, PlanBuilder, functionSource } from './collections.js';
 
 export { EngineError } from './errors.js';
@@ -11,7 +11,7 @@ export { Bag, Collection, Delayed } from './collections.js';
 
 async function spawnWorker() {
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
+    const { Worker } = await importNode('worker_threads');
     const w = new Worker(new URL('./engine-worker.js', import.meta.url));
     return {
       post: (m) => w.postMessage(m),
@@ -156,6 +156,14 @@ export class Context {
     if (collections.length === 0) throw new EngineError('value', 'compute: give at least one collection');
     const plan = this.plan(...collections);
     return this.#run(plan, options);
+  }
+
+  /**
+   * Computes a plan given as JSON (docs/plan.md): the same plans the `partita` CLI runs.
+   * Resolves to one result per output.
+   */
+  computePlan(plan, options = {}) {
+    return this.#run(typeof plan === 'string' ? JSON.parse(plan) : plan, options);
   }
 
   async #run(plan, options, persist = false) {

@@ -1,6 +1,11 @@
 // Which wasm bundle can run here, and why: the threaded bundle needs cross-origin
 // isolation (COOP/COEP headers) for SharedArrayBuffer, and wasm threads support.
 
+/** Imports a Node built-in; the computed name keeps browser bundlers from resolving it. */
+export function importNode(name) {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ `node:${name}`);
+}
+
 export const isNode =
   typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
@@ -21,7 +26,7 @@ function wasmThreadsSupported() {
 export async function hardwareThreads() {
   if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) return navigator.hardwareConcurrency;
   if (isNode) {
-    const os = await import('node:os');
+    const os = await importNode('os');
     return os.availableParallelism?.() ?? os.cpus().length ?? 1;
   }
   return 1;
