@@ -108,19 +108,8 @@ export class Bag extends Collection {
   static constructors(ctx, builder) {
     const make = (op, args) => new Bag(ctx, builder, 'bag', builder.node(op, [], planArgs(args)));
     return {
-      /** `fromSequence([...], {npartitions | partitionSize})` */
+      /** `fromSequence([...], {npartitions | partitionSize})`, cut as dask.bag.from_sequence cuts. */
       fromSequence: (items, options = {}) => make('bag.from_sequence', { items: Array.from(items), ...options }),
-      /** `range(n, {npartitions})` */
-      range: (n, options = {}) => make('bag.range', { n, ...options }),
-      /** `readText(textOrFiles, {blocksize})`: a string, or `[{name, text}]`. */
-      readText: (source, options = {}) =>
-        make('bag.read_text', typeof source === 'string' ? { text: source, ...options } : { files: source, ...options }),
-      /** `fromDelayed([delayed, ...])`: one partition per delayed list. */
-      fromDelayed: (values) => new Bag(ctx, builder, 'bag', builder.node('bag.from_delayed', values, {})),
-      /** `zip(a, b, ...)` */
-      zip: (...bags) => new Bag(ctx, builder, 'bag', builder.node('bag.zip', bags, {})),
-      /** `concat([a, b, ...])` */
-      concat: (bags) => new Bag(ctx, builder, 'bag', builder.node('bag.concat', bags, {})),
     };
   }
 
@@ -131,115 +120,31 @@ export class Bag extends Collection {
     return this._derive('value', op, inputs, args);
   }
 
-  // Element-wise
-  map(func, ...otherBags) {
-    return this.#bag('bag.map', { func }, [this, ...otherBags]);
+  /** Applies `func` to every element. */
+  map(func) {
+    return this.#bag('bag.map', { func });
   }
-  starmap(func) {
-    return this.#bag('bag.starmap', { func });
-  }
+  /** Keeps the elements for which `predicate` is truthy. */
   filter(predicate) {
     return this.#bag('bag.filter', { predicate });
   }
-  remove(predicate) {
-    return this.#bag('bag.remove', { predicate });
-  }
-  pluck(key, options = {}) {
-    return this.#bag('bag.pluck', { key, ...options });
-  }
-  flatten() {
-    return this.#bag('bag.flatten', {});
-  }
-  mapPartitions(func) {
-    return this.#bag('bag.map_partitions', { func });
-  }
-  randomSample(prob, options = {}) {
-    return this.#bag('bag.random_sample', { prob, ...options });
-  }
-  /** String methods, as Dask's `.str`: `b.str.lower()`, `b.str.split(' ')`. */
-  get str() {
-    return new Proxy(
-      {},
-      {
-        get: (_, method) => (...args) => this.#bag('bag.str', { method: snake(String(method)), args }),
-      },
-    );
-  }
-
-  // Reductions (tree reductions; `splitEvery` sets the fan-in)
+  /** The number of elements (a tree reduction; `splitEvery` sets the fan-in). */
   count(options = {}) {
     return this.#value('bag.count', options);
   }
+  /** The sum of the elements (a tree reduction). */
   sum(options = {}) {
     return this.#value('bag.sum', options);
   }
-  min(options = {}) {
-    return this.#value('bag.min', options);
-  }
-  max(options = {}) {
-    return this.#value('bag.max', options);
-  }
-  mean(options = {}) {
-    return this.#value('bag.mean', options);
-  }
-  std(options = {}) {
-    return this.#value('bag.std', options);
-  }
-  var(options = {}) {
-    return this.#value('bag.var', options);
-  }
-  all(options = {}) {
-    return this.#value('bag.all', options);
-  }
-  any(options = {}) {
-    return this.#value('bag.any', options);
-  }
-  distinct(options = {}) {
-    return this.#bag('bag.distinct', options);
-  }
+  /** `[value, count]` pairs (a tree reduction); `sort` orders by count. */
   frequencies(options = {}) {
     return this.#value('bag.frequencies', options);
   }
-  topk(k, options = {}) {
-    return this.#value('bag.topk', { k, ...options });
-  }
-  fold(binop, options = {}) {
-    return this.#value('bag.fold', { binop, ...options });
-  }
-  foldby(key, binop, options = {}) {
-    return this.#bag('bag.foldby', { key, binop, ...options });
-  }
-  reduction(perpartition, aggregate, options = {}) {
-    return this.#value('bag.reduction', { perpartition, aggregate, ...options });
-  }
-
-  // Shuffles and structure
-  groupby(grouper, options = {}) {
-    return this.#bag('bag.groupby', { grouper, ...options });
-  }
-  repartition(npartitions) {
-    return this.#bag('bag.repartition', { npartitions });
-  }
-  take(k, options = {}) {
-    return this.#value('bag.take', { k, ...options });
-  }
-  zip(...others) {
-    return this.#bag('bag.zip', {}, [this, ...others]);
-  }
-  concat(...others) {
-    return this.#bag('bag.concat', {}, [this, ...others]);
-  }
-  join(other, onSelf, onOther) {
-    return this.#bag('bag.join', { on_self: onSelf, on_other: onOther ?? onSelf }, [this, other]);
-  }
-  accumulate(binop, options = {}) {
-    return this.#bag('bag.accumulate', { binop, ...options });
-  }
-  /** One delayed value per partition. */
+  /** The number of partitions, from the lowered graph. */
   async npartitions() {
     const g = await this.graph({ optimize: false });
-    const last = g.tasks.filter((t) => t.layer === g.tasks[g.outputs[0]]?.layer);
-    return last.length;
+    const out = g.tasks[g.outputs[0]];
+    return g.tasks.filter((t) => t.layer === out?.layer).length;
   }
 }
 

@@ -3,6 +3,6 @@ import { start } from 'partita';
 
 export async function misuse(): Promise<void> {
   const ctx = await start({ workers: '2' });
-  const n: string = await ctx.bag.range(3).count().compute();
+  const n: string = await ctx.bag.fromSequence([1, 2, 3]).count().compute();
   void n;
 }
