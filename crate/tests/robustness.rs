@@ -126,9 +126,15 @@ fn bad_plans_get_precise_errors_and_the_engine_goes_on() {
         ),
         (
             r#"{"version": 1, "nodes": [{"id": "s", "op": "bag.from_sequence", "args": {"items": [1]}},
+                {"id": "m", "op": "bag.filter", "inputs": ["s"], "args": {"predicate": "(a, b) => a"}}], "outputs": ["m"]}"#,
+            ErrorKind::Plan,
+            "the function in 'predicate' takes 2 parameters, but this op calls it with 1",
+        ),
+        (
+            r#"{"version": 1, "nodes": [{"id": "s", "op": "bag.from_sequence", "args": {"items": [1]}},
                 {"id": "m", "op": "bag.map", "inputs": ["s"], "args": {"func": "(a, b) => a"}}], "outputs": ["m"]}"#,
             ErrorKind::Plan,
-            "the function in 'func' takes 2 parameters, but this op calls it with 1",
+            "node 'm' (bag.map): the function takes 2 parameters but the node maps over 1 bag",
         ),
     ];
     for (text, kind, needle) in cases {

@@ -159,3 +159,176 @@ pub fn short(v: &Value) -> String {
         text
     }
 }
+
+/// Pairs `[[k, v], ...]` as a record for previews (`{A: 1, B: 3}`); keys that are not
+/// strings show as their text.
+pub fn pairs_as_record(v: &Value) -> Option<Value> {
+    let list = v.as_list()?;
+    let mut fields: crate::value::Fields = Vec::with_capacity(list.len());
+    for pair in list {
+        match pair.as_list() {
+            Some([Value::Str(k), val]) => fields.push((k.clone(), val.clone())),
+            Some([k, val]) => fields.push((std::sync::Arc::from(k.to_string().as_str()), val.clone())),
+            _ => return None,
+        }
+    }
+    Some(Value::Record(std::sync::Arc::new(fields)))
+}
+
+/// `pluck`: a field (or index, or several) of every element.
+pub fn pluck(items: &[Value], key: &Value, default: Option<&Value>) -> Result<Vec<Value>> {
+    let get = |x: &Value, k: &Value, i: usize| -> Result<Value> {
+        let found = match (x, k) {
+            (Value::Record(_), Value::Str(name)) => x.get_field(name).cloned(),
+            (Value::List(l), Value::Int(ix)) => {
+                let len = l.len() as i64;
+                let j = if *ix < 0 { ix + len } else { *ix };
+                usize::try_from(j).ok().and_then(|j| l.get(j)).cloned()
+            }
+            _ => None,
+        };
+        match (found, default) {
+            (Some(v), _) => Ok(v),
+            (None, Some(d)) => Ok(d.clone()),
+            (None, None) => Err(Error::value(format!(
+                "pluck, element {i} ({}): no {} {k}",
+                short(x),
+                if matches!(k, Value::Int(_)) {
+                    "index"
+                } else {
+                    "key"
+                }
+            ))),
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| match key {
+            Value::List(keys) => Ok(Value::list(
+                keys.iter().map(|k| get(x, k, i)).collect::<Result<Vec<_>>>()?,
+            )),
+            k => get(x, k, i),
+        })
+        .collect()
+}
+
+/// `flatten`: the items of every element (each must be a list).
+pub fn flatten(items: &[Value]) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for (i, x) in items.iter().enumerate() {
+        match x {
+            Value::List(l) => out.extend(l.iter().cloned()),
+            Value::Str(s) => out.extend(s.chars().map(|c| Value::from(c.to_string()))),
+            other => {
+                return Err(Error::type_error(format!(
+                    "flatten, element {i}: {} ({}) is not a list",
+                    other.type_name(),
+                    short(other)
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `starmap`: each element is a list of arguments.
+pub fn starmap(items: &[Value], func: &Function) -> Result<Vec<Value>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let args = x.as_list().ok_or_else(|| {
+                Error::type_error(format!(
+                    "starmap, element {i} ({}): expected a list of arguments",
+                    short(x)
+                ))
+            })?;
+            func.call(args)
+                .map_err(|e| e.context(format_args!("starmap, element {i} ({})", short(x))))
+        })
+        .collect()
+}
+
+/// `map_partitions`: the function gets the whole partition as a list and returns a list.
+pub fn map_partitions(items: &[Value], func: &Function) -> Result<Vec<Value>> {
+    let out = func
+        .call1(&Value::list(items.to_vec()))
+        .map_err(|e| e.context("map_partitions"))?;
+    match out {
+        Value::List(l) => Ok(l.to_vec()),
+        other => Err(Error::type_error(format!(
+            "map_partitions: the function must return a list, not {} ({})",
+            other.type_name(),
+            short(&other)
+        ))),
+    }
+}
+
+/// `map` over several bags: elements zipped, the function called with one of each.
+pub fn zip_map(parts: &[&[Value]], func: Option<&Function>) -> Result<Vec<Value>> {
+    let n = parts.iter().map(|p| p.len()).min().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            let args: Vec<Value> = parts.iter().filter_map(|p| p.get(i).cloned()).collect();
+            match func {
+                Some(f) => f
+                    .call(&args)
+                    .map_err(|e| e.context(format_args!("map, element {i}"))),
+                None => Ok(Value::list(args)),
+            }
+        })
+        .collect()
+}
+
+/// `accumulate` over one partition, continuing from the previous partition's last value.
+pub fn accumulate(
+    items: &[Value],
+    binop: &Function,
+    start: Option<Value>,
+    emit_start: bool,
+) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(items.len() + 1);
+    let mut acc = start;
+    if emit_start {
+        if let Some(a) = &acc {
+            out.push(a.clone());
+        }
+    }
+    for (i, x) in items.iter().enumerate() {
+        let next = match &acc {
+            None => x.clone(),
+            Some(a) => binop
+                .call2(a, x)
+                .map_err(|e| e.context(format_args!("accumulate, element {i} ({})", short(x))))?,
+        };
+        out.push(next.clone());
+        acc = Some(next);
+    }
+    Ok(out)
+}
+
+/// A stable hash for shuffles: the same value goes to the same output partition on every
+/// platform and every run (FNV-1a over its JSON text).
+pub fn stable_hash(v: &Value) -> u64 {
+    let text = v.to_string();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Dask's `split(seq, n)`: n nearly equal consecutive pieces.
+pub fn split_even(items: &[Value], n: usize) -> Vec<Vec<Value>> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = items;
+    while out.len() < n {
+        let count = rest.len() / (n - out.len()).max(1);
+        let (head, tail) = rest.split_at(count.min(rest.len()));
+        out.push(head.to_vec());
+        rest = tail;
+    }
+    out
+}
