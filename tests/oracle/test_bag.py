@@ -10,6 +10,7 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import dask
@@ -49,7 +50,28 @@ def build(steps, nodes, counter):
         other_bags = [o[0] for o in others]
         plan_args = dict(args)
         py_args = {k: (eval(v) if k in FUNC_ARGS and isinstance(v, str) and v.startswith("lambda") else v) for k, v in args.items()}
-        if op == "from_sequence":
+        if op == "read_text":
+            tmp = Path(tempfile.mkdtemp(prefix="partita-oracle-"))
+            paths = []
+            for i, text in enumerate(args["files"]):
+                path = tmp / f"file{i}.txt"
+                path.write_bytes(text.encode("utf-8"))
+                paths.append(str(path))
+            bag = db.read_text(paths, blocksize=args.get("blocksize"))
+            inputs = []
+        elif op == "from_delayed":
+            values = plan_args.pop("values")
+            bag = db.from_delayed([dask.delayed(list)(v) for v in values])
+            inputs = []
+            for v in values:
+                counter[0] += 1
+                vid = f"n{counter[0]}"
+                nodes.append({"id": vid, "op": "delayed.value", "args": {"value": v}})
+                inputs.append(vid)
+        elif op == "str":
+            bag = getattr(bag.str, args["method"])(*args.get("args", []))
+            inputs = [node_id]
+        elif op == "from_sequence":
             items = py_args.pop("items")
             bag = db.from_sequence(items, **py_args)
             inputs = []
@@ -271,6 +293,23 @@ CASES = {
     ],
     "repartition-fewer": [("from_sequence", {"items": list(range(20)), "npartitions": 7}), ("repartition", {"npartitions": 3})],
     "repartition-more": [("from_sequence", {"items": list(range(20)), "npartitions": 3}), ("repartition", {"npartitions": 8})],
+    "read-text-files": [("read_text", {"files": ["one\ntwo\nthree\n", "four\nfive"]}), ("map", {"func": "lambda l: l.strip()"})],
+    "read-text-blocksize": [("read_text", {"files": ["alpha beta\ngamma\ndelta epsilon zeta\neta\ntheta\n" * 3], "blocksize": 16})],
+    "read-text-word-count": [
+        ("read_text", {"files": ["the cat\nthe dog\n", "a cat\n"], "blocksize": 8}),
+        ("str", {"method": "split"}),
+        ("flatten", {}),
+        ("frequencies", {}),
+    ],
+    "from-delayed": [("from_delayed", {"values": [[1, 2], [], [3, 4, 5]]}), ("map", {"func": "lambda x: x * 2"})],
+    "str-upper": [("from_sequence", {"items": ["ab", "Cd", "éf"], "npartitions": 2}), ("str", {"method": "upper"})],
+    "str-split-maxsplit": [("from_sequence", {"items": ["a,b,c", "d,e"], "npartitions": 2}), ("str", {"method": "split", "args": [",", 1]})],
+    "str-replace": [("from_sequence", {"items": ["banana", "bandana"], "npartitions": 1}), ("str", {"method": "replace", "args": ["an", "AN"]})],
+    "str-strip-startswith": [
+        ("from_sequence", {"items": ["  x1 ", "y2", " x3"], "npartitions": 2}),
+        ("str", {"method": "strip"}),
+        ("str", {"method": "startswith", "args": ["x"]}),
+    ],
 }
 
 # Dask's order is unspecified here: compare as sets of groups.

@@ -332,3 +332,69 @@ pub fn split_even(items: &[Value], n: usize) -> Vec<Vec<Value>> {
     }
     out
 }
+
+/// Cuts a text into blocks as Dask's `read_bytes` with a newline delimiter does. Dask first
+/// evens out the block size (size / (size // blocksize)) and places the offsets; block k
+/// then starts after the first newline at or after its offset (the first at 0), so every
+/// line lands whole in one block and a long line can leave a block empty.
+pub fn text_blocks(text: &str, blocksize: Option<usize>) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let size = bytes.len();
+    let Some(bs) = blocksize.filter(|b| *b > 0) else {
+        return vec![text];
+    };
+    let bs1 = if size % bs != 0 && size > bs {
+        size as f64 / (size / bs) as f64
+    } else {
+        bs as f64
+    };
+    let mut offsets = vec![0usize];
+    let mut place = 0.0f64;
+    while (size as f64) - place > bs1 * 2.0 - 1.0 {
+        place += bs1;
+        offsets.push(place as usize);
+    }
+    let after_newline = |from: usize| -> usize {
+        if from == 0 {
+            return 0;
+        }
+        match bytes
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|b| *b == b'\n'))
+        {
+            Some(p) => from + p + 1,
+            None => size,
+        }
+    };
+    let mut bounds: Vec<usize> = offsets.iter().map(|o| after_newline(*o)).collect();
+    bounds.push(size);
+    bounds
+        .windows(2)
+        .map(|w| match w {
+            [a, b] => text.get(*a..(*b).max(*a)).unwrap_or(""),
+            _ => "",
+        })
+        .collect()
+}
+
+/// The lines of a block, each with its newline, as Python's file iteration gives them.
+pub fn lines_with_endings(block: &str) -> Vec<Value> {
+    block.split_inclusive('\n').map(Value::from).collect()
+}
+
+/// `random_sample`: each element kept with probability `prob`, from a stream seeded by
+/// the seed and the partition index (so results do not depend on worker count).
+pub fn random_sample(items: &[Value], prob: f64, seed: u64, partition: usize) -> Vec<Value> {
+    use rand_core::{Rng, SeedableRng};
+    let mut rng =
+        rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ (partition as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    items
+        .iter()
+        .filter(|_| {
+            // 53 random bits as a float in [0, 1), like Python's random().
+            let r = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            r < prob
+        })
+        .cloned()
+        .collect()
+}

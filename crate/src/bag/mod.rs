@@ -86,6 +86,19 @@ pub enum BagOp {
         grouper: Function,
         index: usize,
     },
+    /// `from_delayed`: a delayed value (a list) as a partition.
+    FromValue,
+    /// Dask's `.str` accessor: a string method by its Python name.
+    StrMethod {
+        method: String,
+        args: Vec<Value>,
+    },
+    /// `random_sample`: partition `partition`'s own seeded stream.
+    RandomSample {
+        prob: f64,
+        seed: u64,
+        partition: usize,
+    },
 }
 
 impl BagOp {
@@ -112,6 +125,9 @@ impl BagOp {
             BagOp::Join { .. } => "join".to_string(),
             BagOp::ShuffleSplit { .. } => "shuffle-split".to_string(),
             BagOp::ShuffleGroup { .. } => "shuffle-group".to_string(),
+            BagOp::FromValue => "from_delayed".to_string(),
+            BagOp::StrMethod { method, .. } => format!("str.{method}"),
+            BagOp::RandomSample { .. } => "random_sample".to_string(),
         }
     }
 
@@ -127,6 +143,8 @@ impl BagOp {
             BagOp::TakePart { k } | BagOp::TakeMerge { k } => Some(k.to_string()),
             BagOp::SplitEven { n } => Some(n.to_string()),
             BagOp::Piece { index } | BagOp::ShuffleGroup { index, .. } => Some(index.to_string()),
+            BagOp::StrMethod { args, .. } => Some(Value::list(args.clone()).to_string()),
+            BagOp::RandomSample { prob, seed, .. } => Some(format!("{prob}, seed={seed}")),
             _ => None,
         }
     }
@@ -308,6 +326,43 @@ impl BagOp {
                     .map(|(k, vs)| Value::list(vec![k, Value::list(vs)]))
                     .collect())
             }
+            BagOp::FromValue => {
+                let v = inputs
+                    .first()
+                    .ok_or_else(|| Error::internal("from_delayed: no input"))?
+                    .as_value(&name)?;
+                match v {
+                    Value::List(items) => bag(items.to_vec()),
+                    other => {
+                        return Err(Error::type_error(format!(
+                            "from_delayed: each delayed value must be a list, not {} ({})",
+                            other.type_name(),
+                            kernels::short(other)
+                        )))
+                    }
+                }
+            }
+            BagOp::StrMethod { method, args } => {
+                let mut out = Vec::new();
+                for (i, x) in first()?.iter().enumerate() {
+                    if !matches!(x, Value::Str(_)) {
+                        return Err(Error::type_error(format!(
+                            "str.{method}, element {i}: {} ({}) is not a string",
+                            x.type_name(),
+                            kernels::short(x)
+                        )));
+                    }
+                    out.push(crate::expr::call_method(method, x, args).map_err(|e| {
+                        e.context(format_args!("str.{method}, element {i} ({})", kernels::short(x)))
+                    })?);
+                }
+                bag(out)
+            }
+            BagOp::RandomSample {
+                prob,
+                seed,
+                partition,
+            } => bag(kernels::random_sample(first()?, *prob, *seed, *partition)),
         })
     }
 
@@ -862,6 +917,122 @@ pub fn lower_repartition(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 )?);
             }
         }
+    }
+    Ok(Collection {
+        kind: Kind::Bag,
+        name,
+        tasks,
+        token: ctx.token.clone(),
+    })
+}
+
+/// `read_text` over text the caller supplies: one blob (`text`) or several files
+/// (`files`: strings or `{name, text}`); each file is cut into blocks of about
+/// `blocksize` bytes at line ends (one partition per block, or per file without
+/// blocksize), and each line keeps its newline, as `dask.bag.read_text` gives them.
+pub fn lower_read_text(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let mut texts: Vec<String> = Vec::new();
+    if let Some(t) = ctx.str_arg("text")? {
+        texts.push(t.to_string());
+    }
+    if ctx.json_arg("files").is_some() {
+        for (i, f) in ctx.list_arg("files")?.iter().enumerate() {
+            match f {
+                serde_json::Value::String(t) => texts.push(t.clone()),
+                serde_json::Value::Object(o) => match o.get("text").and_then(|t| t.as_str()) {
+                    Some(t) => texts.push(t.to_string()),
+                    None => {
+                        return Err(Error::plan(format!(
+                            "node '{}' (bag.read_text): files[{i}] needs a \"text\" string",
+                            ctx.node.id
+                        )))
+                    }
+                },
+                _ => {
+                    return Err(Error::plan(format!(
+                        "node '{}' (bag.read_text): files[{i}] must be a string or {{name, text}}",
+                        ctx.node.id
+                    )))
+                }
+            }
+        }
+    }
+    if texts.is_empty() {
+        return Err(Error::plan(format!(
+            "node '{}' (bag.read_text): give text or files",
+            ctx.node.id
+        )));
+    }
+    let blocksize = ctx.usize_arg("blocksize")?;
+    let mut parts = Vec::new();
+    for t in &texts {
+        for block in kernels::text_blocks(t, blocksize) {
+            parts.push(kernels::lines_with_endings(block));
+        }
+    }
+    literal_partitions(l, ctx, "read_text", parts)
+}
+
+/// `from_delayed`: one partition per input delayed value (each must be a list).
+pub fn lower_from_delayed(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let name = ctx.layer_name("from_delayed");
+    let layer = l.layer(&name, "from_delayed", LayerKind::Blockwise, None);
+    let mut tasks = Vec::with_capacity(ctx.inputs.len());
+    for (i, input) in ctx.inputs.iter().enumerate() {
+        let deps = input.tasks.clone();
+        tasks.push(l.task(Key::part(&name, i), layer, deps, Op::Bag(BagOp::FromValue))?);
+    }
+    Ok(Collection {
+        kind: Kind::Bag,
+        name,
+        tasks,
+        token: ctx.token.clone(),
+    })
+}
+
+/// Dask's `bag.str.<method>(*args)`.
+pub fn lower_str(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let method = ctx.str_arg("method")?.unwrap_or_default().to_string();
+    if crate::expr::call_method(&method, &Value::str(""), &[])
+        .is_err_and(|e| e.message.starts_with("unknown string method"))
+    {
+        return Err(Error::plan(format!(
+            "node '{}' (bag.str): unknown string method '{method}'",
+            ctx.node.id
+        )));
+    }
+    let args: Vec<Value> = match ctx.json_arg("args") {
+        Some(_) => ctx.list_arg("args")?.iter().map(Value::from_json).collect(),
+        None => Vec::new(),
+    };
+    let label = format!("str-{method}");
+    blockwise(l, ctx, &label, BagOp::StrMethod { method, args })
+}
+
+/// `random_sample(prob, random_state)`: deterministic per partition.
+pub fn lower_random_sample(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let prob = ctx
+        .json_arg("prob")
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(-1.0);
+    if !(0.0..=1.0).contains(&prob) {
+        return Err(Error::plan(format!(
+            "node '{}' (bag.random_sample): prob must be a number from 0 to 1",
+            ctx.node.id
+        )));
+    }
+    let seed = ctx.usize_arg("random_state")?.unwrap_or(0) as u64;
+    let input = ctx.input(0)?.clone();
+    let name = ctx.layer_name("random_sample");
+    let layer = l.layer(&name, "random_sample", LayerKind::Blockwise, None);
+    let mut tasks = Vec::with_capacity(input.tasks.len());
+    for (i, dep) in input.tasks.iter().enumerate() {
+        let op = BagOp::RandomSample {
+            prob,
+            seed,
+            partition: i,
+        };
+        tasks.push(l.task(Key::part(&name, i), layer, vec![*dep], Op::Bag(op))?);
     }
     Ok(Collection {
         kind: Kind::Bag,

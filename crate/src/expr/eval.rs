@@ -1124,7 +1124,7 @@ fn js_bounds(len: usize, start: Option<i64>, end: Option<i64>) -> (usize, usize)
     (a, b.max(a))
 }
 
-fn call_method(m: Method, name: &str, obj: &Value, args: &[Value], span: Span) -> EResult<Value> {
+pub fn call_method(m: Method, name: &str, obj: &Value, args: &[Value], span: Span) -> EResult<Value> {
     let wrong = || -> EResult<Value> {
         err(
             span,

@@ -209,5 +209,22 @@ impl Function {
     }
 }
 
+/// Calls a method by its Python name on a value, as Dask's `bag.str` accessor does
+/// (`lower`, `split`, `replace`, ...).
+pub fn call_method(name: &str, receiver: &Value, args: &[Value]) -> Result<Value> {
+    let method = parser::resolve_method(name, Lang::Python).ok_or_else(|| {
+        Error::value(format!(
+            "unknown string method '{name}' (docs/expressions.md lists them)"
+        ))
+    })?;
+    eval::call_method(method, name, receiver, args, ast::Span::new(0, 0)).map_err(|e| {
+        if e.limit {
+            Error::limit(e.message)
+        } else {
+            Error::eval(e.message)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests;

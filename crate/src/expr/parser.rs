@@ -824,51 +824,12 @@ impl Parser {
     }
 
     fn method(&self, name: &str, at: usize) -> PResult<Method> {
-        let py = self.lang == Lang::Python;
-        let m = match name {
-            "lower" | "toLowerCase" => Method::Lower,
-            "upper" | "toUpperCase" => Method::Upper,
-            "strip" | "trim" => Method::Strip,
-            "lstrip" | "trimStart" => Method::LStrip,
-            "rstrip" | "trimEnd" => Method::RStrip,
-            "split" => Method::Split,
-            "join" if py => Method::JoinPy,
-            "join" => Method::JoinJs,
-            "replace" if py => Method::ReplaceAll,
-            "replace" => Method::ReplaceFirst,
-            "replaceAll" => Method::ReplaceAll,
-            "startswith" | "startsWith" => Method::StartsWith,
-            "endswith" | "endsWith" => Method::EndsWith,
-            "find" | "indexOf" => Method::Find,
-            "index" => Method::Index,
-            "count" => Method::Count,
-            "title" => Method::Title,
-            "capitalize" => Method::Capitalize,
-            "includes" => Method::Includes,
-            "slice" => Method::Slice,
-            "substring" => Method::Substring,
-            "padStart" => Method::PadStart,
-            "padEnd" => Method::PadEnd,
-            "isdigit" => Method::IsDigit,
-            "isalpha" => Method::IsAlpha,
-            "get" => Method::Get,
-            "keys" => Method::Keys,
-            "values" => Method::Values,
-            "items" | "entries" => Method::Items,
-            "concat" => Method::Concat,
-            "repeat" => Method::Repeat,
-            "reverse" | "toReversed" => Method::Reversed,
-            "toFixed" => Method::ToFixed,
-            "toString" => Method::ToString,
-            "at" => Method::At,
-            other => {
-                return Err(self.error(
-                    at,
-                    format!("unknown method '{other}' (docs/expressions.md lists the methods)"),
-                ))
-            }
-        };
-        Ok(m)
+        resolve_method(name, self.lang).ok_or_else(|| {
+            self.error(
+                at,
+                format!("unknown method '{name}' (docs/expressions.md lists the methods)"),
+            )
+        })
     }
 
     fn builtin_call(&mut self, func: Builtin, span: Span) -> PResult<Expr> {
@@ -1105,4 +1066,49 @@ impl Parser {
             format!("unknown name '{word}'; the function's parameters are: {params}"),
         ))
     }
+}
+
+/// A method by its name in a front end (`lower` and `toLowerCase` are the same method;
+/// `replace` differs between JS and Python).
+pub fn resolve_method(name: &str, lang: Lang) -> Option<Method> {
+    let py = lang == Lang::Python;
+    let m = match name {
+        "lower" | "toLowerCase" => Method::Lower,
+        "upper" | "toUpperCase" => Method::Upper,
+        "strip" | "trim" => Method::Strip,
+        "lstrip" | "trimStart" => Method::LStrip,
+        "rstrip" | "trimEnd" => Method::RStrip,
+        "split" => Method::Split,
+        "join" if py => Method::JoinPy,
+        "join" => Method::JoinJs,
+        "replace" if py => Method::ReplaceAll,
+        "replace" => Method::ReplaceFirst,
+        "replaceAll" => Method::ReplaceAll,
+        "startswith" | "startsWith" => Method::StartsWith,
+        "endswith" | "endsWith" => Method::EndsWith,
+        "find" | "indexOf" => Method::Find,
+        "index" => Method::Index,
+        "count" => Method::Count,
+        "title" => Method::Title,
+        "capitalize" => Method::Capitalize,
+        "includes" => Method::Includes,
+        "slice" => Method::Slice,
+        "substring" => Method::Substring,
+        "padStart" => Method::PadStart,
+        "padEnd" => Method::PadEnd,
+        "isdigit" => Method::IsDigit,
+        "isalpha" => Method::IsAlpha,
+        "get" => Method::Get,
+        "keys" => Method::Keys,
+        "values" => Method::Values,
+        "items" | "entries" => Method::Items,
+        "concat" => Method::Concat,
+        "repeat" => Method::Repeat,
+        "reverse" | "toReversed" => Method::Reversed,
+        "toFixed" => Method::ToFixed,
+        "toString" => Method::ToString,
+        "at" => Method::At,
+        _ => return None,
+    };
+    Some(m)
 }
