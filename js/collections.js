@@ -103,13 +103,24 @@ export class Collection {
   }
 }
 
-/** A lazy bag (dask.bag): elements split into partitions. */
+/** A lazy bag (dask.bag): elements split into partitions. Method names are Dask's, in camelCase. */
 export class Bag extends Collection {
   static constructors(ctx, builder) {
-    const make = (op, args) => new Bag(ctx, builder, 'bag', builder.node(op, [], planArgs(args)));
+    const make = (op, args, inputs = []) => new Bag(ctx, builder, 'bag', builder.node(op, inputs, planArgs(args)));
     return {
       /** `fromSequence([...], {npartitions | partitionSize})`, cut as dask.bag.from_sequence cuts. */
       fromSequence: (items, options = {}) => make('bag.from_sequence', { items: Array.from(items), ...options }),
+      /** `range(n, {npartitions})` */
+      range: (n, options = {}) => make('bag.range', { n, npartitions: options.npartitions ?? 1 }),
+      /** `readText(text | [text | {name, text}], {blocksize})`: lines with their newlines. */
+      readText: (source, options = {}) =>
+        make('bag.read_text', typeof source === 'string' ? { text: source, ...options } : { files: source, ...options }),
+      /** `fromDelayed([delayed, ...])`: one partition per delayed list. */
+      fromDelayed: (values) => make('bag.from_delayed', {}, values),
+      /** `zip(a, b, ...)`: one list per position. */
+      zip: (...bags) => make('bag.zip', {}, bags),
+      /** `concat([a, b, ...])`: the partitions one after another. */
+      concat: (bags) => make('bag.concat', {}, bags),
     };
   }
 
@@ -120,25 +131,119 @@ export class Bag extends Collection {
     return this._derive('value', op, inputs, args);
   }
 
-  /** Applies `func` to every element. */
-  map(func) {
-    return this.#bag('bag.map', { func });
+  // Element-wise
+  /** Applies `func` to every element; with other bags, to one element of each (zipped). */
+  map(func, ...otherBags) {
+    return this.#bag('bag.map', { func }, [this, ...otherBags]);
   }
-  /** Keeps the elements for which `predicate` is truthy. */
+  starmap(func) {
+    return this.#bag('bag.starmap', { func });
+  }
   filter(predicate) {
     return this.#bag('bag.filter', { predicate });
   }
-  /** The number of elements (a tree reduction; `splitEvery` sets the fan-in). */
+  remove(predicate) {
+    return this.#bag('bag.remove', { predicate });
+  }
+  /** A field, index, or list of them; `{default}` for missing ones. */
+  pluck(key, options = {}) {
+    return this.#bag('bag.pluck', { key, ...options });
+  }
+  flatten() {
+    return this.#bag('bag.flatten', {});
+  }
+  mapPartitions(func) {
+    return this.#bag('bag.map_partitions', { func });
+  }
+  /** `randomSample(prob, {randomState})`: deterministic per partition for a state. */
+  randomSample(prob, options = {}) {
+    return this.#bag('bag.random_sample', { prob, ...options });
+  }
+  /** String methods, as Dask's `.str`: `b.str.lower()`, `b.str.split(',')`. */
+  get str() {
+    return new Proxy(
+      {},
+      { get: (_, method) => (...args) => this.#bag('bag.str', { method: String(method), args }) },
+    );
+  }
+
+  // Reductions: tree reductions; `splitEvery` sets the fan-in.
   count(options = {}) {
     return this.#value('bag.count', options);
   }
-  /** The sum of the elements (a tree reduction). */
   sum(options = {}) {
     return this.#value('bag.sum', options);
   }
-  /** `[value, count]` pairs (a tree reduction); `sort` orders by count. */
+  min(options = {}) {
+    return this.#value('bag.min', options);
+  }
+  max(options = {}) {
+    return this.#value('bag.max', options);
+  }
+  mean(options = {}) {
+    return this.#value('bag.mean', options);
+  }
+  std(options = {}) {
+    return this.#value('bag.std', options);
+  }
+  var(options = {}) {
+    return this.#value('bag.var', options);
+  }
+  all(options = {}) {
+    return this.#value('bag.all', options);
+  }
+  any(options = {}) {
+    return this.#value('bag.any', options);
+  }
+  /** `[value, count]` pairs; `sort` orders by count. */
   frequencies(options = {}) {
     return this.#value('bag.frequencies', options);
+  }
+  distinct(options = {}) {
+    return this.#bag('bag.distinct', options);
+  }
+  topk(k, options = {}) {
+    return this.#bag('bag.topk', { k, ...options });
+  }
+  fold(binop, options = {}) {
+    return this.#value('bag.fold', { binop, ...options });
+  }
+  foldby(key, binop, options = {}) {
+    return this.#bag('bag.foldby', { key, binop, ...options });
+  }
+  reduction(perpartition, aggregate, options = {}) {
+    return this.#value('bag.reduction', { perpartition, aggregate, ...options });
+  }
+
+  // Shuffles and structure
+  /** A task shuffle: `[key, [elements]]` pairs. */
+  groupby(grouper, options = {}) {
+    return this.#bag('bag.groupby', { grouper, ...options });
+  }
+  repartition(npartitions) {
+    return this.#bag('bag.repartition', { npartitions });
+  }
+  /** The first k elements, reading only the first `npartitions` partitions. */
+  take(k, options = {}) {
+    return this.#value('bag.take', { k, ...options });
+  }
+  zip(...others) {
+    return this.#bag('bag.zip', {}, [this, ...others]);
+  }
+  concat(...others) {
+    return this.#bag('bag.concat', {}, [this, ...others]);
+  }
+  /** `[otherElement, element]` pairs where the keys match. */
+  join(other, onSelf, onOther) {
+    return this.#bag('bag.join', { onSelf, onOther }, [this, other]);
+  }
+  accumulate(binop, options = {}) {
+    return this.#bag('bag.accumulate', { binop, ...options });
+  }
+  /** One delayed value (a list) per partition. */
+  async toDelayed() {
+    const n = await this.npartitions();
+    return Array.from({ length: n }, (_, partition) => this.#value('bag.to_delayed', { partition }));
   }
   /** The number of partitions, from the lowered graph. */
   async npartitions() {

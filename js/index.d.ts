@@ -177,16 +177,53 @@ export interface ReductionOptions {
 
 /** A lazy bag (dask.bag): elements split into partitions. */
 export declare class Bag<T = Json> extends Collection<T[]> {
-  map<U = Json>(func: Func): Bag<U>;
+  map<U = Json>(func: Func, ...otherBags: Bag[]): Bag<U>;
+  starmap<U = Json>(func: Func): Bag<U>;
   filter(predicate: Func): Bag<T>;
+  remove(predicate: Func): Bag<T>;
+  pluck<U = Json>(key: Json, options?: { default?: Json }): Bag<U>;
+  flatten<U = Json>(): Bag<U>;
+  mapPartitions<U = Json>(func: Func): Bag<U>;
+  randomSample(prob: number, options?: { randomState?: number }): Bag<T>;
+  /** Dask's `.str` accessor: `bag.str.lower()`, `bag.str.split(',')`. */
+  readonly str: { [method: string]: (...args: Json[]) => Bag<Json> };
   count(options?: ReductionOptions): Delayed<number>;
   sum(options?: ReductionOptions): Delayed<number>;
+  min(options?: ReductionOptions): Delayed<T>;
+  max(options?: ReductionOptions): Delayed<T>;
+  mean(options?: ReductionOptions): Delayed<number>;
+  std(options?: ReductionOptions & { ddof?: number }): Delayed<number>;
+  var(options?: ReductionOptions & { ddof?: number }): Delayed<number>;
+  all(options?: ReductionOptions): Delayed<boolean>;
+  any(options?: ReductionOptions): Delayed<boolean>;
   frequencies(options?: ReductionOptions & { sort?: boolean }): Delayed<Array<[T, number]>>;
+  distinct(options?: ReductionOptions & { key?: Func }): Bag<T>;
+  topk(k: number, options?: ReductionOptions & { key?: Func }): Bag<T>;
+  fold<U = Json>(binop: Func, options?: ReductionOptions & { combine?: Func; initial?: Json }): Delayed<U>;
+  foldby<U = Json>(
+    key: Func,
+    binop: Func,
+    options?: ReductionOptions & { initial?: Json; combine?: Func; combineInitial?: Json },
+  ): Bag<[Json, U]>;
+  reduction<U = Json>(perpartition: Func, aggregate: Func, options?: ReductionOptions): Delayed<U>;
+  groupby(grouper: Func, options?: { npartitions?: number }): Bag<[Json, T[]]>;
+  repartition(npartitions: number): Bag<T>;
+  take(k: number, options?: { npartitions?: number }): Delayed<T[]>;
+  zip(...others: Bag[]): Bag<Json[]>;
+  concat(...others: Bag<T>[]): Bag<T>;
+  join(other: Bag, onSelf: Func, onOther?: Func): Bag<[Json, T]>;
+  accumulate<U = Json>(binop: Func, options?: { initial?: Json }): Bag<U>;
+  toDelayed(): Promise<Delayed<T[]>[]>;
   npartitions(): Promise<number>;
 }
 
 export interface BagConstructors {
   fromSequence<T = Json>(items: Iterable<T>, options?: { npartitions?: number; partitionSize?: number }): Bag<T>;
+  range(n: number, options?: { npartitions?: number }): Bag<number>;
+  readText(source: string | Array<string | { name: string; text: string }>, options?: { blocksize?: number }): Bag<string>;
+  fromDelayed<T = Json>(values: Delayed<T[]>[]): Bag<T>;
+  zip(...bags: Bag[]): Bag<Json[]>;
+  concat<T = Json>(bags: Bag<T>[]): Bag<T>;
 }
 
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';

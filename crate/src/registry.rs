@@ -499,6 +499,13 @@ pub static OPS: &[OpSpec] = &[
         &[required("npartitions", POS)],
         bag::lower_repartition,
     ),
+    bag_op(
+        "bag.to_delayed",
+        "One partition of the bag as a delayed value (a list), as bag.to_delayed()[partition].",
+        Kind::Value,
+        &[required("partition", ArgType::Int { min: 0 })],
+        bag::lower_to_delayed,
+    ),
     OpSpec {
         name: "delayed.value",
         doc: "A literal value as a delayed object.",

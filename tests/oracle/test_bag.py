@@ -325,6 +325,19 @@ ERRORS = {
 }
 
 
+def test_to_delayed_gives_each_partition():
+    nodes = []
+    bag, out = build([("from_sequence", {"items": list(range(11)), "npartitions": 4}), ("map", {"func": "lambda x: x * 3"})], nodes, [0])
+    expected = [d.compute() for d in bag.to_delayed()]
+    outputs = []
+    for i in range(bag.npartitions):
+        nodes.append({"id": f"d{i}", "op": "bag.to_delayed", "inputs": [out], "args": {"partition": i}})
+        outputs.append(f"d{i}")
+    code, stdout, stderr = run_partita({"version": 1, "nodes": nodes, "outputs": outputs})
+    assert code == 0, stderr
+    assert json.loads(stdout) == expected
+
+
 def test_there_are_enough_cases():
     assert len(CASES) + len(ERRORS) >= 40
 

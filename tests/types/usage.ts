@@ -22,6 +22,26 @@ export async function everything(): Promise<void> {
 
   const letters: Bag<string> = ctx.bag.fromSequence(['A', 'B', 'B'], { npartitions: 2 });
   const numbers: Bag<number> = ctx.bag.fromSequence([1, 2, 3, 4, 5], { partitionSize: 2 });
+  const ranged: Bag<number> = ctx.bag.range(10, { npartitions: 3 });
+  const lines: Bag<string> = ctx.bag.readText('a b\nc d', { blocksize: 4 });
+  const files: Bag<string> = ctx.bag.readText([{ name: 'f.txt', text: 'x' }, 'y\n']);
+  const zipped: Bag<Json[]> = ctx.bag.zip(letters, numbers);
+  const joined: Bag<string> = ctx.bag.concat([letters, lines, files]);
+  const fromD: Bag<number> = ctx.bag.fromDelayed([ctx.value([1, 2]) as Delayed<number[]>]);
+  const more = [
+    numbers.min(), numbers.max(), numbers.mean(), numbers.std({ ddof: 1 }), numbers.var(), numbers.all(), numbers.any(),
+    numbers.distinct({ key: 'x => x % 2' }), numbers.topk(3, { key: 'x => -x' }),
+    numbers.fold('(a, b) => a + b', { initial: 0, combine: '(a, b) => a + b' }),
+    numbers.foldby('x => x % 2', '(a, b) => a + b', { initial: 0, combine: '(a, b) => a + b', combineInitial: 0 }),
+    numbers.reduction('xs => len(xs)', 'xs => sum(xs)', { splitEvery: 2 }),
+    numbers.groupby('x => x % 3', { npartitions: 2 }), numbers.repartition(2), numbers.take(3, { npartitions: 1 }),
+    numbers.zip(ranged), numbers.concat(ranged), numbers.join(ranged, 'x => x', 'x => x'),
+    numbers.accumulate('(a, b) => a + b', { initial: 0 }), numbers.map('(a, b) => a + b', ranged),
+    zipped.starmap('(a, b) => a'), zipped.pluck(0, { default: null }), zipped.flatten(),
+    numbers.mapPartitions('xs => xs'), numbers.randomSample(0.5, { randomState: 1 }), letters.str.lower(),
+    numbers.remove('x => x > 3'), joined, fromD,
+  ];
+  const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];
   const controller = new AbortController();
@@ -93,6 +113,6 @@ export async function everything(): Promise<void> {
   }
   ctx.unref();
   ctx.close();
-  void [simulated, reason, counts, n, total, a, b, parts, graph, pictures, planResults, validated];
+  void [simulated, reason, counts, n, total, a, b, parts, more, partsAsDelayed, graph, pictures, planResults, validated];
   void [dropped, stepped, dv, gathered, err, status];
 }

@@ -88,6 +88,8 @@ pub enum BagOp {
     },
     /// `from_delayed`: a delayed value (a list) as a partition.
     FromValue,
+    /// `to_delayed`: a partition as a delayed value (a list).
+    ToValue,
     /// Dask's `.str` accessor: a string method by its Python name.
     StrMethod {
         method: String,
@@ -126,6 +128,7 @@ impl BagOp {
             BagOp::ShuffleSplit { .. } => "shuffle-split".to_string(),
             BagOp::ShuffleGroup { .. } => "shuffle-group".to_string(),
             BagOp::FromValue => "from_delayed".to_string(),
+            BagOp::ToValue => "to_delayed".to_string(),
             BagOp::StrMethod { method, .. } => format!("str.{method}"),
             BagOp::RandomSample { .. } => "random_sample".to_string(),
         }
@@ -326,6 +329,7 @@ impl BagOp {
                     .map(|(k, vs)| Value::list(vec![k, Value::list(vs)]))
                     .collect())
             }
+            BagOp::ToValue => Partition::Value(Value::list(first()?.to_vec())),
             BagOp::FromValue => {
                 let v = inputs
                     .first()
@@ -1038,6 +1042,28 @@ pub fn lower_random_sample(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection>
         kind: Kind::Bag,
         name,
         tasks,
+        token: ctx.token.clone(),
+    })
+}
+
+/// `to_delayed`: partition `partition` of the bag as a delayed value (a list).
+pub fn lower_to_delayed(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let input = ctx.input(0)?.clone();
+    let i = ctx.usize_arg("partition")?.unwrap_or(0);
+    let dep = *input.tasks.get(i).ok_or_else(|| {
+        Error::value(format!(
+            "node '{}' (bag.to_delayed): partition {i} does not exist; the bag has {} partitions",
+            ctx.node.id,
+            input.tasks.len()
+        ))
+    })?;
+    let name = ctx.layer_name("to_delayed");
+    let layer = l.layer(&name, "to_delayed", LayerKind::Blockwise, None);
+    let task = l.task(Key::single(&name), layer, vec![dep], Op::Bag(BagOp::ToValue))?;
+    Ok(Collection {
+        kind: Kind::Value,
+        name,
+        tasks: vec![task],
         token: ctx.token.clone(),
     })
 }
