@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bin partita
 bash scripts/build-wasm.sh all
+node scripts/build-www.mjs

@@ -193,7 +193,9 @@ impl Engine {
     /// A computation that runs in slices ([`Run::poll`]) or steps ([`Run::step`]) on the
     /// calling thread's schedule, for bindings that must stay responsive.
     pub fn start(&self, plan: &Plan, opts: &ComputeOptions, sink: &EventSink) -> Result<Run> {
-        let (sched, outputs) = self.prepare(plan, opts, sink)?;
+        let (mut sched, outputs) = self.prepare(plan, opts, sink)?;
+        // The graph is drawn before the first task (step mode shows it at once).
+        sched.announce();
         Ok(Run {
             sched,
             outputs,

@@ -411,6 +411,11 @@ impl<E: Executor> Scheduler<E> {
         }
     }
 
+    /// Emits `GraphBuilt` now (once), so a UI can draw the graph before the first task.
+    pub fn announce(&mut self) {
+        self.emit_graph_built();
+    }
+
     fn emit_graph_built(&mut self) {
         if self.started {
             return;

@@ -1,0 +1,175 @@
+// The playground in Chromium: every cell of lesson 1, the live graph with partial counts,
+// step mode, slow motion, links, the embed page, and no console errors. Screenshots go to
+// tests/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, screenshot } from './helpers.mjs';
+
+let env;
+before(async () => {
+  env = await setup({ isolation: true });
+});
+after(async () => {
+  await env?.close();
+});
+
+async function openPlayground(hash = '#lesson=01-understanding-dask') {
+  const page = await env.open(`/${hash}`);
+  await page.waitForFunction(() => window.playground?.ready === true, null, { timeout: 30_000 });
+  return page;
+}
+
+const outputOf = (page, i) => page.locator('.cell .output').nth(i).innerText();
+
+async function runCell(page, i) {
+  await page.locator('.cell').nth(i).evaluate((c) => delete c.dataset.status);
+  await page.locator('.cell .run-cell').nth(i).click();
+  await page.waitForFunction((i) => document.querySelectorAll('.cell')[i].dataset.status !== undefined && !document.querySelectorAll('.cell')[i].classList.contains('running'), i);
+}
+
+test('every cell of lesson 1 runs and shows its output; the graph carries the partial counts', async () => {
+  const page = await openPlayground();
+  assert.match(await page.locator('#bundle-badge').innerText(), /2 threads/);
+  const cells = await page.locator('.cell').count();
+  assert.equal(cells, 7);
+  // Run all, then check each output.
+  await page.locator('.cell').first().evaluate((c) => c.scrollIntoView());
+  await page.locator('#run-all').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
+  const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
+  assert.deepEqual(statuses, Array(7).fill('ok'));
+  assert.equal(await outputOf(page, 0), '{"A":2,"B":6}');
+  assert.equal(await outputOf(page, 1), '[["A",2],["B",6]]');
+  assert.match(await outputOf(page, 2), /frequencies-part: 2 task\(s\)/);
+  assert.match(await outputOf(page, 3), /bag of 5 items[\s\S]*"ALICE"[\s\S]*"FEMI"/);
+  const five = JSON.parse(await outputOf(page, 4));
+  assert.deepEqual(five.unique, ['Paris', 'Lima', 'Oslo', 'Lagos']);
+  assert.deepEqual(five.perCity[0], ['Paris', 2]);
+  assert.equal(await outputOf(page, 5), '[[30,2],[20,2],[40,1],[10,1]]');
+  const seven = JSON.parse(await outputOf(page, 6));
+  for (const n of ['1', '2', '8']) assert.deepEqual(seven[n], [['A', 6], ['B', 18]]);
+
+  // The counting cell again, unoptimised: one node per task, partial counts as labels.
+  await page.locator('#optimize').uncheck();
+  await runCell(page, 1);
+  const nodes = await page.locator('#graph g.node').evaluateAll((gs) =>
+    gs.map((g) => ({
+      state: g.dataset.state,
+      preview: g.dataset.preview,
+      text: g.querySelector('.label').textContent,
+      worker: g.querySelector('.worker-tag')?.textContent,
+    })),
+  );
+  assert.equal(nodes.length, 5, 'from_sequence x2, frequencies-part x2, frequencies-aggregate');
+  assert.ok(nodes.every((n) => n.state === 'done'));
+  const partials = nodes.filter((n) => n.text.startsWith('frequencies-part'));
+  assert.deepEqual(partials.map((n) => n.preview), ['{A: 1, B: 3}', '{A: 1, B: 3}']);
+  assert.ok(nodes.some((n) => n.text.startsWith('frequencies-aggr') && n.preview === '{A: 2, B: 6}'));
+  assert.ok(nodes.every((n) => /^w\d$/.test(n.worker)), 'each node names its worker, not only by colour');
+  const progress = await page.locator('#progress progress').evaluateAll((ps) => ps.map((p) => `${p.value}/${p.max}`));
+  assert.deepEqual(progress, ['2/2', '2/2', '1/1']);
+  await page.locator('.cell').nth(1).scrollIntoViewIfNeeded();
+  await screenshot(page, 'playground-counting');
+  assert.deepEqual(page.errors, []);
+});
+
+test('step mode runs the counting graph one task at a time with the ready tasks highlighted', async () => {
+  const page = await openPlayground();
+  await page.locator('#optimize').uncheck();
+  await runCell(page, 0);
+  await page.locator('#step-mode').check();
+  await page.locator('.cell .run-cell').nth(1).click();
+  await page.waitForFunction(() => !document.querySelector('#step').disabled);
+  await page.waitForFunction(() => document.querySelectorAll('#graph rect.ready').length === 2);
+  const seen = [];
+  for (let i = 0; i < 5; i++) {
+    const ready = await page.locator('#graph rect.ready').count();
+    const done = await page.locator('#graph g.node[data-state="done"]').count();
+    seen.push({ ready, done });
+    await page.keyboard.press('.');
+    await page.waitForFunction((d) => document.querySelectorAll('#graph g.node[data-state="done"]').length === d + 1, done);
+    // Let the ready set of the next step arrive before looking again.
+    await page.waitForFunction(() => document.querySelector('#step').disabled || document.querySelectorAll('#graph rect.ready').length > 0);
+  }
+  // Two from_sequence tasks ready at first; one task more done per step.
+  assert.equal(seen[0].ready, 2);
+  assert.deepEqual(seen.map((s) => s.done), [0, 1, 2, 3, 4]);
+  await page.waitForFunction(() => document.querySelectorAll('.cell')[1].dataset.status === 'ok');
+  assert.equal(await outputOf(page, 1), '[["A",2],["B",6]]');
+  assert.deepEqual(page.errors, []);
+});
+
+test('slow motion shows tasks running on both workers mid-run', async () => {
+  const page = await openPlayground();
+  await page.locator('#optimize').uncheck();
+  await runCell(page, 0);
+  await page.locator('#delay').fill('600');
+  await page.locator('.cell .run-cell').nth(1).click();
+  await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-state="running"]').length >= 2, null, { timeout: 10_000 });
+  const running = await page.locator('#graph g.node[data-state="running"]').count();
+  assert.ok(running >= 2, `${running} tasks running at once`);
+  await screenshot(page, 'playground-slow-motion');
+  await page.waitForFunction(() => document.querySelectorAll('.cell')[1].dataset.status === 'ok', null, { timeout: 20_000 });
+  assert.deepEqual(page.errors, []);
+});
+
+test('errors show in the cell with the caret line; edits persist and reset restores', async () => {
+  const page = await openPlayground();
+  const editor = page.locator('.cell .cm-content').nth(0);
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type("await ctx.bag.fromSequence([1]).map('x => x +* 2').compute()");
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.cell')[0].dataset.status === 'error');
+  const out = await outputOf(page, 0);
+  assert.match(out, /EngineError \(syntax\)/);
+  assert.match(out, /x => x \+\* 2\n\s+\^/);
+  await page.reload();
+  await page.waitForFunction(() => window.playground?.ready === true);
+  assert.match(await page.locator('.cell .cm-content').nth(0).innerText(), /x \+\* 2/);
+  await page.locator('.cell .reset-cell').nth(0).click();
+  assert.match(await page.locator('.cell .cm-content').nth(0).innerText(), /const letters/);
+  assert.deepEqual(page.errors.filter((e) => !/EngineError/.test(e)), []);
+});
+
+test('a cell link scrolls to the cell', async () => {
+  const page = await openPlayground('#lesson=01-understanding-dask&cell=6');
+  await page.waitForTimeout(200);
+  const top = await page.locator('#cell-6').evaluate((c) => c.getBoundingClientRect().top);
+  assert.ok(top >= 0 && top < 300, `cell 6 is at the top (${top}px)`);
+  assert.equal(await page.locator('#cell-6 .cell-label').getAttribute('href'), '#lesson=01-understanding-dask&cell=6');
+});
+
+test('a narrow window stacks the panels', async () => {
+  const page = await openPlayground();
+  await page.setViewportSize({ width: 700, height: 900 });
+  const [nb, views] = await Promise.all([
+    page.locator('#notebook').boundingBox(),
+    page.locator('aside.views').boundingBox(),
+  ]);
+  assert.ok(views.y > nb.y, 'views below the notebook');
+  assert.ok(nb.width > 600);
+  await screenshot(page, 'playground-narrow');
+});
+
+test('the embed page runs two cells without COOP/COEP and says so', async () => {
+  const plain = await setup({ isolation: false });
+  try {
+    const page = await plain.open('/embed-example.html');
+    await page.waitForFunction(() => window.partitaEmbedsReady === true, null, { timeout: 30_000 });
+    const embeds = page.locator('[data-partita-lesson]');
+    assert.equal(await embeds.count(), 2);
+    assert.match(await embeds.nth(0).locator('.reason').innerText(), /simulated workers on one thread: .*not cross-origin isolated/);
+    await embeds.nth(0).locator('.run-cell').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-partita-lesson] .cell')[0].dataset.status === 'ok');
+    assert.equal(await embeds.nth(0).locator('.output').innerText(), '[["A",2],["B",6]]');
+    assert.ok((await embeds.nth(0).locator('g.node').count()) >= 3, 'the embed draws the graph');
+    await embeds.nth(1).locator('.run-cell').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-partita-lesson] .cell')[1].dataset.status === 'ok', null, { timeout: 30_000 });
+    assert.match(await embeds.nth(1).locator('.output').innerText(), /"8":/);
+    await screenshot(page, 'embed-page');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await plain.close();
+  }
+});
