@@ -52,6 +52,7 @@ test('every cell of lesson 1 runs and shows its output; the graph carries the pa
   // The counting cell again, unoptimised: one node per task, partial counts as labels.
   await page.locator('#optimize').uncheck();
   await runCell(page, 1);
+  await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-state="done"]').length === 5);
   const nodes = await page.locator('#graph g.node').evaluateAll((gs) =>
     gs.map((g) => ({
       state: g.dataset.state,
@@ -159,7 +160,7 @@ test('the embed page runs two cells without COOP/COEP and says so', async () => 
     await page.waitForFunction(() => window.partitaEmbedsReady === true, null, { timeout: 30_000 });
     const embeds = page.locator('[data-partita-lesson]');
     assert.equal(await embeds.count(), 2);
-    assert.match(await embeds.nth(0).locator('.reason').innerText(), /simulated workers on one thread: .*not cross-origin isolated/);
+    assert.match(await embeds.nth(0).locator('.reason').innerText(), /^Workers are simulated on one thread because the page is not cross-origin isolated/);
     await embeds.nth(0).locator('.run-cell').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-partita-lesson] .cell')[0].dataset.status === 'ok');
     assert.equal(await embeds.nth(0).locator('.output').innerText(), '[["A",2],["B",6]]');

@@ -39,7 +39,7 @@ for (const host of document.querySelectorAll('[data-partita-lesson]')) {
       info.textContent =
         i.bundle === 'threads'
           ? `Running on ${i.threads} worker threads.`
-          : `Running with ${i.workers} simulated workers on one thread: ${i.reason}.`;
+          : `${i.reason.charAt(0).toUpperCase()}${i.reason.slice(1)} (${i.workers} workers).`;
     },
   });
   await session.start(Number(host.dataset.partitaWorkers ?? 2));

@@ -71,6 +71,8 @@ export class Session {
       args.forEach((c, i) => {
         if (c?.kind === 'bag' && Array.isArray(result[i])) session.lastKinds.set(result[i], 'bag');
       });
+      // The final picture is on screen when the result is.
+      session.draw();
       return result;
     };
   }

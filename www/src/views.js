@@ -97,6 +97,18 @@ export function drawGraph(container, run, { onHover } = {}) {
   }
   dagre.layout(g);
   const { width, height } = g.graph();
+  // Partitions read left to right: mirror the layout if dagre ordered them the other way.
+  if (!collapse) {
+    const first = run.graph.tasks.filter((t) => t.layer === run.graph.tasks[0]?.layer && t.index.length === 1);
+    if (first.length > 1) {
+      const xa = g.node(String(first[0].id)).x;
+      const xb = g.node(String(first[first.length - 1].id)).x;
+      if (xa > xb) {
+        for (const id of g.nodes()) g.node(id).x = width - g.node(id).x;
+        for (const e of g.edges()) for (const p of g.edge(e).points) p.x = width - p.x;
+      }
+    }
+  }
   const svg = el('svg', {
     viewBox: `0 0 ${Math.max(width, 10)} ${Math.max(height, 10)}`,
     width: Math.max(width, 10),
