@@ -33,9 +33,9 @@ summary() {
   # node --test: "# pass 12" / "# fail 0"
   for n in $(grep -ho '^# pass [0-9]*' "$logs"/*.log 2>/dev/null | cut -d' ' -f3); do passed=$((passed + n)); done
   for n in $(grep -ho '^# fail [0-9]*' "$logs"/*.log 2>/dev/null | cut -d' ' -f3); do failed=$((failed + n)); done
-  # pytest: "=== 40 passed, 1 failed in 3.2s ==="
-  for n in $(grep -hoE '^=+ .*[0-9]+ passed' "$logs"/*.log 2>/dev/null | grep -oE '[0-9]+ passed' | cut -d' ' -f1); do passed=$((passed + n)); done
-  for n in $(grep -hoE '^=+ .*[0-9]+ failed' "$logs"/*.log 2>/dev/null | grep -oE '[0-9]+ failed' | cut -d' ' -f1); do failed=$((failed + n)); done
+  # pytest: "=== 40 passed, 1 failed in 3.2s ===" (or, with -q, "40 passed in 3.2s")
+  for n in $(grep -hE '^(=+ )?([0-9]+ (passed|failed|skipped)(, )?)+ in [0-9.]+s' "$logs/oracle.log" 2>/dev/null | grep -oE '[0-9]+ passed' | cut -d' ' -f1); do passed=$((passed + n)); done
+  for n in $(grep -hE '^(=+ )?([0-9]+ (passed|failed|skipped)(, )?)+ in [0-9.]+s' "$logs/oracle.log" 2>/dev/null | grep -oE '[0-9]+ failed' | cut -d' ' -f1); do failed=$((failed + n)); done
   printf '\n--- timings\n'
   printf '%s\n' "${timings[@]}"
   printf 'total          %4ss\n\n' "$(( $(date +%s) - start_all ))"
