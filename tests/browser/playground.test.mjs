@@ -174,3 +174,21 @@ test('the embed page runs two cells without COOP/COEP and says so', async () => 
     await plain.close();
   }
 });
+
+test('a graph of hundreds of tasks collapses to one box per layer with counts', async () => {
+  const page = await openPlayground();
+  await page.locator('#optimize').uncheck();
+  const editor = page.locator('.cell .cm-content').nth(0);
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('await ctx.bag.fromSequence([...Array(400).keys()], { npartitions: 400 }).sum().compute()');
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.cell')[0].dataset.status === 'ok');
+  assert.equal(await outputOf(page, 0), String((399 * 400) / 2));
+  await page.waitForFunction(() => document.querySelectorAll('#graph rect.layer-box').length > 0);
+  const boxes = await page.locator('#graph g.node').evaluateAll((gs) => gs.map((g) => g.textContent));
+  // from_sequence, sum-part, and the aggregate levels 400 -> 50 -> 7 -> 1.
+  assert.equal(boxes.length, 5, boxes.join(' | '));
+  assert.ok(boxes.some((b) => b.startsWith('sum-part') && b.includes('400 / 400 tasks done')), boxes.join(' | '));
+  await page.locator('.cell .reset-cell').nth(0).click();
+});
