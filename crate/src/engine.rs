@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::events::EventSink;
 use crate::graph::{OptimizeOptions, TaskGraph, TaskId};
-use crate::lower::{Collection, Lowered, Lowerer, PersistStore, Persisted};
+use crate::lower::{Lowered, Lowerer, PersistStore, Persisted};
 use crate::partition::Partition;
 use crate::plan::Plan;
 use crate::registry::Kind;
@@ -74,17 +74,20 @@ pub fn default_workers() -> usize {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Computed {
     Value(Value),
+    /// An array, and the same as nested lists (NumPy's `tolist()`).
+    Array {
+        array: crate::partition::ArrayChunk,
+        value: Value,
+    },
 }
 
 impl Computed {
     pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Computed::Value(v) => v.to_json(),
-        }
+        self.as_value().to_json()
     }
     pub fn as_value(&self) -> &Value {
         match self {
-            Computed::Value(v) => v,
+            Computed::Value(v) | Computed::Array { value: v, .. } => v,
         }
     }
 }
@@ -172,7 +175,7 @@ impl Engine {
     ) -> Result<(BoxScheduler, Vec<OutputTasks>)> {
         let lowered = self.lower(plan)?;
         let graph = lowered.graph.optimize(opts.optimize);
-        let outputs = output_tasks(&lowered.outputs, &lowered.graph, &graph)?;
+        let outputs = output_tasks(&lowered, &graph)?;
         let exec = self.executor(opts)?;
         Ok((
             Scheduler::new(graph, exec, sink.clone(), self.run_options(opts)),
@@ -231,6 +234,7 @@ impl Engine {
                     kind: out.kind,
                     name: out.name.clone(),
                     partitions,
+                    array: out.array.clone(),
                 },
             );
             tokens.push(out.token.clone());
@@ -265,10 +269,13 @@ pub struct OutputTasks {
     /// The collection's token and key name, under which `persist` keeps it.
     pub token: String,
     pub name: String,
+    /// Shape, chunks and dtype of an array output.
+    pub array: Option<Arc<crate::array::meta::ArrayMeta>>,
 }
 
 /// Maps output collections from the lowered graph into the optimised one by key.
-fn output_tasks(outputs: &[Collection], lowered: &TaskGraph, run: &TaskGraph) -> Result<Vec<OutputTasks>> {
+fn output_tasks(lowered: &Lowered, run: &TaskGraph) -> Result<Vec<OutputTasks>> {
+    let (outputs, lowered_graph) = (&lowered.outputs, &lowered.graph);
     outputs
         .iter()
         .map(|c| {
@@ -276,7 +283,7 @@ fn output_tasks(outputs: &[Collection], lowered: &TaskGraph, run: &TaskGraph) ->
                 .tasks
                 .iter()
                 .map(|id| {
-                    let key = &lowered.task(*id)?.key;
+                    let key = &lowered_graph.task(*id)?.key;
                     run.find(key)
                         .ok_or_else(|| Error::internal(format!("output task {key} was optimised away")))
                 })
@@ -286,6 +293,7 @@ fn output_tasks(outputs: &[Collection], lowered: &TaskGraph, run: &TaskGraph) ->
                 tasks,
                 token: c.token.clone(),
                 name: c.name.clone(),
+                array: lowered.arrays.get(&c.name).cloned(),
             })
         })
         .collect()
@@ -306,6 +314,28 @@ fn assemble(
                     result(*id).ok_or_else(|| Error::internal(format!("output task {} has no result", id.0)))
                 })
                 .collect::<Result<_>>()?;
+            if let (Kind::Array, Some(meta)) = (out.kind, &out.array) {
+                let chunks: Vec<&crate::partition::ArrayChunk> = parts
+                    .iter()
+                    .map(|p| match &**p {
+                        Partition::Chunk(c) => Ok(c),
+                        other => Err(Error::internal(format!(
+                            "an array block is {}",
+                            other.kind_name()
+                        ))),
+                    })
+                    .collect::<Result<_>>()?;
+                let whole = if meta.shape.is_empty() {
+                    chunks
+                        .first()
+                        .map(|c| (*c).clone())
+                        .ok_or_else(|| Error::internal("no result block"))?
+                } else {
+                    crate::array::kernels::assemble(&chunks, meta)?
+                };
+                let value = crate::array::kernels::to_value(&whole);
+                return Ok(Computed::Array { array: whole, value });
+            }
             let value = crate::delayed::collect_argument(&parts, out.kind, "compute")?;
             Ok(Computed::Value(value))
         })

@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod array;
 pub mod bag;
 pub mod delayed;
 pub mod engine;

@@ -5,6 +5,7 @@
 //! Tokens are deterministic: a node's token hashes its op, its arguments and its inputs'
 //! tokens, so the same plan gives the same keys, and equal sub-plans share keys.
 
+use crate::array::meta::ArrayMeta;
 use crate::error::{Error, Result};
 use crate::expr::{Function, Lang};
 use crate::graph::{Key, LayerKind, TaskGraph, TaskId};
@@ -39,6 +40,8 @@ pub struct Persisted {
     pub kind: Kind,
     pub name: String,
     pub partitions: Vec<Arc<Partition>>,
+    /// Shape, chunks and dtype when the collection is an array.
+    pub array: Option<Arc<ArrayMeta>>,
 }
 
 /// Persisted collections by token.
@@ -52,6 +55,8 @@ pub struct Lowered {
     pub collections: Vec<Option<Collection>>,
     /// The plan's outputs, in the plan's order.
     pub outputs: Vec<Collection>,
+    /// Array metadata by collection name.
+    pub arrays: HashMap<String, Arc<ArrayMeta>>,
 }
 
 /// What a lowering function sees of its node.
@@ -152,6 +157,7 @@ pub struct Lowerer<'a> {
     /// Collections already lowered, by token, so equal sub-plans are lowered once.
     by_token: HashMap<String, Collection>,
     current_node: Option<String>,
+    arrays: HashMap<String, Arc<ArrayMeta>>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -161,7 +167,21 @@ impl<'a> Lowerer<'a> {
             persisted,
             by_token: HashMap::new(),
             current_node: None,
+            arrays: HashMap::new(),
         }
+    }
+
+    /// Records an array collection's shape, chunks and dtype.
+    pub fn set_array_meta(&mut self, c: &Collection, meta: ArrayMeta) {
+        self.arrays.insert(c.name.clone(), Arc::new(meta));
+    }
+
+    /// The shape, chunks and dtype of an array collection.
+    pub fn array_meta(&self, c: &Collection) -> Result<Arc<ArrayMeta>> {
+        self.arrays
+            .get(&c.name)
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("no array metadata for {}", c.name)))
     }
 
     /// Adds a layer for the node being lowered.
@@ -261,6 +281,7 @@ impl<'a> Lowerer<'a> {
             graph: self.graph,
             collections,
             outputs,
+            arrays: self.arrays,
         })
     }
 
@@ -341,6 +362,9 @@ impl<'a> Lowerer<'a> {
                 Key::part(&stored.name, i)
             };
             tasks.push(self.task(key, layer, Vec::new(), Op::Literal(Arc::clone(p)))?);
+        }
+        if let Some(meta) = &stored.array {
+            self.arrays.insert(stored.name.clone(), Arc::clone(meta));
         }
         Ok(Collection {
             kind: stored.kind,

@@ -2,6 +2,7 @@
 //! to any worker); [`Op::execute`] dispatches to the per-partition kernels, which live
 //! apart from graph building (`bag::kernels`, as Dask keeps `chunk.py` files).
 
+use crate::array::ArrayOp;
 use crate::bag::BagOp;
 use crate::delayed::CallOp;
 use crate::error::Result;
@@ -15,6 +16,8 @@ pub enum Op {
     Literal(Arc<Partition>),
     /// A bag kernel.
     Bag(BagOp),
+    /// An array kernel.
+    Array(ArrayOp),
     /// A function call on argument values (delayed and futures).
     Call(CallOp),
     /// A linear chain made by `fuse`: the first op reads the task's inputs, each next op
@@ -28,6 +31,7 @@ impl Op {
         match self {
             Op::Literal(_) => "literal".to_string(),
             Op::Bag(op) => op.name().to_string(),
+            Op::Array(op) => op.name(),
             Op::Call(call) => call.name(),
             Op::Fused(ops) => ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("+"),
         }
@@ -38,6 +42,7 @@ impl Op {
         match self {
             Op::Literal(p) => Some(p.preview()),
             Op::Bag(op) => op.argument_summary(),
+            Op::Array(_) => None,
             Op::Call(call) => Some(call.argument_summary()),
             Op::Fused(_) => None,
         }
@@ -47,6 +52,7 @@ impl Op {
     pub fn takes_list(&self) -> bool {
         match self {
             Op::Bag(op) => op.takes_list(),
+            Op::Array(op) => op.takes_list(),
             _ => false,
         }
     }
@@ -56,6 +62,7 @@ impl Op {
         match self {
             Op::Literal(_) => true,
             Op::Bag(op) => op.fusable(),
+            Op::Array(op) => op.fusable(),
             Op::Call(_) => false,
             Op::Fused(_) => true,
         }
@@ -66,6 +73,7 @@ impl Op {
         match self {
             Op::Literal(p) => Ok(Arc::clone(p)),
             Op::Bag(op) => op.execute(inputs).map(Arc::new),
+            Op::Array(op) => op.execute(inputs).map(Arc::new),
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::plan::Node;
-use crate::{bag, delayed};
+use crate::{array, bag, delayed};
 
 /// What a plan node produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -156,6 +156,45 @@ const FUNC1: ArgType = ArgType::Func {
     min_params: 1,
     max_params: 1,
 };
+
+/// An op that creates an array.
+const fn array_new(
+    name: &'static str,
+    doc: &'static str,
+    args: &'static [ArgSpec],
+    lower: fn(&mut Lowerer, &NodeCtx) -> Result<Collection>,
+) -> OpSpec {
+    OpSpec {
+        name,
+        doc,
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Array,
+        args,
+        check: no_check,
+        lower,
+    }
+}
+
+/// An array reduction with axis, keepdims and split_every.
+const fn array_reduce(
+    name: &'static str,
+    doc: &'static str,
+    lower: fn(&mut Lowerer, &NodeCtx) -> Result<Collection>,
+) -> OpSpec {
+    OpSpec {
+        name,
+        doc,
+        inputs: Arity::Exactly(1),
+        input_kind: InputKind::Only(Kind::Array),
+        output: Kind::Array,
+        args: ARRAY_REDUCE_ARGS,
+        check: no_check,
+        lower,
+    }
+}
+
+const ARRAY_REDUCE_ARGS: &[ArgSpec] = &[arg("axis", ANY), arg("keepdims", ArgType::Bool), SPLIT_EVERY];
 
 /// Every op, in the order docs/plan.md lists them.
 const FUNC2: ArgType = ArgType::Func {
@@ -506,6 +545,47 @@ pub static OPS: &[OpSpec] = &[
         &[required("partition", ArgType::Int { min: 0 })],
         bag::lower_to_delayed,
     ),
+    OpSpec {
+        name: "array.from_array",
+        doc: "An array from nested lists (or a flat list and a shape), cut into chunks.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Array,
+        args: &[required("data", ArgType::List), arg("shape", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)],
+        check: no_check,
+        lower: array::lower_from_array,
+    },
+    array_new("array.ones", "An array of ones.", &[required("shape", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)], array::lower_ones),
+    array_new("array.zeros", "An array of zeros.", &[required("shape", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)], array::lower_zeros),
+    array_new(
+        "array.full",
+        "An array filled with fill_value.",
+        &[required("shape", ANY), required("fill_value", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)],
+        array::lower_full,
+    ),
+    array_new(
+        "array.arange",
+        "Evenly spaced values in [start, stop), 1-d.",
+        &[arg("start", ANY), required("stop", ANY), arg("step", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)],
+        array::lower_arange,
+    ),
+    OpSpec {
+        name: "array.elemwise",
+        doc: "An element-wise operation: unary, with a number (other, reverse), or on two arrays of equal chunks.",
+        inputs: Arity::Between(1, 2),
+        input_kind: InputKind::Only(Kind::Array),
+        output: Kind::Array,
+        args: &[required("op", ArgType::Str), arg("other", ANY), arg("reverse", ArgType::Bool)],
+        check: no_check,
+        lower: array::lower_elemwise,
+    },
+    array_reduce("array.sum", "The sum over all axes or one axis, as a tree reduction.", array::lower_sum),
+    array_reduce("array.prod", "The product, as a tree reduction.", array::lower_prod),
+    array_reduce("array.min", "The minimum, as a tree reduction.", array::lower_min),
+    array_reduce("array.max", "The maximum, as a tree reduction.", array::lower_max),
+    array_reduce("array.mean", "The mean, as a tree reduction of sums.", array::lower_mean),
+    array_reduce("array.any", "Whether any element is true.", array::lower_any),
+    array_reduce("array.all", "Whether every element is true.", array::lower_all),
     OpSpec {
         name: "delayed.value",
         doc: "A literal value as a delayed object.",

@@ -1,0 +1,792 @@
+//! Per-block array kernels on ndarray (as Dask keeps `dask/array/chunk.py` apart from the
+//! graph code): creation, element-wise operations with NumPy's dtype rules, per-block
+//! reductions, and assembling blocks into one array.
+
+use super::meta::DType;
+use crate::error::{Error, Result};
+use crate::partition::ArrayChunk;
+use crate::value::Value;
+use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
+
+/// A scalar operand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    F64(f64),
+    I64(i64),
+    Bool(bool),
+}
+
+impl Scalar {
+    pub fn from_json(v: &serde_json::Value) -> Option<Scalar> {
+        match v {
+            serde_json::Value::Bool(b) => Some(Scalar::Bool(*b)),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Some(Scalar::I64(i)),
+                None => n.as_f64().map(Scalar::F64),
+            },
+            _ => None,
+        }
+    }
+    pub fn dtype(self) -> DType {
+        match self {
+            Scalar::F64(_) => DType::F64,
+            Scalar::I64(_) => DType::I64,
+            Scalar::Bool(_) => DType::Bool,
+        }
+    }
+    fn chunk(self) -> ArrayChunk {
+        let shape = IxDyn(&[]);
+        match self {
+            Scalar::F64(x) => ArrayChunk::F64(ArrayD::from_elem(shape, x)),
+            Scalar::I64(x) => ArrayChunk::I64(ArrayD::from_elem(shape, x)),
+            Scalar::Bool(x) => ArrayChunk::Bool(ArrayD::from_elem(shape, x)),
+        }
+    }
+}
+
+pub fn fill(shape: &[usize], value: Scalar) -> ArrayChunk {
+    let s = IxDyn(shape);
+    match value {
+        Scalar::F64(x) => ArrayChunk::F64(ArrayD::from_elem(s, x)),
+        Scalar::I64(x) => ArrayChunk::I64(ArrayD::from_elem(s, x)),
+        Scalar::Bool(x) => ArrayChunk::Bool(ArrayD::from_elem(s, x)),
+    }
+}
+
+/// `arange` values `start + step * (offset .. offset + len)`.
+pub fn arange(start: f64, step: f64, offset: usize, len: usize, dtype: DType) -> ArrayChunk {
+    let values = (offset..offset + len).map(|i| start + step * i as f64);
+    match dtype {
+        DType::I64 => ArrayChunk::I64(
+            ArrayD::from_shape_vec(IxDyn(&[len]), values.map(|x| x as i64).collect())
+                .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))),
+        ),
+        _ => ArrayChunk::F64(
+            ArrayD::from_shape_vec(IxDyn(&[len]), values.collect())
+                .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))),
+        ),
+    }
+}
+
+pub fn to_f64(c: &ArrayChunk) -> ArrayD<f64> {
+    match c {
+        ArrayChunk::F64(a) => a.clone(),
+        ArrayChunk::I64(a) => a.mapv(|x| x as f64),
+        ArrayChunk::Bool(a) => a.mapv(|x| f64::from(u8::from(x))),
+    }
+}
+
+pub fn to_i64(c: &ArrayChunk) -> ArrayD<i64> {
+    match c {
+        ArrayChunk::F64(a) => a.mapv(|x| x as i64),
+        ArrayChunk::I64(a) => a.clone(),
+        ArrayChunk::Bool(a) => a.mapv(i64::from),
+    }
+}
+
+pub fn to_bool(c: &ArrayChunk) -> ArrayD<bool> {
+    match c {
+        ArrayChunk::F64(a) => a.mapv(|x| x != 0.0),
+        ArrayChunk::I64(a) => a.mapv(|x| x != 0),
+        ArrayChunk::Bool(a) => a.clone(),
+    }
+}
+
+pub fn dtype_of(c: &ArrayChunk) -> DType {
+    match c {
+        ArrayChunk::F64(_) => DType::F64,
+        ArrayChunk::I64(_) => DType::I64,
+        ArrayChunk::Bool(_) => DType::Bool,
+    }
+}
+
+/// Element-wise operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElemOp {
+    Add,
+    Sub,
+    Mul,
+    TrueDiv,
+    FloorDiv,
+    Mod,
+    Pow,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Neg,
+    Abs,
+    Sqrt,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tanh,
+    Floor,
+    Ceil,
+    Round,
+    Not,
+}
+
+impl ElemOp {
+    pub fn parse(s: &str) -> Option<ElemOp> {
+        use ElemOp::*;
+        Some(match s {
+            "add" => Add,
+            "sub" | "subtract" => Sub,
+            "mul" | "multiply" => Mul,
+            "truediv" | "divide" => TrueDiv,
+            "floordiv" => FloorDiv,
+            "mod" => Mod,
+            "pow" | "power" => Pow,
+            "eq" => Eq,
+            "ne" => Ne,
+            "lt" => Lt,
+            "le" => Le,
+            "gt" => Gt,
+            "ge" => Ge,
+            "and" | "logical_and" => And,
+            "or" | "logical_or" => Or,
+            "neg" | "negative" => Neg,
+            "abs" | "absolute" => Abs,
+            "sqrt" => Sqrt,
+            "exp" => Exp,
+            "log" => Log,
+            "sin" => Sin,
+            "cos" => Cos,
+            "tanh" => Tanh,
+            "floor" => Floor,
+            "ceil" => Ceil,
+            "round" => Round,
+            "not" | "logical_not" => Not,
+            _ => return None,
+        })
+    }
+    pub fn is_unary(self) -> bool {
+        use ElemOp::*;
+        matches!(
+            self,
+            Neg | Abs | Sqrt | Exp | Log | Sin | Cos | Tanh | Floor | Ceil | Round | Not
+        )
+    }
+    pub fn name(self) -> &'static str {
+        use ElemOp::*;
+        match self {
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            TrueDiv => "truediv",
+            FloorDiv => "floordiv",
+            Mod => "mod",
+            Pow => "pow",
+            Eq => "eq",
+            Ne => "ne",
+            Lt => "lt",
+            Le => "le",
+            Gt => "gt",
+            Ge => "ge",
+            And => "and",
+            Or => "or",
+            Neg => "neg",
+            Abs => "abs",
+            Sqrt => "sqrt",
+            Exp => "exp",
+            Log => "log",
+            Sin => "sin",
+            Cos => "cos",
+            Tanh => "tanh",
+            Floor => "floor",
+            Ceil => "ceil",
+            Round => "round",
+            Not => "not",
+        }
+    }
+
+    /// The result dtype, as NumPy's type promotion gives it (bools do arithmetic as ints).
+    pub fn result_dtype(self, a: DType, b: Option<DType>) -> DType {
+        use ElemOp::*;
+        let float_in = a == DType::F64 || b == Some(DType::F64);
+        match self {
+            Eq | Ne | Lt | Le | Gt | Ge | And | Or | Not => DType::Bool,
+            TrueDiv | Sqrt | Exp | Log | Sin | Cos | Tanh => DType::F64,
+            Floor | Ceil | Round if a == DType::F64 => DType::F64,
+            Floor | Ceil | Round | Neg | Abs => {
+                if a == DType::F64 {
+                    DType::F64
+                } else {
+                    DType::I64
+                }
+            }
+            _ if float_in => DType::F64,
+            _ => DType::I64,
+        }
+    }
+}
+
+fn py_mod_f(x: f64, y: f64) -> f64 {
+    if y == 0.0 {
+        return f64::NAN;
+    }
+    let r = x % y;
+    if r != 0.0 && (r < 0.0) != (y < 0.0) {
+        r + y
+    } else {
+        r
+    }
+}
+
+fn round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 {
+        2.0 * (x / 2.0).round()
+    } else {
+        r
+    }
+}
+
+/// Applies a unary operation to a block.
+pub fn unary(op: ElemOp, a: &ArrayChunk) -> ArrayChunk {
+    use ElemOp::*;
+    match op.result_dtype(dtype_of(a), None) {
+        DType::Bool => ArrayChunk::Bool(to_bool(a).mapv(|x| !x)),
+        DType::I64 => {
+            let x = to_i64(a);
+            ArrayChunk::I64(match op {
+                Neg => x.mapv(i64::wrapping_neg),
+                Abs => x.mapv(i64::wrapping_abs),
+                _ => x,
+            })
+        }
+        DType::F64 => {
+            let x = to_f64(a);
+            let f: fn(f64) -> f64 = match op {
+                Neg => |v| -v,
+                Abs => f64::abs,
+                Sqrt => f64::sqrt,
+                Exp => f64::exp,
+                Log => f64::ln,
+                Sin => f64::sin,
+                Cos => f64::cos,
+                Tanh => f64::tanh,
+                Floor => f64::floor,
+                Ceil => f64::ceil,
+                Round => round_half_even,
+                _ => |v| v,
+            };
+            ArrayChunk::F64(x.mapv(f))
+        }
+    }
+}
+
+/// Applies a binary operation to two blocks of the same shape, or a block and a scalar.
+pub fn binary(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
+    use ElemOp::*;
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    // A 0-d operand (a scalar) broadcasts; otherwise shapes must match.
+    let target = if sa.is_empty() { sb.clone() } else { sa.clone() };
+    if !sa.is_empty() && !sb.is_empty() && sa != sb {
+        return Err(Error::shape(format!(
+            "{}: block shapes {} and {} differ",
+            op.name(),
+            super::meta::fmt_shape(&sa),
+            super::meta::fmt_shape(&sb)
+        )));
+    }
+    let shape = IxDyn(&target);
+    let bc = |x: ArrayD<f64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
+    let bci = |x: ArrayD<i64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
+    let bcb = |x: ArrayD<bool>| x.broadcast(shape.clone()).map(|v| v.to_owned());
+    let fail = || Error::shape(format!("{}: cannot broadcast {:?} with {:?}", op.name(), sa, sb));
+    let (da, db) = (dtype_of(a), dtype_of(b));
+    let float_in = da == DType::F64 || db == DType::F64;
+    Ok(match op {
+        And | Or => {
+            let (x, y) = (
+                bcb(to_bool(a)).ok_or_else(fail)?,
+                bcb(to_bool(b)).ok_or_else(fail)?,
+            );
+            ArrayChunk::Bool(
+                Zip::from(&x)
+                    .and(&y)
+                    .map_collect(|p, q| if op == And { *p && *q } else { *p || *q }),
+            )
+        }
+        Eq | Ne | Lt | Le | Gt | Ge => {
+            if float_in {
+                let (x, y) = (bc(to_f64(a)).ok_or_else(fail)?, bc(to_f64(b)).ok_or_else(fail)?);
+                ArrayChunk::Bool(
+                    Zip::from(&x)
+                        .and(&y)
+                        .map_collect(|p, q| cmp(op, p.partial_cmp(q), p == q)),
+                )
+            } else {
+                let (x, y) = (bci(to_i64(a)).ok_or_else(fail)?, bci(to_i64(b)).ok_or_else(fail)?);
+                ArrayChunk::Bool(
+                    Zip::from(&x)
+                        .and(&y)
+                        .map_collect(|p, q| cmp(op, Some(p.cmp(q)), p == q)),
+                )
+            }
+        }
+        _ if float_in || op == TrueDiv => {
+            let (x, y) = (bc(to_f64(a)).ok_or_else(fail)?, bc(to_f64(b)).ok_or_else(fail)?);
+            ArrayChunk::F64(Zip::from(&x).and(&y).map_collect(|p, q| match op {
+                Add => p + q,
+                Sub => p - q,
+                Mul => p * q,
+                TrueDiv => p / q,
+                FloorDiv => (p / q).floor(),
+                Mod => py_mod_f(*p, *q),
+                _ => p.powf(*q),
+            }))
+        }
+        _ => {
+            let (x, y) = (bci(to_i64(a)).ok_or_else(fail)?, bci(to_i64(b)).ok_or_else(fail)?);
+            if op == Pow && y.iter().any(|e| *e < 0) {
+                return Err(Error::value(
+                    "pow: integers to negative integer powers are not allowed (as in NumPy)",
+                ));
+            }
+            // NumPy wraps on integer overflow and gives 0 for integer division by zero.
+            ArrayChunk::I64(Zip::from(&x).and(&y).map_collect(|p, q| match op {
+                Add => p.wrapping_add(*q),
+                Sub => p.wrapping_sub(*q),
+                Mul => p.wrapping_mul(*q),
+                FloorDiv => {
+                    if *q == 0 {
+                        0
+                    } else {
+                        let d = p.wrapping_div(*q);
+                        if p.wrapping_rem(*q) != 0 && ((*p < 0) != (*q < 0)) {
+                            d - 1
+                        } else {
+                            d
+                        }
+                    }
+                }
+                Mod => {
+                    if *q == 0 {
+                        0
+                    } else {
+                        let r = p.wrapping_rem(*q);
+                        if r != 0 && ((r < 0) != (*q < 0)) {
+                            r + q
+                        } else {
+                            r
+                        }
+                    }
+                }
+                _ => p.wrapping_pow(u32::try_from(*q).unwrap_or(u32::MAX)),
+            }))
+        }
+    })
+}
+
+fn cmp(op: ElemOp, o: Option<std::cmp::Ordering>, eq: bool) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        ElemOp::Eq => eq,
+        ElemOp::Ne => !eq,
+        ElemOp::Lt => o == Some(Less),
+        ElemOp::Le => matches!(o, Some(Less) | Some(Equal)),
+        ElemOp::Gt => o == Some(Greater),
+        _ => matches!(o, Some(Greater) | Some(Equal)),
+    }
+}
+
+pub fn scalar_chunk(s: Scalar) -> ArrayChunk {
+    s.chunk()
+}
+
+/// Reductions NumPy knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RKind {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Any,
+    All,
+}
+
+impl RKind {
+    pub fn parse(s: &str) -> Option<RKind> {
+        Some(match s {
+            "sum" => RKind::Sum,
+            "prod" => RKind::Prod,
+            "min" => RKind::Min,
+            "max" => RKind::Max,
+            "mean" => RKind::Mean,
+            "any" => RKind::Any,
+            "all" => RKind::All,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            RKind::Sum => "sum",
+            RKind::Prod => "prod",
+            RKind::Min => "min",
+            RKind::Max => "max",
+            RKind::Mean => "mean",
+            RKind::Any => "any",
+            RKind::All => "all",
+        }
+    }
+    /// The result dtype for an input dtype (NumPy: sum/prod of bool or int is int64).
+    pub fn result_dtype(self, input: DType) -> DType {
+        match self {
+            RKind::Mean => DType::F64,
+            RKind::Any | RKind::All => DType::Bool,
+            RKind::Min | RKind::Max => input,
+            RKind::Sum | RKind::Prod => {
+                if input == DType::F64 {
+                    DType::F64
+                } else {
+                    DType::I64
+                }
+            }
+        }
+    }
+}
+
+/// Reduces a block along `axis` (keeping it, length 1), or entirely (a 0-d block).
+/// Mean reduces to sums here; the final step divides by the count.
+pub fn reduce_block(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Result<ArrayChunk> {
+    let out_dtype = kind.result_dtype(dtype_of(block));
+    let along = |n: usize| axis.map(Axis).filter(|a| a.0 < n);
+    Ok(match (kind, out_dtype) {
+        (RKind::Any | RKind::All, _) => {
+            let b = to_bool(block);
+            let all = kind == RKind::All;
+            ArrayChunk::Bool(match along(b.ndim()) {
+                Some(ax) => b
+                    .fold_axis(ax, all, |acc, x| if all { *acc && *x } else { *acc || *x })
+                    .insert_axis(ax),
+                None => ArrayD::from_elem(
+                    IxDyn(&[]),
+                    if all {
+                        b.iter().all(|x| *x)
+                    } else {
+                        b.iter().any(|x| *x)
+                    },
+                ),
+            })
+        }
+        (RKind::Min | RKind::Max, _) if block.shape().contains(&0) => {
+            return Err(Error::value(format!(
+                "{}: zero-size array to reduction operation which has no identity",
+                kind.name()
+            )))
+        }
+        (_, DType::F64) => {
+            let b = to_f64(block);
+            let (init, f): (f64, fn(f64, f64) -> f64) = match kind {
+                RKind::Prod => (1.0, |a, x| a * x),
+                RKind::Min => (f64::INFINITY, |a: f64, x: f64| {
+                    if x.is_nan() || a.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.min(x)
+                    }
+                }),
+                RKind::Max => (f64::NEG_INFINITY, |a: f64, x: f64| {
+                    if x.is_nan() || a.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(x)
+                    }
+                }),
+                _ => (0.0, |a, x| a + x),
+            };
+            ArrayChunk::F64(match along(b.ndim()) {
+                Some(ax) => b.fold_axis(ax, init, |a, x| f(*a, *x)).insert_axis(ax),
+                None => ArrayD::from_elem(IxDyn(&[]), b.iter().fold(init, |a, x| f(a, *x))),
+            })
+        }
+        (_, _) => {
+            let b = to_i64(block);
+            let (init, f): (i64, fn(i64, i64) -> i64) = match kind {
+                RKind::Prod => (1, i64::wrapping_mul),
+                RKind::Min => (i64::MAX, i64::min),
+                RKind::Max => (i64::MIN, i64::max),
+                _ => (0, i64::wrapping_add),
+            };
+            let out = match along(b.ndim()) {
+                Some(ax) => b.fold_axis(ax, init, |a, x| f(*a, *x)).insert_axis(ax),
+                None => ArrayD::from_elem(IxDyn(&[]), b.iter().fold(init, |a, x| f(a, *x))),
+            };
+            if out_dtype == DType::Bool {
+                ArrayChunk::Bool(out.mapv(|x| x != 0))
+            } else {
+                ArrayChunk::I64(out)
+            }
+        }
+    })
+}
+
+/// Combines partial results of the same shape (sums add, minima take the minimum, ...).
+pub fn combine(kind: RKind, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
+    let mut it = parts.iter();
+    let first = it
+        .next()
+        .ok_or_else(|| Error::internal("array reduction: no partials to combine"))?;
+    let mut acc: ArrayChunk = (*first).clone();
+    for p in it {
+        let op = match kind {
+            RKind::Sum | RKind::Mean => ElemOp::Add,
+            RKind::Prod => ElemOp::Mul,
+            RKind::Any => ElemOp::Or,
+            RKind::All => ElemOp::And,
+            RKind::Min | RKind::Max => {
+                acc = min_max(kind == RKind::Max, &acc, p)?;
+                continue;
+            }
+        };
+        acc = binary(op, &acc, p)?;
+    }
+    Ok(acc)
+}
+
+fn min_max(max: bool, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
+    if a.shape() != b.shape() {
+        return Err(Error::shape("min/max: partials of different shapes"));
+    }
+    Ok(match (a, b) {
+        (ArrayChunk::I64(x), ArrayChunk::I64(y)) => ArrayChunk::I64(
+            Zip::from(x)
+                .and(y)
+                .map_collect(|p, q| if max { *p.max(q) } else { *p.min(q) }),
+        ),
+        (ArrayChunk::Bool(x), ArrayChunk::Bool(y)) => ArrayChunk::Bool(
+            Zip::from(x)
+                .and(y)
+                .map_collect(|p, q| if max { *p || *q } else { *p && *q }),
+        ),
+        _ => {
+            let (x, y) = (to_f64(a), to_f64(b));
+            ArrayChunk::F64(Zip::from(&x).and(&y).map_collect(|p, q| {
+                if p.is_nan() || q.is_nan() {
+                    f64::NAN
+                } else if max {
+                    p.max(*q)
+                } else {
+                    p.min(*q)
+                }
+            }))
+        }
+    })
+}
+
+/// Removes a length-1 axis (the reduced one) unless keepdims.
+pub fn squeeze(c: ArrayChunk, axis: usize) -> ArrayChunk {
+    match c {
+        ArrayChunk::F64(a) if axis < a.ndim() => ArrayChunk::F64(a.index_axis_move(Axis(axis), 0)),
+        ArrayChunk::I64(a) if axis < a.ndim() => ArrayChunk::I64(a.index_axis_move(Axis(axis), 0)),
+        ArrayChunk::Bool(a) if axis < a.ndim() => ArrayChunk::Bool(a.index_axis_move(Axis(axis), 0)),
+        other => other,
+    }
+}
+
+/// Divides sums by a count (the last step of mean).
+pub fn divide(c: &ArrayChunk, n: usize) -> ArrayChunk {
+    ArrayChunk::F64(to_f64(c).mapv(|x| x / n as f64))
+}
+
+/// Builds the whole array from its blocks (C order) and the chunks.
+pub fn assemble(blocks: &[&ArrayChunk], meta: &super::meta::ArrayMeta) -> Result<ArrayChunk> {
+    let shape = IxDyn(&meta.shape);
+    let indices = meta.block_indices();
+    if indices.len() != blocks.len() {
+        return Err(Error::internal(format!(
+            "assemble: {} blocks for {} block indices",
+            blocks.len(),
+            indices.len()
+        )));
+    }
+    macro_rules! build {
+        ($variant:ident, $zero:expr, $conv:expr) => {{
+            let mut full = ArrayD::from_elem(shape, $zero);
+            for (idx, b) in indices.iter().zip(blocks) {
+                let off = meta.block_offset(idx);
+                let bs = meta.block_shape(idx);
+                let data = $conv(*b);
+                if data.shape() != bs.as_slice() {
+                    return Err(Error::internal(format!(
+                        "assemble: block {idx:?} has shape {:?}, expected {bs:?}",
+                        data.shape()
+                    )));
+                }
+                let mut view = full.slice_each_axis_mut(|ax| {
+                    let a = ax.axis.index();
+                    let o = off.get(a).copied().unwrap_or(0);
+                    Slice::from(o..o + bs.get(a).copied().unwrap_or(0))
+                });
+                view.assign(&data);
+            }
+            ArrayChunk::$variant(full)
+        }};
+    }
+    Ok(match meta.dtype {
+        DType::F64 => build!(F64, 0.0, to_f64),
+        DType::I64 => build!(I64, 0, to_i64),
+        DType::Bool => build!(Bool, false, to_bool),
+    })
+}
+
+/// Nested lists (a scalar for 0-d), as NumPy's `tolist()`.
+pub fn to_value(c: &ArrayChunk) -> Value {
+    fn rec<T: Copy>(a: ndarray::ArrayViewD<T>, f: &dyn Fn(T) -> Value) -> Value {
+        if a.ndim() == 0 {
+            return a.iter().next().map(|x| f(*x)).unwrap_or(Value::Null);
+        }
+        Value::list(a.outer_iter().map(|sub| rec(sub, f)).collect())
+    }
+    match c {
+        ArrayChunk::F64(a) => rec(a.view(), &|x| Value::Float(x)),
+        ArrayChunk::I64(a) => rec(a.view(), &|x| Value::Int(x)),
+        ArrayChunk::Bool(a) => rec(a.view(), &|x| Value::Bool(x)),
+    }
+}
+
+/// Reads nested lists (or a flat list and a shape) into an array of the given dtype.
+pub fn from_values(
+    data: &serde_json::Value,
+    shape: Option<&[usize]>,
+    dtype: Option<DType>,
+) -> Result<(ArrayChunk, Vec<usize>)> {
+    let mut flat: Vec<&serde_json::Value> = Vec::new();
+    let mut inferred: Vec<usize> = Vec::new();
+    fn walk<'a>(
+        v: &'a serde_json::Value,
+        depth: usize,
+        shape: &mut Vec<usize>,
+        flat: &mut Vec<&'a serde_json::Value>,
+    ) -> Result<()> {
+        match v {
+            serde_json::Value::Array(items) => {
+                if depth > 32 {
+                    return Err(Error::shape("from_array: data nests deeper than 32 axes"));
+                }
+                match shape.get(depth) {
+                    Some(n) if *n != items.len() => {
+                        return Err(Error::shape(format!(
+                            "from_array: ragged data: axis {depth} has lengths {n} and {}",
+                            items.len()
+                        )))
+                    }
+                    None => shape.push(items.len()),
+                    _ => {}
+                }
+                for it in items {
+                    walk(it, depth + 1, shape, flat)?;
+                }
+                Ok(())
+            }
+            other => {
+                if depth < shape.len() {
+                    return Err(Error::shape(format!(
+                        "from_array: ragged data: a value where axis {depth} expects a list"
+                    )));
+                }
+                flat.push(other);
+                Ok(())
+            }
+        }
+    }
+    walk(data, 0, &mut inferred, &mut flat)?;
+    let shape: Vec<usize> = match shape {
+        Some(s) => {
+            let n: usize = s.iter().product();
+            if n != flat.len() {
+                return Err(Error::shape(format!(
+                    "from_array: {} values do not fill shape {}",
+                    flat.len(),
+                    super::meta::fmt_shape(s)
+                )));
+            }
+            s.to_vec()
+        }
+        None => inferred,
+    };
+    let all_bool = flat.iter().all(|v| v.is_boolean());
+    let all_int = flat.iter().all(|v| v.is_i64());
+    let dtype = dtype.unwrap_or(if all_bool && !flat.is_empty() {
+        DType::Bool
+    } else if all_int {
+        DType::I64
+    } else {
+        DType::F64
+    });
+    let bad = |v: &serde_json::Value| Error::type_error(format!("from_array: {v} is not a number"));
+    let dim = IxDyn(&shape);
+    let chunk = match dtype {
+        DType::F64 => ArrayChunk::F64(
+            ArrayD::from_shape_vec(
+                dim,
+                flat.iter()
+                    .map(|v| {
+                        v.as_f64()
+                            .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
+                            .ok_or_else(|| bad(v))
+                    })
+                    .collect::<Result<_>>()?,
+            )
+            .map_err(|e| Error::shape(format!("from_array: {e}")))?,
+        ),
+        DType::I64 => ArrayChunk::I64(
+            ArrayD::from_shape_vec(
+                dim,
+                flat.iter()
+                    .map(|v| {
+                        v.as_i64()
+                            .or_else(|| v.as_f64().map(|f| f as i64))
+                            .or_else(|| v.as_bool().map(i64::from))
+                            .ok_or_else(|| bad(v))
+                    })
+                    .collect::<Result<_>>()?,
+            )
+            .map_err(|e| Error::shape(format!("from_array: {e}")))?,
+        ),
+        DType::Bool => ArrayChunk::Bool(
+            ArrayD::from_shape_vec(
+                dim,
+                flat.iter()
+                    .map(|v| {
+                        v.as_bool()
+                            .or_else(|| v.as_f64().map(|f| f != 0.0))
+                            .ok_or_else(|| bad(v))
+                    })
+                    .collect::<Result<_>>()?,
+            )
+            .map_err(|e| Error::shape(format!("from_array: {e}")))?,
+        ),
+    };
+    Ok((chunk, shape))
+}
+
+/// The block at `offset` with `shape` cut out of a whole array.
+pub fn cut(whole: &ArrayChunk, offset: &[usize], shape: &[usize]) -> ArrayChunk {
+    macro_rules! cut {
+        ($a:expr, $v:ident) => {
+            ArrayChunk::$v(
+                $a.slice_each_axis(|ax| {
+                    let i = ax.axis.index();
+                    let o = offset.get(i).copied().unwrap_or(0);
+                    Slice::from(o..o + shape.get(i).copied().unwrap_or(0))
+                })
+                .to_owned(),
+            )
+        };
+    }
+    match whole {
+        ArrayChunk::F64(a) => cut!(a, F64),
+        ArrayChunk::I64(a) => cut!(a, I64),
+        ArrayChunk::Bool(a) => cut!(a, Bool),
+    }
+}

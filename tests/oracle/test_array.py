@@ -1,0 +1,160 @@
+"""Array expressions run by partita (the native CLI) and by NumPy, compared.
+
+Covers what the array collection has so far: creation, element-wise operations with
+scalars and between arrays of equal chunks, and reductions over all axes or one axis,
+on 1-d to 3-d arrays with odd chunkings. Floats are compared to 1e-12 relative (block
+sums add in a different order than NumPy's pairwise sums).
+"""
+
+import json
+import math
+import subprocess
+
+import numpy as np
+import pytest
+
+from test_bag import BIN
+
+
+def run(nodes, outputs):
+    p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": nodes, "outputs": outputs}), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    return [out] if len(outputs) == 1 else out
+
+
+def close(a, b):
+    if isinstance(a, list) or isinstance(b, list):
+        return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b and type(a) is type(b)
+    if isinstance(b, float) or isinstance(a, float):
+        if a is None:  # NaN and infinities travel as null in JSON
+            return not math.isfinite(b)
+        return isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return a == b and type(a) is type(b)
+
+
+RNG = np.random.default_rng(7)
+ARRAYS = {
+    "ints-1d": (RNG.integers(-50, 50, size=23), 5),
+    "floats-2d": (RNG.normal(size=(7, 9)), [3, 4]),
+    "floats-2d-explicit": (RNG.normal(size=(5, 4)), [[2, 3], [1, 1, 2]]),
+    "ints-3d": (RNG.integers(0, 9, size=(3, 4, 5)), [2, 3, 2]),
+    "bools-2d": (RNG.integers(0, 2, size=(4, 6)).astype(bool), 2),
+    "single": (np.array([[4.5]]), 1),
+}
+
+
+def source(name):
+    data, chunks = ARRAYS[name]
+    return {"id": "x", "op": "array.from_array", "args": {"data": data.tolist(), "chunks": chunks}}, data
+
+
+REDUCTIONS = ["sum", "prod", "min", "max", "mean", "any", "all"]
+CASES = []
+for name, (data, _) in ARRAYS.items():
+    for r in REDUCTIONS:
+        if r == "prod" and name != "ints-1d" and data.dtype != bool:
+            continue  # products of many normals underflow into noise
+        CASES.append((name, r, None, False))
+        for axis in range(data.ndim):
+            CASES.append((name, r, axis, False))
+        if data.ndim > 1:
+            CASES.append((name, r, -1, True))
+
+
+@pytest.mark.parametrize("name,reduction,axis,keepdims", CASES)
+def test_reductions_match_numpy(name, reduction, axis, keepdims):
+    node, data = source(name)
+    args = {"split_every": 2}
+    if axis is not None:
+        args["axis"] = axis
+    if keepdims:
+        args["keepdims"] = True
+    got = run([node, {"id": "r", "op": f"array.{reduction}", "inputs": ["x"], "args": args}], ["r"])[0]
+    expected = getattr(np, reduction)(data, axis=axis, keepdims=keepdims)
+    expected = expected.tolist() if hasattr(expected, "tolist") else expected
+    assert close(got, expected), f"\npartita: {got}\n  numpy: {expected}"
+
+
+ELEMWISE = [
+    ("add", 3), ("sub", 2.5), ("mul", -2), ("truediv", 4), ("floordiv", 3), ("mod", 4), ("pow", 2),
+    ("gt", 0), ("le", 1), ("eq", 2), ("ne", 2),
+]
+UNARY = ["neg", "abs", "floor", "ceil", "round", "exp", "sin", "cos", "tanh"]
+NP = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide, "floordiv": np.floor_divide,
+      "mod": np.mod, "pow": np.power, "gt": np.greater, "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
+      "neg": np.negative, "abs": np.abs, "floor": np.floor, "ceil": np.ceil, "round": np.round, "exp": np.exp,
+      "sin": np.sin, "cos": np.cos, "tanh": np.tanh}
+
+
+@pytest.mark.parametrize("name", ["ints-1d", "floats-2d", "ints-3d"])
+@pytest.mark.parametrize("op,scalar", ELEMWISE)
+def test_elementwise_with_a_scalar(name, op, scalar):
+    node, data = source(name)
+    got = run([node, {"id": "e", "op": "array.elemwise", "inputs": ["x"], "args": {"op": op, "other": scalar}}], ["e"])[0]
+    assert close(got, NP[op](data, scalar).tolist())
+    rev = run([node, {"id": "e", "op": "array.elemwise", "inputs": ["x"], "args": {"op": "sub", "other": scalar, "reverse": True}}], ["e"])[0]
+    assert close(rev, np.subtract(scalar, data).tolist())
+
+
+@pytest.mark.parametrize("name", ["ints-1d", "floats-2d", "floats-2d-explicit"])
+@pytest.mark.parametrize("op", UNARY)
+def test_unary(name, op):
+    node, data = source(name)
+    got = run([node, {"id": "e", "op": "array.elemwise", "inputs": ["x"], "args": {"op": op}}], ["e"])[0]
+    expected = NP[op](data)
+    assert close(got, expected.tolist())
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "truediv", "lt", "floordiv"])
+def test_two_arrays(op):
+    a = RNG.integers(1, 20, size=(6, 5))
+    b = RNG.integers(1, 20, size=(6, 5))
+    nodes = [
+        {"id": "a", "op": "array.from_array", "args": {"data": a.tolist(), "chunks": [4, 2]}},
+        {"id": "b", "op": "array.from_array", "args": {"data": b.tolist(), "chunks": [4, 2]}},
+        {"id": "c", "op": "array.elemwise", "inputs": ["a", "b"], "args": {"op": op}},
+        {"id": "s", "op": "array.sum", "inputs": ["c"], "args": {"axis": 0}},
+    ]
+    c, s = run(nodes, ["c", "s"])
+    expected = NP[op](a, b) if op != "lt" else np.less(a, b)
+    assert close(c, expected.tolist())
+    assert close(s, expected.sum(axis=0).tolist())
+
+
+def test_creation():
+    nodes = [
+        {"id": "o", "op": "array.ones", "args": {"shape": [3, 4], "chunks": 2}},
+        {"id": "z", "op": "array.zeros", "args": {"shape": 5, "chunks": 2, "dtype": "int64"}},
+        {"id": "f", "op": "array.full", "args": {"shape": [2, 3], "fill_value": 7, "chunks": [1, 2]}},
+        {"id": "r", "op": "array.arange", "args": {"start": 3, "stop": 40, "step": 4, "chunks": 3}},
+        {"id": "rf", "op": "array.arange", "args": {"stop": 2.0, "step": 0.25, "chunks": 3}},
+    ]
+    o, z, f, r, rf = run(nodes, ["o", "z", "f", "r", "rf"])
+    assert close(o, np.ones((3, 4)).tolist())
+    assert close(z, np.zeros(5, dtype=np.int64).tolist())
+    assert close(f, np.full((2, 3), 7).tolist())
+    assert close(r, np.arange(3, 40, 4).tolist())
+    assert close(rf, np.arange(0, 2.0, 0.25).tolist())
+
+
+def test_errors_name_both_shapes():
+    nodes = [
+        {"id": "a", "op": "array.ones", "args": {"shape": [3, 4], "chunks": 2}},
+        {"id": "b", "op": "array.ones", "args": {"shape": [4, 3], "chunks": 2}},
+        {"id": "c", "op": "array.elemwise", "inputs": ["a", "b"], "args": {"op": "add"}},
+    ]
+    p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": nodes, "outputs": ["c"]}), capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "shapes (3, 4) (4, 3)" in p.stderr
+    bad_axis = [{"id": "a", "op": "array.ones", "args": {"shape": [3, 4]}}, {"id": "s", "op": "array.sum", "inputs": ["a"], "args": {"axis": 2}}]
+    p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": bad_axis, "outputs": ["s"]}), capture_output=True, text=True)
+    assert "axis 2 is out of bounds for an array of 2 dimensions (shape (3, 4))" in p.stderr
+    bad_chunks = [{"id": "a", "op": "array.ones", "args": {"shape": [5], "chunks": [[2, 2]]}}]
+    p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": bad_chunks, "outputs": ["a"]}), capture_output=True, text=True)
+    assert "add up to 4, but the shape (5,) has 5 there" in p.stderr
+    huge = [{"id": "a", "op": "array.ones", "args": {"shape": [100000, 100000], "chunks": 1000}}]
+    p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": huge, "outputs": ["a"]}), capture_output=True, text=True)
+    assert p.returncode != 0 and "memory budget" in p.stderr
