@@ -158,3 +158,50 @@ def test_errors_name_both_shapes():
     huge = [{"id": "a", "op": "array.ones", "args": {"shape": [100000, 100000], "chunks": 1000}}]
     p = subprocess.run([BIN, "run", "-", "-q"], input=json.dumps({"version": 1, "nodes": huge, "outputs": ["a"]}), capture_output=True, text=True)
     assert p.returncode != 0 and "memory budget" in p.stderr
+
+
+@pytest.mark.parametrize("shape_a,shape_b,ca,cb", [
+    ((6, 5), (5, 4), [4, 2], [2, 3]),
+    ((9, 9), (9, 9), [2, 2], [2, 2]),
+    ((3, 8), (8, 1), [3, 3], [3, 1]),
+])
+def test_matmul_is_blocked_and_matches_numpy(shape_a, shape_b, ca, cb):
+    a = RNG.normal(size=shape_a)
+    b = RNG.normal(size=shape_b)
+    nodes = [
+        {"id": "a", "op": "array.from_array", "args": {"data": a.tolist(), "chunks": ca}},
+        {"id": "b", "op": "array.from_array", "args": {"data": b.tolist(), "chunks": cb}},
+        {"id": "m", "op": "array.matmul", "inputs": ["a", "b"], "args": {"split_every": 2}},
+    ]
+    got = run(nodes, ["m"])[0]
+    assert close(got, (a @ b).tolist())
+    ai = RNG.integers(-5, 5, size=shape_a)
+    bi = RNG.integers(-5, 5, size=shape_b)
+    nodes[0]["args"]["data"] = ai.tolist()
+    nodes[1]["args"]["data"] = bi.tolist()
+    assert run(nodes, ["m"])[0] == (ai @ bi).tolist()
+
+
+def test_matmul_task_count():
+    # 4x4 blocks times 4x4 blocks: 16 output blocks, each summing 4 partial products.
+    nodes = [
+        {"id": "a", "op": "array.ones", "args": {"shape": [8, 8], "chunks": 2}},
+        {"id": "b", "op": "array.ones", "args": {"shape": [8, 8], "chunks": 2}},
+        {"id": "m", "op": "array.matmul", "inputs": ["a", "b"]},
+    ]
+    g = json.loads(subprocess.run([BIN, "graph", "-", "--format", "json"], input=json.dumps({"version": 1, "nodes": nodes, "outputs": ["m"]}), capture_output=True, text=True).stdout)
+    per_layer = {l["label"]: l["tasks"] for l in g["layers"]}
+    assert per_layer["matmul-part"] == 64
+    assert per_layer["matmul-sum"] == 16
+
+
+@pytest.mark.parametrize("name", ["floats-2d", "ints-3d", "floats-2d-explicit"])
+def test_transpose(name):
+    node, data = source(name)
+    got = run([node, {"id": "t", "op": "array.transpose", "inputs": ["x"]}], ["t"])[0]
+    assert close(got, data.T.tolist())
+    if data.ndim == 3:
+        got = run([node, {"id": "t", "op": "array.transpose", "inputs": ["x"], "args": {"axes": [1, 0, 2]}}], ["t"])[0]
+        assert close(got, np.transpose(data, (1, 0, 2)).tolist())
+    s = run([node, {"id": "t", "op": "array.transpose", "inputs": ["x"]}, {"id": "u", "op": "array.elemwise", "inputs": ["t", "t"], "args": {"op": "add"}}, {"id": "s", "op": "array.sum", "inputs": ["u"]}], ["s"])[0]
+    assert close(s, float((data.T + data.T).sum()) if data.dtype.kind == "f" else int((data.T + data.T).sum()))

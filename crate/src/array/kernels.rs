@@ -790,3 +790,73 @@ pub fn cut(whole: &ArrayChunk, offset: &[usize], shape: &[usize]) -> ArrayChunk 
         ArrayChunk::Bool(a) => cut!(a, Bool),
     }
 }
+
+/// A block with its axes permuted.
+pub fn transpose(c: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
+    if axes.len() != c.shape().len() {
+        return Err(Error::shape(format!(
+            "transpose: {} axes for a {}-d block",
+            axes.len(),
+            c.shape().len()
+        )));
+    }
+    Ok(match c {
+        ArrayChunk::F64(a) => ArrayChunk::F64(
+            a.clone()
+                .permuted_axes(IxDyn(axes))
+                .as_standard_layout()
+                .to_owned(),
+        ),
+        ArrayChunk::I64(a) => ArrayChunk::I64(
+            a.clone()
+                .permuted_axes(IxDyn(axes))
+                .as_standard_layout()
+                .to_owned(),
+        ),
+        ArrayChunk::Bool(a) => ArrayChunk::Bool(
+            a.clone()
+                .permuted_axes(IxDyn(axes))
+                .as_standard_layout()
+                .to_owned(),
+        ),
+    })
+}
+
+/// The product of two 2-d blocks (matrixmultiply for floats through ndarray's `dot`).
+pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
+    let two = |x: ArrayD<f64>| {
+        x.into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))
+    };
+    if a.shape().get(1) != b.shape().first() {
+        return Err(Error::shape(format!(
+            "matmul: block shapes {:?} and {:?} do not fit",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    if dtype_of(a) != DType::F64 && dtype_of(b) != DType::F64 {
+        let (x, y) = (to_i64(a), to_i64(b));
+        let x = x
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::shape(format!("matmul: {e}")))?;
+        let y = y
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::shape(format!("matmul: {e}")))?;
+        let (n, k, p) = (x.nrows(), x.ncols(), y.ncols());
+        let mut out = ndarray::Array2::<i64>::zeros((n, p));
+        for ((i, j), v) in out.indexed_iter_mut() {
+            let mut acc = 0i64;
+            for kk in 0..k {
+                let (Some(l), Some(r)) = (x.get((i, kk)), y.get((kk, j))) else {
+                    continue;
+                };
+                acc = acc.wrapping_add(l.wrapping_mul(*r));
+            }
+            *v = acc;
+        }
+        return Ok(ArrayChunk::I64(out.into_dyn()));
+    }
+    let (x, y) = (two(to_f64(a))?, two(to_f64(b))?);
+    Ok(ArrayChunk::F64(x.dot(&y).into_dyn()))
+}

@@ -53,6 +53,12 @@ pub enum ArrayOp {
         keepdims: bool,
         count: usize,
     },
+    /// The block with its axes permuted.
+    Transpose {
+        axes: Vec<usize>,
+    },
+    /// The product of two 2-d blocks (one term of a blocked matmul).
+    MatmulPart,
 }
 
 impl ArrayOp {
@@ -64,6 +70,8 @@ impl ArrayOp {
             ArrayOp::Binary { op, .. } => op.name().to_string(),
             ArrayOp::ReducePart { kind, .. } => format!("{}-chunk", kind.name()),
             ArrayOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
+            ArrayOp::Transpose { .. } => "transpose".to_string(),
+            ArrayOp::MatmulPart => "matmul-part".to_string(),
         }
     }
 
@@ -136,6 +144,8 @@ impl ArrayOp {
                 }
                 out
             }
+            ArrayOp::Transpose { axes } => kernels::transpose(chunk(0)?, axes)?,
+            ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
         }))
     }
 }
@@ -601,4 +611,181 @@ reductions! {
     lower_mean => RKind::Mean,
     lower_any => RKind::Any,
     lower_all => RKind::All,
+}
+
+/// `transpose(axes)` (default: reversed): each block transposed, the block grid permuted.
+pub fn lower_transpose(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let nd = m.shape.len();
+    let axes: Vec<usize> = match ctx.json_arg("axes") {
+        None => (0..nd).rev().collect(),
+        Some(v) => {
+            let list: Vec<usize> = v
+                .as_array()
+                .map(|l| l.iter().filter_map(|x| x.as_u64().map(|u| u as usize)).collect())
+                .unwrap_or_default();
+            let mut sorted = list.clone();
+            sorted.sort_unstable();
+            if sorted != (0..nd).collect::<Vec<_>>() {
+                return Err(Error::shape(format!(
+                    "{}: axes {v} are not a permutation of the {nd} axes of shape {}",
+                    op_label(ctx),
+                    fmt_shape(&m.shape)
+                )));
+            }
+            list
+        }
+    };
+    let meta = ArrayMeta {
+        shape: axes.iter().filter_map(|i| m.shape.get(*i).copied()).collect(),
+        chunks: axes.iter().filter_map(|i| m.chunks.get(*i).cloned()).collect(),
+        dtype: m.dtype,
+    };
+    let op = ArrayOp::Transpose { axes: axes.clone() };
+    blocks(l, ctx, "transpose", meta, LayerKind::Blockwise, |idx| {
+        // Output block idx comes from input block with idx[k] on axis axes[k].
+        let mut src = vec![0; nd];
+        for (k, ax) in axes.iter().enumerate() {
+            if let (Some(slot), Some(v)) = (src.get_mut(*ax), idx.get(k)) {
+                *slot = *v;
+            }
+        }
+        Ok((vec![task_at(&a, &m, &src)?], Op::Array(op.clone())))
+    })
+}
+
+/// `matmul` of two 2-d arrays as a blocked product: for each output block (i, j), one
+/// partial product per inner block k, summed by a tree reduction over k.
+pub fn lower_matmul(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let b = ctx.input(1)?.clone();
+    let (ma, mb) = (l.array_meta(&a)?, l.array_meta(&b)?);
+    if ma.shape.len() != 2 || mb.shape.len() != 2 {
+        return Err(Error::shape(format!(
+            "{}: matmul takes two 2-d arrays, not shapes {} and {}",
+            op_label(ctx),
+            fmt_shape(&ma.shape),
+            fmt_shape(&mb.shape)
+        )));
+    }
+    let (n, k1, k2, p) = match (ma.shape.as_slice(), mb.shape.as_slice()) {
+        ([n, k1], [k2, p]) => (*n, *k1, *k2, *p),
+        _ => return Err(Error::internal("matmul: shapes are not 2-d")),
+    };
+    let (Some(a_rows), Some(a_inner), Some(b_inner), Some(b_cols)) = (
+        ma.chunks.first(),
+        ma.chunks.get(1),
+        mb.chunks.first(),
+        mb.chunks.get(1),
+    ) else {
+        return Err(Error::internal("matmul: chunks are not 2-d"));
+    };
+    if k1 != k2 {
+        return Err(Error::shape(format!(
+            "{}: matmul: the inner dimensions differ: shapes {} and {} ({k1} != {k2})",
+            op_label(ctx),
+            fmt_shape(&ma.shape),
+            fmt_shape(&mb.shape)
+        )));
+    }
+    if a_inner != b_inner {
+        return Err(Error::shape(format!(
+            "{}: matmul: the inner chunks differ: {} and {}; rechunk one array first",
+            op_label(ctx),
+            fmt_chunks(&ma.chunks),
+            fmt_chunks(&mb.chunks)
+        )));
+    }
+    let dtype = if ma.dtype == DType::F64 || mb.dtype == DType::F64 {
+        DType::F64
+    } else {
+        DType::I64
+    };
+    let meta = ArrayMeta {
+        shape: vec![n, p],
+        chunks: vec![a_rows.clone(), b_cols.clone()],
+        dtype,
+    };
+    meta.check_budget(&op_label(ctx))?;
+    let nk = a_inner.len();
+    let split_every = ctx
+        .usize_arg("split_every")?
+        .unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY)
+        .max(2);
+    let part_name = ctx.layer_name("matmul-part");
+    let part_layer = l.layer(&part_name, "matmul-part", LayerKind::ReductionPart, Some(0));
+    let sum_name = ctx.layer_name("matmul-sum");
+    let mut out = Vec::new();
+    let mut levels: Vec<(Vec<usize>, Vec<TaskId>)> = Vec::new();
+    for idx in meta.block_indices() {
+        let (i, j) = match idx.as_slice() {
+            [i, j] => (*i, *j),
+            _ => continue,
+        };
+        let mut parts = Vec::with_capacity(nk);
+        for k in 0..nk {
+            let deps = vec![task_at(&a, &ma, &[i, k])?, task_at(&b, &mb, &[k, j])?];
+            parts.push(l.task(
+                Key::new(&part_name, vec![i as u32, j as u32, k as u32]),
+                part_layer,
+                deps,
+                Op::Array(ArrayOp::MatmulPart),
+            )?);
+        }
+        levels.push((idx, parts));
+    }
+    let mut depth = 0u32;
+    while levels.iter().any(|(_, v)| v.len() > split_every) {
+        let name = format!("{sum_name}{depth}");
+        let layer = l.layer(
+            &name,
+            "matmul-sum",
+            LayerKind::ReductionAggregate,
+            Some(depth + 1),
+        );
+        for (idx, tasks) in levels.iter_mut() {
+            let mut next = Vec::new();
+            for (g, group) in tasks.chunks(split_every).enumerate() {
+                let mut index: Vec<u32> = idx.iter().map(|v| *v as u32).collect();
+                index.push(g as u32);
+                let key = Key::new(&name, index);
+                let op = ArrayOp::ReduceCombine {
+                    kind: RKind::Sum,
+                    last: false,
+                    axis: None,
+                    keepdims: true,
+                    count: 0,
+                };
+                next.push(l.task(key, layer, group.to_vec(), Op::Array(op))?);
+            }
+            *tasks = next;
+        }
+        depth += 1;
+    }
+    let layer = l.layer(
+        &sum_name,
+        "matmul-sum",
+        LayerKind::ReductionAggregate,
+        Some(depth + 1),
+    );
+    for (idx, tasks) in &levels {
+        let op = ArrayOp::ReduceCombine {
+            kind: RKind::Sum,
+            last: true,
+            axis: None,
+            keepdims: true,
+            count: 0,
+        };
+        let index: Vec<u32> = idx.iter().map(|v| *v as u32).collect();
+        out.push(l.task(Key::new(&sum_name, index), layer, tasks.clone(), Op::Array(op))?);
+    }
+    let c = Collection {
+        kind: Kind::Array,
+        name: sum_name,
+        tasks: out,
+        token: ctx.token.clone(),
+    };
+    l.set_array_meta(&c, meta);
+    Ok(c)
 }
