@@ -98,7 +98,7 @@ export class Collection {
   }
 
   _derive(kind, op, inputs, args) {
-    const Kind = kind === 'bag' ? Bag : Delayed;
+    const Kind = kind === 'bag' ? Bag : kind === 'array' ? ArrayCollection : Delayed;
     return new Kind(this.ctx, this.builder, kind, this.builder.node(op, inputs, planArgs(args)));
   }
 }
@@ -270,4 +270,113 @@ export class Delayed extends Collection {
     });
     return new Delayed(ctx, builder, 'value', builder.node('delayed.call', inputs, planArgs({ func: source, args: slots, name })));
   }
+}
+
+/** A computed array: shape, dtype and the values as a typed array (C order). */
+export class NDArray {
+  constructor(shape, dtype, data, chunks) {
+    this.shape = shape;
+    this.dtype = dtype;
+    this.data = data;
+    /** The chunks it was computed in (Dask's tuple of tuples), for pictures. */
+    this.chunks = chunks ?? shape.map((s) => [s]);
+  }
+
+  static fromResult(r) {
+    const data =
+      r.dtype === 'float64'
+        ? Float64Array.from(r.data, (x) => (x === null ? NaN : x))
+        : r.dtype === 'int64'
+          ? BigInt64Array.from(r.data, (x) => BigInt(x))
+          : Uint8Array.from(r.data, (x) => (x ? 1 : 0));
+    return new NDArray(r.shape, r.dtype, data, r.chunks);
+  }
+
+  get size() {
+    return this.data.length;
+  }
+
+  /** Nested lists, as NumPy's tolist(). */
+  toList() {
+    const item = (i) => (this.dtype === 'int64' ? Number(this.data[i]) : this.dtype === 'bool' ? this.data[i] === 1 : this.data[i]);
+    if (this.shape.length === 0) return item(0);
+    let offset = 0;
+    const build = (axis) => {
+      const out = [];
+      for (let i = 0; i < this.shape[axis]; i++) out.push(axis === this.shape.length - 1 ? item(offset++) : build(axis + 1));
+      return out;
+    };
+    return build(0);
+  }
+}
+
+/** Turns array results from the engine into NDArray objects. */
+export function reviveResult(value) {
+  return value && typeof value === 'object' && value.__array__ === true ? NDArray.fromResult(value) : value;
+}
+
+const ELEMWISE = ['add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or'];
+const UNARY = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'floor', 'ceil', 'round', 'not'];
+const REDUCTIONS = ['sum', 'prod', 'min', 'max', 'mean', 'any', 'all'];
+
+/** A lazy n-d array split into chunks (dask.array). */
+export class ArrayCollection extends Collection {
+  static constructors(ctx, builder) {
+    const make = (op, args) => new ArrayCollection(ctx, builder, 'array', builder.node(op, [], planArgs(args)));
+    const flat = (data) => (ArrayBuffer.isView(data) ? Array.from(data, (x) => (typeof x === 'bigint' ? Number(x) : x)) : data);
+    return {
+      /** `fromArray(nestedLists | typedArray, {shape, chunks, dtype})` */
+      fromArray: (data, options = {}) => make('array.from_array', { data: flat(data), ...options }),
+      ones: (shape, options = {}) => make('array.ones', { shape, ...options }),
+      zeros: (shape, options = {}) => make('array.zeros', { shape, ...options }),
+      full: (shape, fillValue, options = {}) => make('array.full', { shape, fillValue, ...options }),
+      /** `arange(stop)` or `arange(start, stop, step, {chunks, dtype})` */
+      arange: (...args) => {
+        const options = typeof args[args.length - 1] === 'object' ? args.pop() : {};
+        const [a, b, step] = args;
+        return b === undefined ? make('array.arange', { stop: a, ...options }) : make('array.arange', { start: a, stop: b, step, ...options });
+      },
+    };
+  }
+
+  #array(op, args, inputs = [this]) {
+    return this._derive('array', op, inputs, args);
+  }
+
+  /** Element-wise with another array (equal chunks) or a number. */
+  elemwise(op, other, { reverse } = {}) {
+    if (other instanceof ArrayCollection) return this.#array('array.elemwise', { op }, [this, other]);
+    if (other === undefined) return this.#array('array.elemwise', { op });
+    return this.#array('array.elemwise', { op, other, reverse });
+  }
+  transpose(axes) {
+    return this.#array('array.transpose', axes ? { axes } : {});
+  }
+  get T() {
+    return this.transpose();
+  }
+  matmul(other, options = {}) {
+    return this.#array('array.matmul', options, [this, other]);
+  }
+  dot(other, options = {}) {
+    return this.matmul(other, options);
+  }
+}
+
+for (const op of ELEMWISE) {
+  ArrayCollection.prototype[op] = function (other, options) {
+    return this.elemwise(op, other, options);
+  };
+}
+ArrayCollection.prototype.div = ArrayCollection.prototype.truediv;
+for (const op of UNARY) {
+  ArrayCollection.prototype[op] = function () {
+    return this.elemwise(op);
+  };
+}
+for (const r of REDUCTIONS) {
+  /** A tree reduction; `{axis, keepdims, splitEvery}`. */
+  ArrayCollection.prototype[r] = function (options = {}) {
+    return this._derive('array', `array.${r}`, [this], options);
+  };
 }

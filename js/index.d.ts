@@ -160,7 +160,7 @@ export interface Plan {
 
 /** A lazy collection: nothing runs until `compute()`. */
 export declare class Collection<T = Json> {
-  readonly kind: 'bag' | 'value';
+  readonly kind: 'bag' | 'value' | 'array';
   compute(options?: ComputeOptions): Promise<T>;
   persist(options?: ComputeOptions): Promise<this>;
   graph(options?: GraphOptions): Promise<GraphJson>;
@@ -226,6 +226,81 @@ export interface BagConstructors {
   concat<T = Json>(bags: Bag<T>[]): Bag<T>;
 }
 
+/** A computed array: shape, dtype and values in C order. */
+export declare class NDArray {
+  readonly shape: number[];
+  readonly dtype: 'float64' | 'int64' | 'bool';
+  readonly data: Float64Array | BigInt64Array | Uint8Array;
+  /** The chunks it was computed in, per axis. */
+  readonly chunks: number[][];
+  readonly size: number;
+  /** Nested lists, as NumPy's tolist(). */
+  toList(): Json;
+}
+
+export interface ArrayReductionOptions {
+  axis?: number;
+  keepdims?: boolean;
+  splitEvery?: number;
+}
+
+type ArrayOperand = ArrayCollection | number | boolean;
+
+/** A lazy n-d array split into chunks (dask.array). */
+export declare class ArrayCollection extends Collection<NDArray> {
+  elemwise(op: string, other?: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  add(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  sub(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  mul(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  div(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  truediv(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  floordiv(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  mod(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  pow(other: ArrayOperand, options?: { reverse?: boolean }): ArrayCollection;
+  eq(other: ArrayOperand): ArrayCollection;
+  ne(other: ArrayOperand): ArrayCollection;
+  lt(other: ArrayOperand): ArrayCollection;
+  le(other: ArrayOperand): ArrayCollection;
+  gt(other: ArrayOperand): ArrayCollection;
+  ge(other: ArrayOperand): ArrayCollection;
+  and(other: ArrayOperand): ArrayCollection;
+  or(other: ArrayOperand): ArrayCollection;
+  neg(): ArrayCollection;
+  abs(): ArrayCollection;
+  sqrt(): ArrayCollection;
+  exp(): ArrayCollection;
+  log(): ArrayCollection;
+  sin(): ArrayCollection;
+  cos(): ArrayCollection;
+  tanh(): ArrayCollection;
+  floor(): ArrayCollection;
+  ceil(): ArrayCollection;
+  round(): ArrayCollection;
+  not(): ArrayCollection;
+  sum(options?: ArrayReductionOptions): ArrayCollection;
+  prod(options?: ArrayReductionOptions): ArrayCollection;
+  min(options?: ArrayReductionOptions): ArrayCollection;
+  max(options?: ArrayReductionOptions): ArrayCollection;
+  mean(options?: ArrayReductionOptions): ArrayCollection;
+  any(options?: ArrayReductionOptions): ArrayCollection;
+  all(options?: ArrayReductionOptions): ArrayCollection;
+  transpose(axes?: number[]): ArrayCollection;
+  readonly T: ArrayCollection;
+  matmul(other: ArrayCollection, options?: { splitEvery?: number }): ArrayCollection;
+  dot(other: ArrayCollection, options?: { splitEvery?: number }): ArrayCollection;
+}
+
+export type Chunks = number | 'auto' | Array<number | number[]>;
+
+export interface ArrayConstructors {
+  fromArray(data: Json[] | Float64Array | Int32Array | BigInt64Array | Uint8Array, options?: { shape?: number[]; chunks?: Chunks; dtype?: string }): ArrayCollection;
+  ones(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  zeros(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  full(shape: number | number[], fillValue: number | boolean, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  arange(stop: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  arange(start: number, stop: number, step?: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+}
+
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 
 /** A task started at once (`ctx.submit`). */
@@ -247,6 +322,7 @@ export interface SubmitOptions {
 /** A running engine. */
 export declare class Context {
   readonly bag: BagConstructors;
+  readonly array: ArrayConstructors;
   info(): EngineInfo;
   compute(...args: [...Collection[], ComputeOptions] | Collection[]): Promise<Json[]>;
   stepper(collection: Collection, options?: { workers?: number; optimize?: boolean; onEvent?: (e: EngineEvent) => void }): Promise<Stepper>;

@@ -4,10 +4,10 @@
 
 import { EngineError } from './errors.js';
 import { chooseBundle, hardwareThreads, importNode, isNode } from './platform.js';
-import { Bag, Collection, Delayed, PlanBuilder, functionSource } from './collections.js';
+import { ArrayCollection, Bag, Collection, Delayed, PlanBuilder, functionSource, reviveResult } from './collections.js';
 
 export { EngineError } from './errors.js';
-export { Bag, Collection, Delayed } from './collections.js';
+export { ArrayCollection, Bag, Collection, Delayed, NDArray } from './collections.js';
 
 async function spawnWorker() {
   if (isNode) {
@@ -80,6 +80,8 @@ export class Context {
     worker.onDeath((reason) => this.#die(reason));
     /** Bag constructors: `ctx.bag.fromSequence([...], {npartitions})`. */
     this.bag = Bag.constructors(this, this.#builder);
+    /** Array constructors: `ctx.array.ones([4, 4], {chunks: 2})`. */
+    this.array = ArrayCollection.constructors(this, this.#builder);
   }
 
   async _ready() {
@@ -185,7 +187,8 @@ export class Context {
     };
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      return await promise;
+      const results = await promise;
+      return Array.isArray(results) ? results.map(reviveResult) : results;
     } finally {
       signal?.removeEventListener('abort', abort);
     }
@@ -210,7 +213,7 @@ export class Context {
         options: { scheduler: 'sync', workers: options.workers ?? this.#workers, optimize: options.optimize ?? true, step: true },
       },
       { onEvents, onStepping: (id, msg) => firstReady({ id, ready: msg.ready }) },
-    );
+    ).then((r) => (Array.isArray(r) ? r.map(reviveResult) : r));
     computeId = this.#nextId - 1;
     const ctx = this;
     const first = await Promise.race([stepping, result.then(() => null)]);

@@ -78,6 +78,8 @@ pub enum Computed {
     Array {
         array: crate::partition::ArrayChunk,
         value: Value,
+        /// The chunks it was computed in (for pictures).
+        chunks: Vec<Vec<usize>>,
     },
 }
 
@@ -334,7 +336,11 @@ fn assemble(
                     crate::array::kernels::assemble(&chunks, meta)?
                 };
                 let value = crate::array::kernels::to_value(&whole);
-                return Ok(Computed::Array { array: whole, value });
+                return Ok(Computed::Array {
+                    array: whole,
+                    value,
+                    chunks: meta.chunks.clone(),
+                });
             }
             let value = crate::delayed::collect_argument(&parts, out.kind, "compute")?;
             Ok(Computed::Value(value))

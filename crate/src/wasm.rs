@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::events::EventSink;
 use crate::graph::OptimizeOptions;
 use crate::plan::Plan;
+use crate::value::Value;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -87,8 +88,31 @@ fn parse_plan(text: &str) -> Result<Plan, JsValue> {
     Plan::parse(text).map_err(js_error)
 }
 
+/// Results as JSON; arrays travel flat with their shape and dtype (the client turns them
+/// into typed arrays), everything else as its value.
 fn results_json(results: &[Computed]) -> String {
-    serde_json::Value::Array(results.iter().map(Computed::to_json).collect()).to_string()
+    serde_json::Value::Array(results.iter().map(result_json).collect()).to_string()
+}
+
+fn result_json(c: &Computed) -> serde_json::Value {
+    use crate::partition::ArrayChunk;
+    match c {
+        Computed::Array { array, chunks, .. } => {
+            let data: Vec<serde_json::Value> = match array {
+                ArrayChunk::F64(a) => a.iter().map(|x| Value::Float(*x).to_json()).collect(),
+                ArrayChunk::I64(a) => a.iter().map(|x| serde_json::Value::from(*x)).collect(),
+                ArrayChunk::Bool(a) => a.iter().map(|x| serde_json::Value::from(*x)).collect(),
+            };
+            serde_json::json!({
+                "__array__": true,
+                "shape": array.shape(),
+                "dtype": array.dtype(),
+                "chunks": chunks,
+                "data": data,
+            })
+        }
+        other => other.to_json(),
+    }
 }
 
 fn run_entry(runs: &mut HashMap<u32, RunEntry>, id: u32) -> Result<&mut RunEntry, JsValue> {

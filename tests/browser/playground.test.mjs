@@ -192,3 +192,22 @@ test('a graph of hundreds of tasks collapses to one box per layer with counts', 
   assert.ok(boxes.some((b) => b.startsWith('sum-part') && b.includes('400 / 400 tasks done')), boxes.join(' | '));
   await page.locator('.cell .reset-cell').nth(0).click();
 });
+
+test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid', async () => {
+  const page = await openPlayground('#lesson=02-arrays');
+  await page.locator('#run-all').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
+  const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok']);
+  const head = await page.locator('.cell .array-head').first().innerText();
+  assert.match(head, /array \(8, 8\) float64 · chunks \(4, 4\) · 4 chunks · \d+ tasks · 512 B/);
+  assert.equal(await page.locator('.cell').nth(0).locator('.chunk-grid rect.chunk').count(), 4);
+  assert.match(await outputOf(page, 1), /\[\[4,4,4,4,4,4,4,4\]/);
+  const third = JSON.parse(await outputOf(page, 2));
+  assert.equal(third.total, 256);
+  assert.deepEqual(third.perColumn, Array(8).fill(32));
+  assert.equal(await page.locator('.cell').nth(3).locator('.chunk-grid rect.chunk').count(), 16);
+  await page.locator('.cell').nth(0).scrollIntoViewIfNeeded();
+  await screenshot(page, 'playground-array');
+  assert.deepEqual(page.errors, []);
+});

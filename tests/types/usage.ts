@@ -12,6 +12,7 @@ import {
   type Plan,
   type Future,
   type Stepper,
+  type NDArray,
 } from 'partita';
 
 export async function everything(): Promise<void> {
@@ -41,6 +42,13 @@ export async function everything(): Promise<void> {
     numbers.mapPartitions('xs => xs'), numbers.randomSample(0.5, { randomState: 1 }), letters.str.lower(),
     numbers.remove('x => x > 3'), joined, fromD,
   ];
+  const x = ctx.array.ones([4, 4], { chunks: 2 });
+  const y = ctx.array.arange(0, 16, 1, { chunks: 4 });
+  const z = ctx.array.fromArray(new Float64Array([1, 2, 3, 4]), { shape: [2, 2], chunks: 1 });
+  const arr: NDArray = await x.add(1).mul(z.T.sum({ axis: 0 }).neg().abs().exp().ge(0)).matmul(x).sum({ axis: 1, keepdims: true }).compute();
+  const listed: Json = arr.toList();
+  const dims: number[] = arr.shape;
+  void [y.mean(), ctx.array.full([2], 3), ctx.array.zeros(3, { dtype: 'int64' }), listed, dims];
   const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];

@@ -69,6 +69,20 @@ export const renderers = {
     pre.textContent = items.slice(0, 10).map((v) => JSON.stringify(v)).join('\n');
     target.append(head, pre);
   },
+  /** Arrays: shape, dtype, chunks, tasks and bytes, the chunk grid, the first values. */
+  array(target, nd, info = {}) {
+    const itemsize = nd.dtype === 'bool' ? 1 : 8;
+    const fmt = (s) => (s.length === 1 ? `(${s[0]},)` : `(${s.join(', ')})`);
+    const head = document.createElement('div');
+    head.className = 'array-head';
+    const chunkShape = nd.chunks.map((c) => c[0] ?? 0);
+    head.textContent = `array ${fmt(nd.shape)} ${nd.dtype} · chunks ${fmt(chunkShape)} · ${nd.chunks.reduce((n, c) => n * c.length, 1)} chunks${info.tasks ? ` · ${info.tasks} tasks` : ''} · ${formatBytes(nd.size * itemsize)}`;
+    target.append(head, chunkGrid(nd.shape, nd.chunks));
+    const pre = document.createElement('pre');
+    const text = JSON.stringify(nd.toList());
+    pre.textContent = text.length > 400 ? `${text.slice(0, 400)}…` : text;
+    target.append(pre);
+  },
   value(target, value) {
     const pre = document.createElement('pre');
     const text = JSON.stringify(value);
@@ -78,7 +92,7 @@ export const renderers = {
 };
 
 /** Renders a cell's value with the renderer for its kind. */
-export function renderOutput(target, value, { kind } = {}) {
+export function renderOutput(target, value, { kind, info } = {}) {
   target.replaceChildren();
   target.className = 'output';
   if (value instanceof Error) {
@@ -86,6 +100,60 @@ export function renderOutput(target, value, { kind } = {}) {
     return;
   }
   if (value === undefined) return;
-  const render = renderers[kind] ?? renderers.value;
-  render(target, value);
+  const isArray = value && typeof value === 'object' && Array.isArray(value.shape) && ArrayBuffer.isView(value.data);
+  const render = renderers[isArray ? 'array' : kind] ?? renderers.value;
+  render(target, value, info);
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} kB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** The chunk grid Dask draws: blocks proportional to their sizes; a 3-d sketch for 3-d. */
+export function chunkGrid(shape, chunks) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('class', 'chunk-grid');
+  svg.setAttribute('role', 'img');
+  const rect = (x, y, w, h, cls) => {
+    const r = document.createElementNS(NS, 'rect');
+    r.setAttribute('x', x);
+    r.setAttribute('y', y);
+    r.setAttribute('width', Math.max(w, 0.5));
+    r.setAttribute('height', Math.max(h, 0.5));
+    r.setAttribute('class', cls);
+    svg.appendChild(r);
+  };
+  const scale = (sizes, total, span) => sizes.map((s) => (total ? (s / total) * span : 0));
+  const dims = shape.length;
+  const [rows, cols] = dims >= 2 ? [chunks[dims - 2], chunks[dims - 1]] : [[1], chunks[0] ?? [1]];
+  const [nr, nc] = dims >= 2 ? [shape[dims - 2], shape[dims - 1]] : [1, shape[0] ?? 1];
+  const W = 160;
+  const H = dims >= 2 ? Math.max(Math.min((nr / Math.max(nc, 1)) * W, 160), 24) : 24;
+  const depth = dims >= 3 ? chunks[0] : [1];
+  const off = dims >= 3 ? 24 : 0;
+  const layers = dims >= 3 ? scale(depth, shape[0], off) : [0];
+  let dz = off;
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const hs = scale(rows, nr, H);
+    const ws = scale(cols, nc, W);
+    let y = dz;
+    for (const h of hs) {
+      let x = off - dz;
+      for (const w of ws) {
+        rect(x + 2, y + 2, w, h, l === 0 ? 'chunk' : 'chunk back');
+        x += w;
+      }
+      y += h;
+    }
+    dz -= layers[l];
+  }
+  svg.setAttribute('viewBox', `0 0 ${W + off + 4} ${H + off + 4}`);
+  svg.setAttribute('width', W + off + 4);
+  svg.setAttribute('height', H + off + 4);
+  svg.setAttribute('aria-label', `chunk grid of an array of shape ${shape.join(' x ')}`);
+  return svg;
 }

@@ -198,7 +198,7 @@ export class Cell {
     try {
       const value = await runCode(this.code(), this.scope);
       const kind = value && typeof value === 'object' ? this.session.lastKinds.get(value) : undefined;
-      renderOutput(this.output, value, { kind });
+      renderOutput(this.output, value, { kind, info: { tasks: this.session.run.graph?.tasks.length } });
       this.root.dataset.status = 'ok';
       return value;
     } catch (e) {
