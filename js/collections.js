@@ -349,6 +349,10 @@ export class ArrayCollection extends Collection {
     if (other === undefined) return this.#array('array.elemwise', { op });
     return this.#array('array.elemwise', { op, other, reverse });
   }
+  /** The same array in new chunks (each new block reads the old blocks it overlaps). */
+  rechunk(chunks) {
+    return this.#array('array.rechunk', { chunks });
+  }
   transpose(axes) {
     return this.#array('array.transpose', axes ? { axes } : {});
   }

@@ -284,6 +284,7 @@ export declare class ArrayCollection extends Collection<NDArray> {
   mean(options?: ArrayReductionOptions): ArrayCollection;
   any(options?: ArrayReductionOptions): ArrayCollection;
   all(options?: ArrayReductionOptions): ArrayCollection;
+  rechunk(chunks: Chunks): ArrayCollection;
   transpose(axes?: number[]): ArrayCollection;
   readonly T: ArrayCollection;
   matmul(other: ArrayCollection, options?: { splitEvery?: number }): ArrayCollection;

@@ -205,3 +205,42 @@ def test_transpose(name):
         assert close(got, np.transpose(data, (1, 0, 2)).tolist())
     s = run([node, {"id": "t", "op": "array.transpose", "inputs": ["x"]}, {"id": "u", "op": "array.elemwise", "inputs": ["t", "t"], "args": {"op": "add"}}, {"id": "s", "op": "array.sum", "inputs": ["u"]}], ["s"])[0]
     assert close(s, float((data.T + data.T).sum()) if data.dtype.kind == "f" else int((data.T + data.T).sum()))
+
+
+@pytest.mark.parametrize("sa,sb,ca,cb", [
+    ((6, 5), (6, 5), [4, 2], [3, 5]),       # equal shapes, different chunks: unified
+    ((6, 5), (5,), [2, 2], [3]),            # a row broadcast down
+    ((6, 1), (1, 5), [4, 1], [1, 2]),       # a column times a row
+    ((2, 3, 4), (3, 1), [1, 2, 3], [2, 1]), # 3-d with a stretched axis
+    ((4,), (), [3], []),                    # a 0-d array
+])
+@pytest.mark.parametrize("op", ["add", "mul", "lt"])
+def test_broadcasting_and_unify_chunks(sa, sb, ca, cb, op):
+    a = RNG.normal(size=sa)
+    b = RNG.normal(size=sb)
+    nodes = [
+        {"id": "a", "op": "array.from_array", "args": {"data": a.tolist(), "chunks": ca}},
+        {"id": "b", "op": "array.from_array", "args": {"data": b.tolist() if sb else float(b), "shape": list(sb), "chunks": cb}},
+        {"id": "c", "op": "array.elemwise", "inputs": ["a", "b"], "args": {"op": op}},
+    ]
+    got = run(nodes, ["c"])[0]
+    expected = NP[op](a, b) if op != "lt" else np.less(a, b)
+    assert close(got, expected.tolist())
+
+
+@pytest.mark.parametrize("shape,old,new", [
+    ((10,), [3], [4]),
+    ((7, 9), [2, 4], [3, 2]),
+    ((6, 6), [[1, 5], [4, 2]], [[3, 3], [2, 2, 2]]),
+    ((3, 4, 5), [1, 2, 5], [3, 4, 2]),
+])
+def test_rechunk_splits_and_joins_blocks(shape, old, new):
+    data = RNG.integers(0, 100, size=shape)
+    nodes = [
+        {"id": "a", "op": "array.from_array", "args": {"data": data.tolist(), "chunks": old}},
+        {"id": "r", "op": "array.rechunk", "inputs": ["a"], "args": {"chunks": new}},
+        {"id": "s", "op": "array.sum", "inputs": ["r"], "args": {"axis": 0}},
+    ]
+    r, s = run(nodes, ["r", "s"])
+    assert r == data.tolist()
+    assert s == data.sum(axis=0).tolist()

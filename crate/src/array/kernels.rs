@@ -286,16 +286,15 @@ pub fn unary(op: ElemOp, a: &ArrayChunk) -> ArrayChunk {
 pub fn binary(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
     use ElemOp::*;
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
-    // A 0-d operand (a scalar) broadcasts; otherwise shapes must match.
-    let target = if sa.is_empty() { sb.clone() } else { sa.clone() };
-    if !sa.is_empty() && !sb.is_empty() && sa != sb {
-        return Err(Error::shape(format!(
-            "{}: block shapes {} and {} differ",
+    // NumPy broadcasting between the two blocks (a 0-d block is a scalar).
+    let target = broadcast_shapes(&sa, &sb).ok_or_else(|| {
+        Error::shape(format!(
+            "{}: block shapes {} and {} do not broadcast",
             op.name(),
             super::meta::fmt_shape(&sa),
             super::meta::fmt_shape(&sb)
-        )));
-    }
+        ))
+    })?;
     let shape = IxDyn(&target);
     let bc = |x: ArrayD<f64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
     let bci = |x: ArrayD<i64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
@@ -859,4 +858,95 @@ pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
     }
     let (x, y) = (two(to_f64(a))?, two(to_f64(b))?);
     Ok(ArrayChunk::F64(x.dot(&y).into_dyn()))
+}
+
+/// Where a piece of an output block comes from: input number, the range in that input
+/// block, and the offset in the output block, per axis.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub input: usize,
+    pub src: Vec<(usize, usize)>,
+    pub dst: Vec<usize>,
+}
+
+/// Builds one block of `shape` from pieces of input blocks (rechunk, concatenate).
+pub fn gather(inputs: &[&ArrayChunk], pieces: &[Piece], shape: &[usize], dtype: DType) -> Result<ArrayChunk> {
+    macro_rules! build {
+        ($v:ident, $zero:expr, $conv:expr) => {{
+            let mut out = ArrayD::from_elem(IxDyn(shape), $zero);
+            for p in pieces {
+                let src = inputs
+                    .get(p.input)
+                    .ok_or_else(|| Error::internal("rechunk: missing input block"))?;
+                let data = $conv(*src);
+                for (ax, (a, b)) in p.src.iter().enumerate() {
+                    let fits = data.shape().get(ax).is_some_and(|n| a <= b && b <= n)
+                        && shape
+                            .get(ax)
+                            .zip(p.dst.get(ax))
+                            .is_some_and(|(n, d)| d + (b - a) <= *n);
+                    if !fits {
+                        return Err(Error::internal(format!(
+                            "rechunk: piece {:?} does not fit",
+                            p.src
+                        )));
+                    }
+                }
+                let part = data.slice_each_axis(|ax| {
+                    let (a, b) = p.src.get(ax.axis.index()).copied().unwrap_or((0, 0));
+                    Slice::from(a..b)
+                });
+                let mut view = out.slice_each_axis_mut(|ax| {
+                    let i = ax.axis.index();
+                    let (a, b) = p.src.get(i).copied().unwrap_or((0, 0));
+                    let d = p.dst.get(i).copied().unwrap_or(0);
+                    Slice::from(d..d + (b - a))
+                });
+                view.assign(&part);
+            }
+            ArrayChunk::$v(out)
+        }};
+    }
+    Ok(match dtype {
+        DType::F64 => build!(F64, 0.0, to_f64),
+        DType::I64 => build!(I64, 0, to_i64),
+        DType::Bool => build!(Bool, false, to_bool),
+    })
+}
+
+/// The NumPy broadcast of two shapes, or None when they do not broadcast.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let get = |s: &[usize], i: usize| -> usize {
+        let pad = n - s.len();
+        if i < pad {
+            1
+        } else {
+            s.get(i - pad).copied().unwrap_or(1)
+        }
+    };
+    (0..n)
+        .map(|i| match (get(a, i), get(b, i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A block broadcast to `shape` (size-1 axes stretched, missing leading axes added).
+pub fn broadcast_to(c: &ArrayChunk, shape: &[usize]) -> Result<ArrayChunk> {
+    let fail = || {
+        Error::shape(format!(
+            "cannot broadcast a block of shape {:?} to {:?}",
+            c.shape(),
+            shape
+        ))
+    };
+    Ok(match c {
+        ArrayChunk::F64(a) => ArrayChunk::F64(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
+        ArrayChunk::I64(a) => ArrayChunk::I64(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
+        ArrayChunk::Bool(a) => ArrayChunk::Bool(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
+    })
 }

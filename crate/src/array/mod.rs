@@ -59,6 +59,12 @@ pub enum ArrayOp {
     },
     /// The product of two 2-d blocks (one term of a blocked matmul).
     MatmulPart,
+    /// A block assembled from pieces of input blocks (rechunk).
+    Gather {
+        pieces: Vec<kernels::Piece>,
+        shape: Vec<usize>,
+        dtype: DType,
+    },
 }
 
 impl ArrayOp {
@@ -72,6 +78,7 @@ impl ArrayOp {
             ArrayOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
             ArrayOp::Transpose { .. } => "transpose".to_string(),
             ArrayOp::MatmulPart => "matmul-part".to_string(),
+            ArrayOp::Gather { .. } => "rechunk".to_string(),
         }
     }
 
@@ -146,6 +153,10 @@ impl ArrayOp {
             }
             ArrayOp::Transpose { axes } => kernels::transpose(chunk(0)?, axes)?,
             ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
+            ArrayOp::Gather { pieces, shape, dtype } => {
+                let blocks: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
+                kernels::gather(&blocks, pieces, shape, *dtype)?
+            }
         }))
     }
 }
@@ -365,37 +376,7 @@ pub fn lower_elemwise(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     }
     if let Some(b) = ctx.inputs.get(1).cloned() {
         let mb = l.array_meta(&b)?;
-        if ma.shape != mb.shape {
-            return Err(Error::shape(format!(
-                "{}: operands could not be broadcast together with shapes {} {} (broadcasting different shapes comes later)",
-                op_label(ctx),
-                fmt_shape(&ma.shape),
-                fmt_shape(&mb.shape)
-            )));
-        }
-        if ma.chunks != mb.chunks {
-            return Err(Error::shape(format!(
-                "{}: chunks {} and {} differ; rechunk one array first",
-                op_label(ctx),
-                fmt_chunks(&ma.chunks),
-                fmt_chunks(&mb.chunks)
-            )));
-        }
-        let meta = ArrayMeta {
-            dtype: op.result_dtype(ma.dtype, Some(mb.dtype)),
-            ..(*ma).clone()
-        };
-        let bin = ArrayOp::Binary {
-            op,
-            scalar: None,
-            scalar_left: false,
-        };
-        return blocks(l, ctx, label, meta, LayerKind::Blockwise, |idx| {
-            Ok((
-                vec![task_at(&a, &ma, idx)?, task_at(&b, &mb, idx)?],
-                Op::Array(bin.clone()),
-            ))
-        });
+        return binary_arrays(l, ctx, op, (&a, &ma), (&b, &mb));
     }
     let s = ctx.json_arg("other").and_then(Scalar::from_json).ok_or_else(|| {
         Error::plan(format!(
@@ -788,4 +769,220 @@ pub fn lower_matmul(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     };
     l.set_array_meta(&c, meta);
     Ok(c)
+}
+
+/// Cumulative block boundaries of one axis's chunks.
+fn bounds(chunks: &[usize]) -> Vec<usize> {
+    let mut out = vec![0];
+    for c in chunks {
+        out.push(out.last().copied().unwrap_or(0) + c);
+    }
+    out
+}
+
+/// The common refinement of two chunkings of one axis (Dask's unify_chunks).
+fn refine(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut cuts: Vec<usize> = bounds(a).into_iter().chain(bounds(b)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2)
+        .filter_map(|w| match w {
+            [x, y] if y > x => Some(y - x),
+            _ => None,
+        })
+        .collect()
+}
+
+type Segment = (usize, usize, usize, usize);
+
+/// A rechunk layer: each new block gathers the pieces of the old blocks it overlaps.
+fn rechunk_to(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    c: &Collection,
+    m: &ArrayMeta,
+    chunks: Vec<Vec<usize>>,
+) -> Result<(Collection, Arc<ArrayMeta>)> {
+    if chunks == m.chunks {
+        return Ok((c.clone(), Arc::new(m.clone())));
+    }
+    let meta = ArrayMeta {
+        shape: m.shape.clone(),
+        chunks,
+        dtype: m.dtype,
+    };
+    let old_bounds: Vec<Vec<usize>> = m.chunks.iter().map(|c| bounds(c)).collect();
+    let new_meta = meta.clone();
+    let collection = blocks(l, ctx, label, meta, LayerKind::Blockwise, |idx| {
+        let off = new_meta.block_offset(idx);
+        let shape = new_meta.block_shape(idx);
+        // Per axis: the old blocks overlapping [off, off + len): (block, from, to, at).
+        let mut per_axis: Vec<Vec<Segment>> = Vec::new();
+        for (ax, (o, n)) in off.iter().zip(&shape).enumerate() {
+            let bs = old_bounds.get(ax).cloned().unwrap_or_default();
+            let mut segs = Vec::new();
+            for (bi, w) in bs.windows(2).enumerate() {
+                if let [lo, hi] = w {
+                    let (s, e) = ((*lo).max(*o), (*hi).min(o + n));
+                    if s < e {
+                        segs.push((bi, s - lo, e - lo, s - o));
+                    }
+                }
+            }
+            per_axis.push(segs);
+        }
+        let mut combos: Vec<Vec<Segment>> = vec![Vec::new()];
+        for segs in &per_axis {
+            let mut next = Vec::new();
+            for prefix in &combos {
+                for seg in segs {
+                    let mut p = prefix.clone();
+                    p.push(*seg);
+                    next.push(p);
+                }
+            }
+            combos = next;
+        }
+        let mut deps: Vec<TaskId> = Vec::new();
+        let mut pieces = Vec::new();
+        for combo in combos {
+            let src_idx: Vec<usize> = combo.iter().map(|s| s.0).collect();
+            let task = task_at(c, m, &src_idx)?;
+            let input = match deps.iter().position(|d| *d == task) {
+                Some(i) => i,
+                None => {
+                    deps.push(task);
+                    deps.len() - 1
+                }
+            };
+            pieces.push(kernels::Piece {
+                input,
+                src: combo.iter().map(|s| (s.1, s.2)).collect(),
+                dst: combo.iter().map(|s| s.3).collect(),
+            });
+        }
+        Ok((
+            deps,
+            Op::Array(ArrayOp::Gather {
+                pieces,
+                shape,
+                dtype: m.dtype,
+            }),
+        ))
+    })?;
+    let meta = l.array_meta(&collection)?;
+    Ok((collection, meta))
+}
+
+/// `rechunk(chunks)`: the same array in new blocks; each new block reads the old blocks it
+/// overlaps, so the layer shows how blocks split and join.
+pub fn lower_rechunk(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let chunks = normalize_chunks(ctx.json_arg("chunks"), &m.shape, &op_label(ctx))?;
+    if chunks == m.chunks {
+        // The same blocks: still a layer of its own, so the node has tasks of its own.
+        let meta = (*m).clone();
+        return blocks(l, ctx, "rechunk", meta, LayerKind::Blockwise, |idx| {
+            let shape = m.block_shape(idx);
+            let piece = kernels::Piece {
+                input: 0,
+                src: shape.iter().map(|n| (0, *n)).collect(),
+                dst: vec![0; shape.len()],
+            };
+            Ok((
+                vec![task_at(&a, &m, idx)?],
+                Op::Array(ArrayOp::Gather {
+                    pieces: vec![piece],
+                    shape,
+                    dtype: m.dtype,
+                }),
+            ))
+        });
+    }
+    let (c, _) = rechunk_to(l, ctx, "rechunk", &a, &m, chunks)?;
+    Ok(c)
+}
+
+/// Two arrays element-wise with NumPy broadcasting; chunks are unified first: each operand
+/// is rechunked to the common refinement of the block boundaries where they differ.
+fn binary_arrays(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    op: ElemOp,
+    (a, ma): (&Collection, &Arc<ArrayMeta>),
+    (b, mb): (&Collection, &Arc<ArrayMeta>),
+) -> Result<Collection> {
+    let shape = kernels::broadcast_shapes(&ma.shape, &mb.shape).ok_or_else(|| {
+        Error::shape(format!(
+            "{}: operands could not be broadcast together with shapes {} {}",
+            op_label(ctx),
+            fmt_shape(&ma.shape),
+            fmt_shape(&mb.shape)
+        ))
+    })?;
+    let n = shape.len();
+    // The operand's own axis for output axis i, or None where it is missing or stretched.
+    let axis_of = |m: &ArrayMeta, i: usize| -> Option<usize> {
+        let pad = n - m.shape.len();
+        let ax = i.checked_sub(pad)?;
+        match (m.shape.get(ax), shape.get(i)) {
+            (Some(1), Some(s)) if *s != 1 => None,
+            (Some(_), _) => Some(ax),
+            _ => None,
+        }
+    };
+    let mut out_chunks: Vec<Vec<usize>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let ca = axis_of(ma, i).and_then(|ax| ma.chunks.get(ax));
+        let cb = axis_of(mb, i).and_then(|ax| mb.chunks.get(ax));
+        out_chunks.push(match (ca, cb) {
+            (Some(x), Some(y)) => refine(x, y),
+            (Some(x), None) | (None, Some(x)) => x.clone(),
+            (None, None) => vec![shape.get(i).copied().unwrap_or(1)],
+        });
+    }
+    let target = |m: &ArrayMeta| -> Vec<Vec<usize>> {
+        (0..m.shape.len())
+            .map(|ax| {
+                let i = ax + (n - m.shape.len());
+                match axis_of(m, i) {
+                    Some(_) => out_chunks.get(i).cloned().unwrap_or_default(),
+                    None => m.chunks.get(ax).cloned().unwrap_or_default(),
+                }
+            })
+            .collect()
+    };
+    let (ta, tb) = (target(ma), target(mb));
+    let (a, ma) = rechunk_to(l, ctx, "rechunk-left", a, ma, ta)?;
+    let (b, mb) = rechunk_to(l, ctx, "rechunk-right", b, mb, tb)?;
+    let meta = ArrayMeta {
+        shape: shape.clone(),
+        chunks: out_chunks,
+        dtype: op.result_dtype(ma.dtype, Some(mb.dtype)),
+    };
+    let src_index = |m: &ArrayMeta, idx: &[usize]| -> Vec<usize> {
+        (0..m.shape.len())
+            .map(|ax| {
+                let i = ax + (n - m.shape.len());
+                match axis_of(m, i) {
+                    Some(_) => idx.get(i).copied().unwrap_or(0),
+                    None => 0,
+                }
+            })
+            .collect()
+    };
+    let bin = ArrayOp::Binary {
+        op,
+        scalar: None,
+        scalar_left: false,
+    };
+    blocks(l, ctx, op.name(), meta, LayerKind::Blockwise, |idx| {
+        let deps = vec![
+            task_at(&a, &ma, &src_index(&ma, idx))?,
+            task_at(&b, &mb, &src_index(&mb, idx))?,
+        ];
+        Ok((deps, Op::Array(bin.clone())))
+    })
 }
