@@ -349,6 +349,13 @@ export class ArrayCollection extends Collection {
     if (other === undefined) return this.#array('array.elemwise', { op });
     return this.#array('array.elemwise', { op, other, reverse });
   }
+  /**
+   * Indexing: one entry per axis, an integer, `null` (everything) or `{start, stop, step}`
+   * (negative values count from the end). Reads only the blocks it needs.
+   */
+  getitem(index) {
+    return this.#array('array.getitem', { index: index.map((i) => (i === undefined ? null : i)) });
+  }
   /** The same array in new chunks (each new block reads the old blocks it overlaps). */
   rechunk(chunks) {
     return this.#array('array.rechunk', { chunks });

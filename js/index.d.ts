@@ -285,6 +285,7 @@ export declare class ArrayCollection extends Collection<NDArray> {
   any(options?: ArrayReductionOptions): ArrayCollection;
   all(options?: ArrayReductionOptions): ArrayCollection;
   rechunk(chunks: Chunks): ArrayCollection;
+  getitem(index: Array<number | null | { start?: number | null; stop?: number | null; step?: number | null }>): ArrayCollection;
   transpose(axes?: number[]): ArrayCollection;
   readonly T: ArrayCollection;
   matmul(other: ArrayCollection, options?: { splitEvery?: number }): ArrayCollection;

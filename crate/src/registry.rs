@@ -580,6 +580,16 @@ pub static OPS: &[OpSpec] = &[
         lower: array::lower_elemwise,
     },
     OpSpec {
+        name: "array.getitem",
+        doc: "Integers and slices ({start, stop, step} or null) per axis; reads only the blocks it needs.",
+        inputs: Arity::Exactly(1),
+        input_kind: InputKind::Only(Kind::Array),
+        output: Kind::Array,
+        args: &[required("index", ArgType::List)],
+        check: no_check,
+        lower: array::lower_getitem,
+    },
+    OpSpec {
         name: "array.rechunk",
         doc: "The same array in new chunks; each new block reads the old blocks it overlaps.",
         inputs: Arity::Exactly(1),

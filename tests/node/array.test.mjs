@@ -31,10 +31,21 @@ test('array results are typed arrays with a shape', async () => {
   assert.deepEqual(b.toList(), [true, false, true]);
 });
 
+test('indexing reads only the blocks it needs', async () => {
+  const x = ctx.array.arange(100, { chunks: 10 });
+  const events = [];
+  const r = await x.getitem([{ start: 12, stop: 30, step: 4 }]).compute({ onEvent: (e) => events.push(e), optimize: true });
+  assert.deepEqual(r.toList(), [12, 16, 20, 24, 28]);
+  const ran = events.filter((e) => e.type === 'task_finished').length;
+  assert.equal(ran, 2, 'two blocks of ten are read');
+  assert.deepEqual((await ctx.array.fromArray([[1, 2, 3], [4, 5, 6]], { chunks: 1 }).getitem([null, -1]).compute()).toList(), [3, 6]);
+});
+
 test('array errors name both shapes and the engine goes on', async () => {
   const a = ctx.array.ones([3, 4], { chunks: 2 });
   const b = ctx.array.ones([4, 3], { chunks: 2 });
   await assert.rejects(a.add(b).compute(), (e) => e.kind === 'shape' && /shapes \(3, 4\) \(4, 3\)/.test(e.message));
+  assert.deepEqual((await a.add(ctx.array.arange(4, { chunks: 3 })).compute()).toList()[0], [1, 2, 3, 4]);
   await assert.rejects(a.matmul(a).compute(), (e) => e.kind === 'shape' && /\(3, 4\) and \(3, 4\) \(4 != 3\)/.test(e.message));
   assert.equal((await a.sum().compute()).toList(), 12);
 });

@@ -244,3 +244,48 @@ def test_rechunk_splits_and_joins_blocks(shape, old, new):
     r, s = run(nodes, ["r", "s"])
     assert r == data.tolist()
     assert s == data.sum(axis=0).tolist()
+
+
+def sl(start=None, stop=None, step=None):
+    return {"start": start, "stop": stop, "step": step}
+
+
+INDEXES = [
+    ("ints-1d", [sl(2, 17)], np.s_[2:17]),
+    ("ints-1d", [sl(None, None, 3)], np.s_[::3]),
+    ("ints-1d", [sl(None, None, -2)], np.s_[::-2]),
+    ("ints-1d", [sl(-8, -1)], np.s_[-8:-1]),
+    ("ints-1d", [7], np.s_[7]),
+    ("ints-1d", [-1], np.s_[-1]),
+    ("ints-1d", [sl(20, 5, -3)], np.s_[20:5:-3]),
+    ("ints-1d", [sl(5, 5)], np.s_[5:5]),
+    ("floats-2d", [sl(1, 6), sl(None, None, 2)], np.s_[1:6, ::2]),
+    ("floats-2d", [3], np.s_[3]),
+    ("floats-2d", [None, 4], np.s_[:, 4]),
+    ("floats-2d", [sl(None, None, -1), sl(-3)], np.s_[::-1, -3:]),
+    ("ints-3d", [1, sl(1, 3), sl(None, None, 2)], np.s_[1, 1:3, ::2]),
+    ("ints-3d", [sl(0, 3, 2), 2, -1], np.s_[0:3:2, 2, -1]),
+]
+
+
+@pytest.mark.parametrize("name,index,np_index", INDEXES)
+def test_getitem_matches_numpy(name, index, np_index):
+    node, data = source(name)
+    got = run([node, {"id": "g", "op": "array.getitem", "inputs": ["x"], "args": {"index": index}}], ["g"])[0]
+    expected = data[np_index]
+    assert close(got, expected.tolist() if hasattr(expected, "tolist") else expected)
+
+
+def test_slicing_culls_untouched_blocks():
+    nodes = [
+        {"id": "x", "op": "array.ones", "args": {"shape": [100, 100], "chunks": 10}},
+        {"id": "y", "op": "array.elemwise", "inputs": ["x"], "args": {"op": "mul", "other": 2}},
+        {"id": "g", "op": "array.getitem", "inputs": ["y"], "args": {"index": [sl(5, 25), sl(90, None)]}},
+    ]
+    plan = json.dumps({"version": 1, "nodes": nodes, "outputs": ["g"]})
+    full = json.loads(subprocess.run([BIN, "graph", "-", "--format", "json"], input=plan, capture_output=True, text=True).stdout)
+    culled = json.loads(subprocess.run([BIN, "graph", "-", "--format", "json", "--optimize"], input=plan, capture_output=True, text=True).stdout)
+    assert len(full["tasks"]) == 100 + 100 + 3
+    # Rows 5..25 touch 3 row blocks, columns 90.. touch 1: 3 blocks of ones and of mul, fused.
+    assert len(culled["tasks"]) == 3
+    assert run(nodes, ["g"])[0] == (2 * np.ones((20, 10))).tolist()

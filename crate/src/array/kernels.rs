@@ -950,3 +950,44 @@ pub fn broadcast_to(c: &ArrayChunk, shape: &[usize]) -> Result<ArrayChunk> {
         ArrayChunk::Bool(a) => ArrayChunk::Bool(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
     })
 }
+
+/// What a slice keeps of one axis of one block.
+#[derive(Debug, Clone)]
+pub enum AxisPick {
+    /// These positions, in this order (a slice with its step).
+    Indices(Vec<usize>),
+    /// One position; the axis is dropped (an integer index).
+    One(usize),
+}
+
+/// Cuts a block by per-axis picks (slicing and integer indexing).
+pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
+    macro_rules! go {
+        ($a:expr, $v:ident) => {{
+            let mut a = $a.clone();
+            for (ax, p) in picks.iter().enumerate() {
+                if let AxisPick::Indices(ix) = p {
+                    if ix.iter().any(|i| *i >= a.shape().get(ax).copied().unwrap_or(0)) {
+                        return Err(Error::internal("getitem: index outside the block"));
+                    }
+                    a = a.select(Axis(ax), ix);
+                }
+            }
+            // Integer indices last, from the highest axis down, so axis numbers stay valid.
+            for (ax, p) in picks.iter().enumerate().rev() {
+                if let AxisPick::One(i) = p {
+                    if *i >= a.shape().get(ax).copied().unwrap_or(0) {
+                        return Err(Error::internal("getitem: index outside the block"));
+                    }
+                    a = a.index_axis_move(Axis(ax), *i);
+                }
+            }
+            ArrayChunk::$v(a)
+        }};
+    }
+    Ok(match c {
+        ArrayChunk::F64(a) => go!(a, F64),
+        ArrayChunk::I64(a) => go!(a, I64),
+        ArrayChunk::Bool(a) => go!(a, Bool),
+    })
+}

@@ -59,6 +59,8 @@ pub enum ArrayOp {
     },
     /// The product of two 2-d blocks (one term of a blocked matmul).
     MatmulPart,
+    /// Slicing and integer indexing of one block.
+    Pick(Vec<kernels::AxisPick>),
     /// A block assembled from pieces of input blocks (rechunk).
     Gather {
         pieces: Vec<kernels::Piece>,
@@ -79,6 +81,7 @@ impl ArrayOp {
             ArrayOp::Transpose { .. } => "transpose".to_string(),
             ArrayOp::MatmulPart => "matmul-part".to_string(),
             ArrayOp::Gather { .. } => "rechunk".to_string(),
+            ArrayOp::Pick(_) => "getitem".to_string(),
         }
     }
 
@@ -153,6 +156,7 @@ impl ArrayOp {
             }
             ArrayOp::Transpose { axes } => kernels::transpose(chunk(0)?, axes)?,
             ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
+            ArrayOp::Pick(picks) => kernels::pick(chunk(0)?, picks)?,
             ArrayOp::Gather { pieces, shape, dtype } => {
                 let blocks: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
                 kernels::gather(&blocks, pieces, shape, *dtype)?
@@ -984,5 +988,169 @@ fn binary_arrays(
             task_at(&b, &mb, &src_index(&mb, idx))?,
         ];
         Ok((deps, Op::Array(bin.clone())))
+    })
+}
+
+/// One axis of an index: the blocks it reads, in output order, with what each keeps.
+struct AxisPlan {
+    /// (input block, pick) per output block along this axis; one entry for an integer.
+    groups: Vec<(usize, kernels::AxisPick)>,
+    /// False for an integer index (the axis is dropped).
+    keeps_axis: bool,
+}
+
+fn plan_axis(
+    spec: Option<&serde_json::Value>,
+    size: usize,
+    chunks: &[usize],
+    axis: usize,
+    label: &str,
+) -> Result<AxisPlan> {
+    let starts = bounds(chunks);
+    let block_of = |i: usize| -> (usize, usize) {
+        let b = starts
+            .windows(2)
+            .position(|w| matches!(w, [lo, hi] if i >= *lo && i < *hi))
+            .unwrap_or(0);
+        (b, i - starts.get(b).copied().unwrap_or(0))
+    };
+    let n = size as i64;
+    match spec {
+        Some(serde_json::Value::Number(num)) => {
+            let i = num.as_i64().ok_or_else(|| {
+                Error::value(format!("{label}: index {num} on axis {axis} is not an integer"))
+            })?;
+            let j = if i < 0 { i + n } else { i };
+            if j < 0 || j >= n {
+                return Err(Error::value(format!(
+                    "{label}: index {i} is out of bounds for axis {axis} with size {size}"
+                )));
+            }
+            let (b, local) = block_of(j as usize);
+            Ok(AxisPlan {
+                groups: vec![(b, kernels::AxisPick::One(local))],
+                keeps_axis: false,
+            })
+        }
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Object(_)) => {
+            let field = |k: &str| spec.and_then(|v| v.get(k)).and_then(serde_json::Value::as_i64);
+            let step = field("step").unwrap_or(1);
+            if step == 0 {
+                return Err(Error::value(format!(
+                    "{label}: slice step cannot be zero (axis {axis})"
+                )));
+            }
+            // Python's slice.indices(len).
+            let clamp = |v: Option<i64>, default: i64, lo: i64, hi: i64| match v {
+                None => default,
+                Some(x) if x < 0 => (x + n).max(lo),
+                Some(x) => x.min(hi),
+            };
+            let (start, stop) = if step > 0 {
+                (clamp(field("start"), 0, 0, n), clamp(field("stop"), n, 0, n))
+            } else {
+                (
+                    clamp(field("start"), n - 1, -1, n - 1),
+                    clamp(field("stop"), -1, -1, n - 1),
+                )
+            };
+            let mut groups: Vec<(usize, kernels::AxisPick)> = Vec::new();
+            let mut i = start;
+            while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                let (b, local) = block_of(i as usize);
+                match groups.last_mut() {
+                    Some((lb, kernels::AxisPick::Indices(v))) if *lb == b => v.push(local),
+                    _ => groups.push((b, kernels::AxisPick::Indices(vec![local]))),
+                }
+                i += step;
+            }
+            if groups.is_empty() {
+                groups.push((0, kernels::AxisPick::Indices(Vec::new())));
+            }
+            Ok(AxisPlan {
+                groups,
+                keeps_axis: true,
+            })
+        }
+        Some(other) => Err(Error::value(format!(
+            "{label}: index {other} on axis {axis} must be an integer, null or {{start, stop, step}}"
+        ))),
+    }
+}
+
+/// `getitem(index)`: integers and slices (with steps and negative indices) per axis. Each
+/// output block reads exactly one input block, so blocks the index does not touch are not
+/// in the graph after culling.
+pub fn lower_getitem(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let label = op_label(ctx);
+    let index: Vec<serde_json::Value> = ctx
+        .json_arg("index")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    if index.len() > m.shape.len() {
+        return Err(Error::value(format!(
+            "{label}: too many indices ({}) for an array of shape {}",
+            index.len(),
+            fmt_shape(&m.shape)
+        )));
+    }
+    let plans: Vec<AxisPlan> = (0..m.shape.len())
+        .map(|ax| {
+            plan_axis(
+                index.get(ax),
+                m.shape.get(ax).copied().unwrap_or(0),
+                m.chunks.get(ax).map(Vec::as_slice).unwrap_or(&[]),
+                ax,
+                &label,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let mut shape = Vec::new();
+    let mut chunks = Vec::new();
+    for p in &plans {
+        if p.keeps_axis {
+            let sizes: Vec<usize> = p
+                .groups
+                .iter()
+                .map(|(_, pick)| match pick {
+                    kernels::AxisPick::Indices(v) => v.len(),
+                    kernels::AxisPick::One(_) => 1,
+                })
+                .collect();
+            shape.push(sizes.iter().sum());
+            chunks.push(sizes);
+        }
+    }
+    let meta = ArrayMeta {
+        shape,
+        chunks,
+        dtype: m.dtype,
+    };
+    // Output blocks: every combination of the groups of each axis (integers have one).
+    let kept: Vec<usize> = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.keeps_axis)
+        .map(|(i, _)| i)
+        .collect();
+    blocks(l, ctx, "getitem", meta, LayerKind::Blockwise, |idx| {
+        let mut src = Vec::with_capacity(plans.len());
+        let mut picks = Vec::with_capacity(plans.len());
+        for (ax, p) in plans.iter().enumerate() {
+            let g = match kept.iter().position(|k| *k == ax) {
+                Some(pos) => idx.get(pos).copied().unwrap_or(0),
+                None => 0,
+            };
+            let (b, pick) = p
+                .groups
+                .get(g)
+                .cloned()
+                .ok_or_else(|| Error::internal("getitem: no such group"))?;
+            src.push(b);
+            picks.push(pick);
+        }
+        Ok((vec![task_at(&a, &m, &src)?], Op::Array(ArrayOp::Pick(picks))))
     })
 }
