@@ -330,6 +330,11 @@ export class ArrayCollection extends Collection {
       ones: (shape, options = {}) => make('array.ones', { shape, ...options }),
       zeros: (shape, options = {}) => make('array.zeros', { shape, ...options }),
       full: (shape, fillValue, options = {}) => make('array.full', { shape, fillValue, ...options }),
+      /** Arrays joined along an existing axis. */
+      concatenate: (arrays, options = {}) =>
+        new ArrayCollection(ctx, builder, 'array', builder.node('array.concatenate', arrays, planArgs(options))),
+      /** Arrays of equal shape joined along a new axis. */
+      stack: (arrays, options = {}) => new ArrayCollection(ctx, builder, 'array', builder.node('array.stack', arrays, planArgs(options))),
       /** `arange(stop)` or `arange(start, stop, step, {chunks, dtype})` */
       arange: (...args) => {
         const options = typeof args[args.length - 1] === 'object' ? args.pop() : {};
@@ -355,6 +360,13 @@ export class ArrayCollection extends Collection {
    */
   getitem(index) {
     return this.#array('array.getitem', { index: index.map((i) => (i === undefined ? null : i)) });
+  }
+  astype(dtype) {
+    return this.#array('array.astype', { dtype });
+  }
+  /** Values limited to [min, max] (either may be omitted). */
+  clip(min, max) {
+    return this.#array('array.clip', { min: min ?? undefined, max: max ?? undefined });
   }
   /** The same array in new chunks (each new block reads the old blocks it overlaps). */
   rechunk(chunks) {

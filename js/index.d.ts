@@ -285,6 +285,8 @@ export declare class ArrayCollection extends Collection<NDArray> {
   any(options?: ArrayReductionOptions): ArrayCollection;
   all(options?: ArrayReductionOptions): ArrayCollection;
   rechunk(chunks: Chunks): ArrayCollection;
+  astype(dtype: 'float64' | 'int64' | 'bool'): ArrayCollection;
+  clip(min?: number | null, max?: number | null): ArrayCollection;
   getitem(index: Array<number | null | { start?: number | null; stop?: number | null; step?: number | null }>): ArrayCollection;
   transpose(axes?: number[]): ArrayCollection;
   readonly T: ArrayCollection;
@@ -299,6 +301,8 @@ export interface ArrayConstructors {
   ones(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
   zeros(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
   full(shape: number | number[], fillValue: number | boolean, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  concatenate(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
+  stack(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
   arange(stop: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
   arange(start: number, stop: number, step?: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
 }

@@ -41,6 +41,20 @@ test('indexing reads only the blocks it needs', async () => {
   assert.deepEqual((await ctx.array.fromArray([[1, 2, 3], [4, 5, 6]], { chunks: 1 }).getitem([null, -1]).compute()).toList(), [3, 6]);
 });
 
+test('concatenate, stack, astype, clip', async () => {
+  const a = ctx.array.fromArray([[1, 2], [3, 4]], { chunks: 1 });
+  const [cat, st, ints, clipped] = await ctx.compute(
+    ctx.array.concatenate([a, a], { axis: 1 }),
+    ctx.array.stack([a, a]),
+    ctx.array.fromArray([1.7, -2.2]).astype('int64'),
+    a.clip(2, 3),
+  );
+  assert.deepEqual(cat.toList(), [[1, 2, 1, 2], [3, 4, 3, 4]]);
+  assert.deepEqual(st.shape, [2, 2, 2]);
+  assert.deepEqual(ints.toList(), [1, -2]);
+  assert.deepEqual(clipped.toList(), [[2, 2], [3, 3]]);
+});
+
 test('array errors name both shapes and the engine goes on', async () => {
   const a = ctx.array.ones([3, 4], { chunks: 2 });
   const b = ctx.array.ones([4, 3], { chunks: 2 });

@@ -289,3 +289,39 @@ def test_slicing_culls_untouched_blocks():
     # Rows 5..25 touch 3 row blocks, columns 90.. touch 1: 3 blocks of ones and of mul, fused.
     assert len(culled["tasks"]) == 3
     assert run(nodes, ["g"])[0] == (2 * np.ones((20, 10))).tolist()
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concatenate_and_stack(axis):
+    a = RNG.integers(0, 9, size=(4, 6))
+    b = RNG.integers(0, 9, size=(4, 6))
+    c = RNG.normal(size=(4, 6))
+    nodes = [
+        {"id": "a", "op": "array.from_array", "args": {"data": a.tolist(), "chunks": [3, 4]}},
+        {"id": "b", "op": "array.from_array", "args": {"data": b.tolist(), "chunks": [2, 3]}},
+        {"id": "c", "op": "array.from_array", "args": {"data": c.tolist(), "chunks": [4, 2]}},
+        {"id": "cat", "op": "array.concatenate", "inputs": ["a", "b", "c"], "args": {"axis": axis}},
+        {"id": "st", "op": "array.stack", "inputs": ["a", "b"], "args": {"axis": axis}},
+    ]
+    cat, st = run(nodes, ["cat", "st"])
+    assert close(cat, np.concatenate([a, b, c], axis=axis).tolist())
+    assert st == np.stack([a, b], axis=axis).tolist()
+
+
+def test_astype_and_clip():
+    data = RNG.normal(size=(5, 4)) * 10
+    node = {"id": "x", "op": "array.from_array", "args": {"data": data.tolist(), "chunks": 2}}
+    i, c, ci, b = run(
+        [
+            node,
+            {"id": "i", "op": "array.astype", "inputs": ["x"], "args": {"dtype": "int64"}},
+            {"id": "c", "op": "array.clip", "inputs": ["x"], "args": {"min": -3.5, "max": 4}},
+            {"id": "ci", "op": "array.clip", "inputs": ["i"], "args": {"min": 0}},
+            {"id": "b", "op": "array.astype", "inputs": ["x"], "args": {"dtype": "bool"}},
+        ],
+        ["i", "c", "ci", "b"],
+    )
+    assert i == data.astype(np.int64).tolist()
+    assert close(c, np.clip(data, -3.5, 4).tolist())
+    assert ci == np.clip(data.astype(np.int64), 0, None).tolist()
+    assert b == data.astype(bool).tolist()

@@ -991,3 +991,45 @@ pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
         ArrayChunk::Bool(a) => go!(a, Bool),
     })
 }
+
+/// The block converted to another dtype (NumPy's astype: floats to ints truncate).
+pub fn astype(c: &ArrayChunk, dtype: DType) -> ArrayChunk {
+    match dtype {
+        DType::F64 => ArrayChunk::F64(to_f64(c)),
+        DType::I64 => ArrayChunk::I64(to_i64(c)),
+        DType::Bool => ArrayChunk::Bool(to_bool(c)),
+    }
+}
+
+/// Values limited to [lo, hi]; ints stay ints when the bounds are ints.
+pub fn clip(c: &ArrayChunk, lo: Option<Scalar>, hi: Option<Scalar>) -> ArrayChunk {
+    let int_bounds = [lo, hi].iter().all(|b| !matches!(b, Some(Scalar::F64(_))));
+    let as_f = |s: Option<Scalar>| {
+        s.map(|v| match v {
+            Scalar::F64(x) => x,
+            Scalar::I64(x) => x as f64,
+            Scalar::Bool(b) => f64::from(u8::from(b)),
+        })
+    };
+    if dtype_of(c) != DType::F64 && int_bounds {
+        let (l, h) = (as_f(lo).map(|x| x as i64), as_f(hi).map(|x| x as i64));
+        return ArrayChunk::I64(to_i64(c).mapv(|x| {
+            let x = l.map_or(x, |l| x.max(l));
+            h.map_or(x, |h| x.min(h))
+        }));
+    }
+    let (l, h) = (as_f(lo), as_f(hi));
+    ArrayChunk::F64(to_f64(c).mapv(|x| {
+        let x = l.map_or(x, |l| if x < l { l } else { x });
+        h.map_or(x, |h| if x > h { h } else { x })
+    }))
+}
+
+/// A new length-1 axis at `axis` (stack).
+pub fn expand_dims(c: &ArrayChunk, axis: usize) -> ArrayChunk {
+    match c {
+        ArrayChunk::F64(a) => ArrayChunk::F64(a.clone().insert_axis(Axis(axis.min(a.ndim())))),
+        ArrayChunk::I64(a) => ArrayChunk::I64(a.clone().insert_axis(Axis(axis.min(a.ndim())))),
+        ArrayChunk::Bool(a) => ArrayChunk::Bool(a.clone().insert_axis(Axis(axis.min(a.ndim())))),
+    }
+}

@@ -59,6 +59,12 @@ pub enum ArrayOp {
     },
     /// The product of two 2-d blocks (one term of a blocked matmul).
     MatmulPart,
+    Astype(DType),
+    Clip {
+        lo: Option<Scalar>,
+        hi: Option<Scalar>,
+    },
+    ExpandDims(usize),
     /// Slicing and integer indexing of one block.
     Pick(Vec<kernels::AxisPick>),
     /// A block assembled from pieces of input blocks (rechunk).
@@ -82,6 +88,9 @@ impl ArrayOp {
             ArrayOp::MatmulPart => "matmul-part".to_string(),
             ArrayOp::Gather { .. } => "rechunk".to_string(),
             ArrayOp::Pick(_) => "getitem".to_string(),
+            ArrayOp::Astype(_) => "astype".to_string(),
+            ArrayOp::Clip { .. } => "clip".to_string(),
+            ArrayOp::ExpandDims(_) => "stack".to_string(),
         }
     }
 
@@ -157,6 +166,9 @@ impl ArrayOp {
             ArrayOp::Transpose { axes } => kernels::transpose(chunk(0)?, axes)?,
             ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
             ArrayOp::Pick(picks) => kernels::pick(chunk(0)?, picks)?,
+            ArrayOp::Astype(d) => kernels::astype(chunk(0)?, *d),
+            ArrayOp::Clip { lo, hi } => kernels::clip(chunk(0)?, *lo, *hi),
+            ArrayOp::ExpandDims(ax) => kernels::expand_dims(chunk(0)?, *ax),
             ArrayOp::Gather { pieces, shape, dtype } => {
                 let blocks: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
                 kernels::gather(&blocks, pieces, shape, *dtype)?
@@ -1152,5 +1164,224 @@ pub fn lower_getitem(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             picks.push(pick);
         }
         Ok((vec![task_at(&a, &m, &src)?], Op::Array(ArrayOp::Pick(picks))))
+    })
+}
+
+pub fn lower_astype(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let dtype =
+        DType::parse(ctx.str_arg("dtype")?.unwrap_or_default()).map_err(|e| e.context(op_label(ctx)))?;
+    let meta = ArrayMeta {
+        dtype,
+        ..(*m).clone()
+    };
+    blocks(l, ctx, "astype", meta, LayerKind::Blockwise, |idx| {
+        Ok((vec![task_at(&a, &m, idx)?], Op::Array(ArrayOp::Astype(dtype))))
+    })
+}
+
+pub fn lower_clip(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let lo = ctx.json_arg("min").and_then(Scalar::from_json);
+    let hi = ctx.json_arg("max").and_then(Scalar::from_json);
+    if lo.is_none() && hi.is_none() {
+        return Err(Error::plan(format!("{}: give min, max or both", op_label(ctx))));
+    }
+    let float_bound = [lo, hi].iter().any(|b| matches!(b, Some(Scalar::F64(_))));
+    let dtype = if m.dtype == DType::F64 || float_bound {
+        DType::F64
+    } else {
+        DType::I64
+    };
+    let meta = ArrayMeta {
+        dtype,
+        ..(*m).clone()
+    };
+    blocks(l, ctx, "clip", meta, LayerKind::Blockwise, |idx| {
+        Ok((vec![task_at(&a, &m, idx)?], Op::Array(ArrayOp::Clip { lo, hi })))
+    })
+}
+
+/// Checks that arrays fit together except along `skip` (None: every axis must match).
+fn same_shapes(ctx: &NodeCtx, metas: &[Arc<ArrayMeta>], skip: Option<usize>, what: &str) -> Result<()> {
+    let first = metas
+        .first()
+        .ok_or_else(|| Error::plan(format!("{}: needs arrays", op_label(ctx))))?;
+    for m in metas.iter().skip(1) {
+        let fits = m.shape.len() == first.shape.len()
+            && m.shape
+                .iter()
+                .zip(&first.shape)
+                .enumerate()
+                .all(|(ax, (x, y))| Some(ax) == skip || x == y);
+        if !fits {
+            return Err(Error::shape(format!(
+                "{}: {what} needs matching shapes{}, got {} and {}",
+                op_label(ctx),
+                skip.map(|a| format!(" except on axis {a}")).unwrap_or_default(),
+                fmt_shape(&first.shape),
+                fmt_shape(&m.shape)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn axis_arg(ctx: &NodeCtx, ndim: usize) -> Result<usize> {
+    let ax = ctx
+        .json_arg("axis")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let nd = ndim as i64;
+    let norm = if ax < 0 { ax + nd } else { ax };
+    if norm < 0 || norm >= nd.max(1) {
+        return Err(Error::shape(format!(
+            "{}: axis {ax} is out of bounds for {ndim} dimensions",
+            op_label(ctx)
+        )));
+    }
+    Ok(norm as usize)
+}
+
+/// The inputs rechunked to common chunks on every axis but `skip`.
+fn aligned(l: &mut Lowerer, ctx: &NodeCtx, skip: Option<usize>) -> Result<Vec<(Collection, Arc<ArrayMeta>)>> {
+    let inputs: Vec<Collection> = ctx.inputs.clone();
+    let metas: Vec<Arc<ArrayMeta>> = inputs.iter().map(|c| l.array_meta(c)).collect::<Result<_>>()?;
+    let first = metas
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::plan(format!("{}: needs arrays", op_label(ctx))))?;
+    let mut common: Vec<Vec<usize>> = first.chunks.clone();
+    for m in metas.iter().skip(1) {
+        for (ax, c) in common.iter_mut().enumerate() {
+            if Some(ax) != skip {
+                *c = refine(c, m.chunks.get(ax).map(Vec::as_slice).unwrap_or(&[]));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (c, m)) in inputs.iter().zip(&metas).enumerate() {
+        let mut target = common.clone();
+        if let (Some(ax), Some(slot)) = (skip, skip.and_then(|ax| target.get_mut(ax))) {
+            *slot = m.chunks.get(ax).cloned().unwrap_or_default();
+        }
+        out.push(rechunk_to(l, ctx, &format!("rechunk-{i}"), c, m, target)?);
+    }
+    Ok(out)
+}
+
+fn copy_op(shape: Vec<usize>, dtype: DType) -> Op {
+    let piece = kernels::Piece {
+        input: 0,
+        src: shape.iter().map(|n| (0, *n)).collect(),
+        dst: vec![0; shape.len()],
+    };
+    Op::Array(ArrayOp::Gather {
+        pieces: vec![piece],
+        shape,
+        dtype,
+    })
+}
+
+/// `concatenate(axis)`: the blocks of each input one after another along the axis.
+pub fn lower_concatenate(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let metas: Vec<Arc<ArrayMeta>> = ctx
+        .inputs
+        .iter()
+        .map(|c| l.array_meta(c))
+        .collect::<Result<_>>()?;
+    let ndim = metas.first().map(|m| m.shape.len()).unwrap_or(0);
+    let axis = axis_arg(ctx, ndim)?;
+    same_shapes(ctx, &metas, Some(axis), "concatenate")?;
+    let dtype = metas
+        .iter()
+        .map(|m| m.dtype)
+        .fold(DType::Bool, |a, d| match (a, d) {
+            (DType::F64, _) | (_, DType::F64) => DType::F64,
+            (DType::I64, _) | (_, DType::I64) => DType::I64,
+            _ => DType::Bool,
+        });
+    let parts = aligned(l, ctx, Some(axis))?;
+    let first = parts
+        .first()
+        .map(|p| p.1.clone())
+        .ok_or_else(|| Error::plan("concatenate: needs arrays"))?;
+    let mut shape = first.shape.clone();
+    let mut chunks = first.chunks.clone();
+    let mut owners: Vec<(usize, usize)> = Vec::new();
+    let (mut total, mut along) = (0usize, Vec::new());
+    for (i, (_, m)) in parts.iter().enumerate() {
+        total += m.shape.get(axis).copied().unwrap_or(0);
+        for (b, c) in m
+            .chunks
+            .get(axis)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            along.push(c);
+            owners.push((i, b));
+        }
+    }
+    if let (Some(s), Some(c)) = (shape.get_mut(axis), chunks.get_mut(axis)) {
+        *s = total;
+        *c = along;
+    }
+    let meta = ArrayMeta { shape, chunks, dtype };
+    let m2 = meta.clone();
+    blocks(l, ctx, "concatenate", meta, LayerKind::Blockwise, |idx| {
+        let pos = idx.get(axis).copied().unwrap_or(0);
+        let (input, b) = owners
+            .get(pos)
+            .copied()
+            .ok_or_else(|| Error::internal("concatenate: no owner"))?;
+        let (c, m) = parts
+            .get(input)
+            .ok_or_else(|| Error::internal("concatenate: no input"))?;
+        let mut src = idx.to_vec();
+        if let Some(s) = src.get_mut(axis) {
+            *s = b;
+        }
+        Ok((vec![task_at(c, m, &src)?], copy_op(m2.block_shape(idx), dtype)))
+    })
+}
+
+/// `stack(axis)`: a new axis; each input's blocks get a length-1 axis there.
+pub fn lower_stack(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let metas: Vec<Arc<ArrayMeta>> = ctx
+        .inputs
+        .iter()
+        .map(|c| l.array_meta(c))
+        .collect::<Result<_>>()?;
+    let ndim = metas.first().map(|m| m.shape.len()).unwrap_or(0);
+    let axis = axis_arg(ctx, ndim + 1)?;
+    same_shapes(ctx, &metas, None, "stack")?;
+    let parts = aligned(l, ctx, None)?;
+    let first = parts
+        .first()
+        .map(|p| p.1.clone())
+        .ok_or_else(|| Error::plan("stack: needs arrays"))?;
+    let mut shape = first.shape.clone();
+    let mut chunks = first.chunks.clone();
+    shape.insert(axis.min(shape.len()), parts.len());
+    chunks.insert(axis.min(chunks.len()), vec![1; parts.len()]);
+    let meta = ArrayMeta {
+        shape,
+        chunks,
+        dtype: first.dtype,
+    };
+    blocks(l, ctx, "stack", meta, LayerKind::Blockwise, |idx| {
+        let which = idx.get(axis).copied().unwrap_or(0);
+        let (c, m) = parts
+            .get(which)
+            .ok_or_else(|| Error::internal("stack: no input"))?;
+        let mut src = idx.to_vec();
+        if axis < src.len() {
+            src.remove(axis);
+        }
+        Ok((vec![task_at(c, m, &src)?], Op::Array(ArrayOp::ExpandDims(axis))))
     })
 }
