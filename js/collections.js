@@ -330,6 +330,12 @@ export class ArrayCollection extends Collection {
       ones: (shape, options = {}) => make('array.ones', { shape, ...options }),
       zeros: (shape, options = {}) => make('array.zeros', { shape, ...options }),
       full: (shape, fillValue, options = {}) => make('array.full', { shape, fillValue, ...options }),
+      /** `linspace(start, stop, num, {endpoint, chunks})` */
+      linspace: (start, stop, num = 50, options = {}) => make('array.linspace', { start, stop, num, ...options }),
+      /** `eye(N, {M, k, chunks})` */
+      eye: (N, options = {}) => make('array.eye', { N, ...options }),
+      /** Seeded random values: `random([4, 4], {distribution: 'normal', seed: 1, chunks: 2})`. */
+      random: (size, options = {}) => make('array.random', { size, ...options }),
       /** Arrays joined along an existing axis. */
       concatenate: (arrays, options = {}) =>
         new ArrayCollection(ctx, builder, 'array', builder.node('array.concatenate', arrays, planArgs(options))),

@@ -301,6 +301,20 @@ export interface ArrayConstructors {
   ones(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
   zeros(shape: number | number[], options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
   full(shape: number | number[], fillValue: number | boolean, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
+  linspace(start: number, stop: number, num?: number, options?: { endpoint?: boolean; chunks?: Chunks }): ArrayCollection;
+  eye(N: number, options?: { M?: number; k?: number; chunks?: Chunks }): ArrayCollection;
+  random(
+    size: number | number[],
+    options?: {
+      distribution?: 'random' | 'uniform' | 'normal' | 'integers';
+      seed?: number;
+      low?: number;
+      high?: number;
+      loc?: number;
+      scale?: number;
+      chunks?: Chunks;
+    },
+  ): ArrayCollection;
   concatenate(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
   stack(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
   arange(stop: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;

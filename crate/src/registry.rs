@@ -569,6 +569,33 @@ pub static OPS: &[OpSpec] = &[
         &[arg("start", ANY), required("stop", ANY), arg("step", ANY), arg("chunks", ANY), arg("dtype", ArgType::Str)],
         array::lower_arange,
     ),
+    array_new(
+        "array.linspace",
+        "num evenly spaced values from start to stop (endpoint included unless endpoint is false).",
+        &[required("start", ANY), required("stop", ANY), arg("num", ArgType::Int { min: 0 }), arg("endpoint", ArgType::Bool), arg("chunks", ANY)],
+        array::lower_linspace,
+    ),
+    array_new(
+        "array.eye",
+        "An N x M array with ones on the k-th diagonal.",
+        &[required("N", ArgType::Int { min: 0 }), arg("M", ArgType::Int { min: 0 }), arg("k", ANY), arg("chunks", ANY)],
+        array::lower_eye,
+    ),
+    array_new(
+        "array.random",
+        "Seeded random values: distribution random, uniform (low, high), normal (loc, scale) or integers (low, high).",
+        &[
+            required("size", ANY),
+            arg("distribution", ArgType::Str),
+            arg("seed", ArgType::Int { min: 0 }),
+            arg("low", ANY),
+            arg("high", ANY),
+            arg("loc", ANY),
+            arg("scale", ANY),
+            arg("chunks", ANY),
+        ],
+        array::lower_random,
+    ),
     OpSpec {
         name: "array.elemwise",
         doc: "An element-wise operation: unary, with a number (other, reverse), or on two arrays of equal chunks.",

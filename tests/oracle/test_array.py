@@ -325,3 +325,36 @@ def test_astype_and_clip():
     assert close(c, np.clip(data, -3.5, 4).tolist())
     assert ci == np.clip(data.astype(np.int64), 0, None).tolist()
     assert b == data.astype(bool).tolist()
+
+
+@pytest.mark.parametrize("start,stop,num,endpoint", [(0, 1, 11, True), (-2.5, 7, 9, False), (3, 3, 1, True), (0, 10, 50, True)])
+def test_linspace(start, stop, num, endpoint):
+    got = run([{"id": "l", "op": "array.linspace", "args": {"start": start, "stop": stop, "num": num, "endpoint": endpoint, "chunks": 4}}], ["l"])[0]
+    assert close(got, np.linspace(start, stop, num, endpoint=endpoint).tolist())
+
+
+@pytest.mark.parametrize("n,m,k", [(5, None, 0), (4, 7, 2), (6, 3, -1)])
+def test_eye(n, m, k):
+    args = {"N": n, "k": k, "chunks": 2}
+    if m is not None:
+        args["M"] = m
+    got = run([{"id": "e", "op": "array.eye", "args": args}], ["e"])[0]
+    assert close(got, np.eye(n, m, k).tolist())
+
+
+def test_random_is_seeded_per_block_and_independent_of_workers():
+    def sample(workers, dist, **kw):
+        nodes = [{"id": "r", "op": "array.random", "args": {"size": [200, 50], "chunks": [64, 20], "seed": 42, "distribution": dist, **kw}}]
+        p = subprocess.run([BIN, "run", "-", "-q", "--workers", str(workers)], input=json.dumps({"version": 1, "nodes": nodes, "outputs": ["r"]}), capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return np.array(json.loads(p.stdout))
+
+    a = sample(1, "random")
+    assert (a == sample(2, "random")).all() and (a == sample(4, "random")).all()
+    assert 0 <= a.min() and a.max() < 1 and abs(a.mean() - 0.5) < 0.02
+    n = sample(2, "normal", loc=3, scale=2)
+    assert abs(n.mean() - 3) < 0.1 and abs(n.std() - 2) < 0.1
+    i = sample(2, "integers", low=-3, high=4)
+    assert i.dtype.kind == "i" and i.min() == -3 and i.max() == 3
+    u = sample(2, "uniform", low=10, high=12)
+    assert 10 <= u.min() and u.max() < 12

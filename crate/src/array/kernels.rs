@@ -1033,3 +1033,56 @@ pub fn expand_dims(c: &ArrayChunk, axis: usize) -> ArrayChunk {
         ArrayChunk::Bool(a) => ArrayChunk::Bool(a.clone().insert_axis(Axis(axis.min(a.ndim())))),
     }
 }
+
+/// A block of the identity-like matrix with ones where column - row == k.
+pub fn eye_block(shape: &[usize], row0: usize, col0: usize, k: i64) -> ArrayChunk {
+    let mut a = ArrayD::<f64>::zeros(IxDyn(shape));
+    for (idx, v) in a.indexed_iter_mut() {
+        let (r, c) = (idx[0] + row0, idx[1] + col0);
+        if c as i64 - r as i64 == k {
+            *v = 1.0;
+        }
+    }
+    ArrayChunk::F64(a)
+}
+
+/// Seeded random blocks; each block's stream comes from the seed and its block number,
+/// so results do not depend on scheduling or worker count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dist {
+    Random,
+    Uniform { low: f64, high: f64 },
+    Normal { loc: f64, scale: f64 },
+    Integers { low: i64, high: i64 },
+}
+
+pub fn random_block(shape: &[usize], dist: Dist, seed: u64, block: u64) -> ArrayChunk {
+    use rand_core::{Rng, SeedableRng};
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(
+        seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ block.wrapping_add(1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+    );
+    let n: usize = shape.iter().product();
+    let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let dim = IxDyn(shape);
+    match dist {
+        Dist::Integers { low, high } => {
+            let span = (high - low).max(1) as f64;
+            let v: Vec<i64> = (0..n).map(|_| low + (unit() * span).floor() as i64).collect();
+            ArrayChunk::I64(ArrayD::from_shape_vec(dim, v).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
+        }
+        _ => {
+            let v: Vec<f64> = (0..n)
+                .map(|_| match dist {
+                    Dist::Uniform { low, high } => low + (high - low) * unit(),
+                    Dist::Normal { loc, scale } => {
+                        // Box-Muller; 1 - u keeps the logarithm finite.
+                        let (u1, u2) = (1.0 - unit(), unit());
+                        loc + scale * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+                    }
+                    _ => unit(),
+                })
+                .collect();
+            ArrayChunk::F64(ArrayD::from_shape_vec(dim, v).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
+        }
+    }
+}

@@ -60,6 +60,18 @@ pub enum ArrayOp {
     /// The product of two 2-d blocks (one term of a blocked matmul).
     MatmulPart,
     Astype(DType),
+    Eye {
+        shape: Vec<usize>,
+        row0: usize,
+        col0: usize,
+        k: i64,
+    },
+    Random {
+        shape: Vec<usize>,
+        dist: kernels::Dist,
+        seed: u64,
+        block: u64,
+    },
     Clip {
         lo: Option<Scalar>,
         hi: Option<Scalar>,
@@ -89,6 +101,8 @@ impl ArrayOp {
             ArrayOp::Gather { .. } => "rechunk".to_string(),
             ArrayOp::Pick(_) => "getitem".to_string(),
             ArrayOp::Astype(_) => "astype".to_string(),
+            ArrayOp::Eye { .. } => "eye".to_string(),
+            ArrayOp::Random { .. } => "random".to_string(),
             ArrayOp::Clip { .. } => "clip".to_string(),
             ArrayOp::ExpandDims(_) => "stack".to_string(),
         }
@@ -167,6 +181,13 @@ impl ArrayOp {
             ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
             ArrayOp::Pick(picks) => kernels::pick(chunk(0)?, picks)?,
             ArrayOp::Astype(d) => kernels::astype(chunk(0)?, *d),
+            ArrayOp::Eye { shape, row0, col0, k } => kernels::eye_block(shape, *row0, *col0, *k),
+            ArrayOp::Random {
+                shape,
+                dist,
+                seed,
+                block,
+            } => kernels::random_block(shape, *dist, *seed, *block),
             ArrayOp::Clip { lo, hi } => kernels::clip(chunk(0)?, *lo, *hi),
             ArrayOp::ExpandDims(ax) => kernels::expand_dims(chunk(0)?, *ax),
             ArrayOp::Gather { pieces, shape, dtype } => {
@@ -1383,5 +1404,117 @@ pub fn lower_stack(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             src.remove(axis);
         }
         Ok((vec![task_at(c, m, &src)?], Op::Array(ArrayOp::ExpandDims(axis))))
+    })
+}
+
+/// `linspace(start, stop, num, endpoint)`.
+pub fn lower_linspace(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let num = ctx.usize_arg("num")?.unwrap_or(50);
+    let f = |k: &str| ctx.json_arg(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let (start, stop) = (f("start"), f("stop"));
+    let endpoint = ctx.bool_arg("endpoint", true)?;
+    let div = if endpoint { num.saturating_sub(1) } else { num };
+    let step = if div == 0 {
+        0.0
+    } else {
+        (stop - start) / div as f64
+    };
+    let chunks = normalize_chunks(ctx.json_arg("chunks"), &[num], &op_label(ctx))?;
+    let meta = ArrayMeta {
+        shape: vec![num],
+        chunks,
+        dtype: DType::F64,
+    };
+    let m2 = meta.clone();
+    blocks(l, ctx, "linspace", meta, LayerKind::Input, |idx| {
+        let offset = m2.block_offset(idx).first().copied().unwrap_or(0);
+        let n = m2.block_shape(idx).first().copied().unwrap_or(0);
+        Ok((
+            Vec::new(),
+            Op::Array(ArrayOp::Arange {
+                start,
+                step,
+                offset,
+                len: n,
+                dtype: DType::F64,
+            }),
+        ))
+    })
+}
+
+/// `eye(N, M, k)`: ones on the k-th diagonal.
+pub fn lower_eye(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let n = ctx.usize_arg("N")?.unwrap_or(0);
+    let m = ctx.usize_arg("M")?.unwrap_or(n);
+    let k = ctx.json_arg("k").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    let chunks = normalize_chunks(ctx.json_arg("chunks"), &[n, m], &op_label(ctx))?;
+    let meta = ArrayMeta {
+        shape: vec![n, m],
+        chunks,
+        dtype: DType::F64,
+    };
+    let m2 = meta.clone();
+    blocks(l, ctx, "eye", meta, LayerKind::Input, |idx| {
+        let off = m2.block_offset(idx);
+        let op = ArrayOp::Eye {
+            shape: m2.block_shape(idx),
+            row0: off.first().copied().unwrap_or(0),
+            col0: off.get(1).copied().unwrap_or(0),
+            k,
+        };
+        Ok((Vec::new(), Op::Array(op)))
+    })
+}
+
+/// Seeded random arrays: `random`, `uniform`, `normal`, `integers`.
+pub fn lower_random(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let shape = shape_arg(ctx, "size")?;
+    let f = |k: &str, d: f64| ctx.json_arg(k).and_then(serde_json::Value::as_f64).unwrap_or(d);
+    let dist = match ctx.str_arg("distribution")?.unwrap_or("random") {
+        "random" => kernels::Dist::Random,
+        "uniform" => kernels::Dist::Uniform {
+            low: f("low", 0.0),
+            high: f("high", 1.0),
+        },
+        "normal" => kernels::Dist::Normal {
+            loc: f("loc", 0.0),
+            scale: f("scale", 1.0),
+        },
+        "integers" => {
+            let (low, high) = (f("low", 0.0) as i64, f("high", 0.0) as i64);
+            if high <= low {
+                return Err(Error::value(format!(
+                    "{}: integers needs high > low, got low={low} high={high}",
+                    op_label(ctx)
+                )));
+            }
+            kernels::Dist::Integers { low, high }
+        }
+        other => {
+            return Err(Error::plan(format!(
+                "{}: unknown distribution '{other}'; use random, uniform, normal or integers",
+                op_label(ctx)
+            )))
+        }
+    };
+    let seed = ctx.usize_arg("seed")?.unwrap_or(0) as u64;
+    let dtype = if matches!(dist, kernels::Dist::Integers { .. }) {
+        DType::I64
+    } else {
+        DType::F64
+    };
+    let chunks = normalize_chunks(ctx.json_arg("chunks"), &shape, &op_label(ctx))?;
+    let meta = ArrayMeta { shape, chunks, dtype };
+    let m2 = meta.clone();
+    let mut n = 0u64;
+    blocks(l, ctx, "random", meta, LayerKind::Input, |idx| {
+        let op = ArrayOp::Random {
+            shape: m2.block_shape(idx),
+            dist,
+            seed,
+            block: n,
+        };
+        n += 1;
+        Ok((Vec::new(), Op::Array(op)))
     })
 }
