@@ -269,6 +269,8 @@ fn check_args(node: &Node, spec: &OpSpec) -> Result<()> {
     }
     for arg in spec.args {
         match node.args.get(arg.name) {
+            // A null counts as missing, except where any JSON value (null too) is accepted.
+            Some(Json::Null) if arg.ty == ArgType::Any => {}
             None | Some(Json::Null) if arg.required => {
                 return Err(Error::plan(format!(
                     "node '{}' ({}): missing argument '{}' ({})",

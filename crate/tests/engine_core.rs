@@ -660,3 +660,35 @@ fn a_run_can_be_driven_in_time_slices() {
         assert!(run.poll(Duration::from_millis(1)).unwrap().is_some());
     }
 }
+
+#[test]
+fn sync_slow_motion_reports_tasks_running_during_their_wait() {
+    let engine = Engine::new();
+    let sink = EventSink::new();
+    let o = ComputeOptions {
+        delay: Duration::from_millis(30),
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Sync, 2)
+    };
+    compute1(&engine, &map_filter_sum(4, 2), &o);
+    let _ = sink;
+    let sink = EventSink::new();
+    engine.compute(&map_filter_sum(4, 2), &o, &sink).unwrap();
+    let events = sink.events();
+    let started: std::collections::HashMap<u32, f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskStarted { task, t, .. } => Some((*task, *t)),
+            _ => None,
+        })
+        .collect();
+    for e in &events {
+        if let Event::TaskFinished { task, t, .. } = e {
+            assert!(
+                t - started[task] >= 25.0,
+                "task {task} ran {} ms after it was started",
+                t - started[task]
+            );
+        }
+    }
+}

@@ -23,7 +23,7 @@ pub struct SyncExecutor {
     placed: HashMap<TaskId, (f64, usize)>,
     /// Jobs with the time (ms) at which their delay is over.
     queue: VecDeque<(Job, f64)>,
-    pending: VecDeque<Message>,
+    current: Option<Current>,
 }
 
 impl SyncExecutor {
@@ -40,7 +40,7 @@ impl SyncExecutor {
             free_at: vec![0.0; workers],
             placed: HashMap::new(),
             queue: VecDeque::new(),
-            pending: VecDeque::new(),
+            current: None,
         }
     }
 
@@ -67,26 +67,19 @@ impl SyncExecutor {
         (best.0, best.1)
     }
 
-    /// Runs the first queued job now; reports Started and keeps Finished for the next call.
-    fn run_front(&mut self) -> Option<Message> {
-        let (job, _) = self.queue.pop_front()?;
+    /// Takes the next job: places it on a logical worker and reports it started. Its
+    /// slow-motion wait then counts as running, as on the pool.
+    fn start_front(&mut self) -> Option<Message> {
+        let (job, ready_at) = self.queue.pop_front()?;
         let (worker, sim_start) = self.place(&job.deps);
-        let task = job.task;
         let start = now_ms();
-        let result = job.run();
-        let t = now_ms();
-        // A task always takes a little simulated time, so later ties spread out.
-        let sim_end = sim_start + (t - start).max(1e-3);
-        if let Some(free) = self.free_at.get_mut(worker) {
-            *free = sim_end;
-        }
-        self.placed.insert(task, (sim_end, worker));
-        self.pending.push_back(Message::Finished {
-            task,
+        let task = job.task;
+        self.current = Some(Current {
+            job,
+            ready_at,
             worker,
+            sim_start,
             start,
-            t,
-            result,
         });
         Some(Message::Started {
             task,
@@ -95,12 +88,56 @@ impl SyncExecutor {
         })
     }
 
-    fn wait_ms(&self) -> f64 {
-        self.queue
-            .front()
-            .map(|(_, at)| (at - now_ms()).max(0.0))
-            .unwrap_or(0.0)
+    /// Runs the current job (its wait is over) and reports it finished.
+    fn finish_current(&mut self) -> Option<Message> {
+        let Current {
+            job,
+            worker,
+            sim_start,
+            start,
+            ..
+        } = self.current.take()?;
+        let task = job.task;
+        let result = job.run();
+        let t = now_ms();
+        // A task always takes a little simulated time, so later ties spread out.
+        let sim_end = sim_start + (t - start).max(1e-3);
+        if let Some(free) = self.free_at.get_mut(worker) {
+            *free = sim_end;
+        }
+        self.placed.insert(task, (sim_end, worker));
+        Some(Message::Finished {
+            task,
+            worker,
+            start,
+            t,
+            result,
+        })
     }
+
+    /// One step: start the next job, or finish the current one once its wait is over.
+    /// `None` if the wait goes beyond `timeout` (or nothing is queued).
+    fn advance(&mut self, timeout: Duration) -> Option<Message> {
+        let Some(current) = &self.current else {
+            return self.start_front();
+        };
+        let wait = Duration::from_secs_f64((current.ready_at - now_ms()).max(0.0) / 1000.0);
+        if wait > timeout {
+            sleep(timeout);
+            return None;
+        }
+        sleep(wait);
+        self.finish_current()
+    }
+}
+
+/// The job the sync executor is on.
+struct Current {
+    job: Job,
+    ready_at: f64,
+    worker: usize,
+    sim_start: f64,
+    start: f64,
 }
 
 impl Default for SyncExecutor {
@@ -125,22 +162,16 @@ impl Executor for SyncExecutor {
         self.queue.push_back((job, ready_at));
     }
     fn next(&mut self) -> Option<Message> {
-        if let Some(msg) = self.pending.pop_front() {
-            return Some(msg);
+        loop {
+            if self.current.is_none() && self.queue.is_empty() {
+                return None;
+            }
+            if let Some(msg) = self.advance(Duration::from_secs(3600)) {
+                return Some(msg);
+            }
         }
-        sleep(Duration::from_secs_f64(self.wait_ms() / 1000.0));
-        self.run_front()
     }
     fn next_timeout(&mut self, timeout: Duration) -> Option<Message> {
-        if let Some(msg) = self.pending.pop_front() {
-            return Some(msg);
-        }
-        let wait = Duration::from_secs_f64(self.wait_ms() / 1000.0);
-        if wait > timeout {
-            sleep(timeout);
-            return None;
-        }
-        sleep(wait);
-        self.run_front()
+        self.advance(timeout)
     }
 }
