@@ -317,7 +317,7 @@ export function reviveResult(value) {
 
 const ELEMWISE = ['add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or'];
 const UNARY = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'floor', 'ceil', 'round', 'not'];
-const REDUCTIONS = ['sum', 'prod', 'min', 'max', 'mean', 'any', 'all'];
+const REDUCTIONS = ['sum', 'prod', 'min', 'max', 'mean', 'any', 'all', 'var', 'std'];
 
 /** A lazy n-d array split into chunks (dask.array). */
 export class ArrayCollection extends Collection {

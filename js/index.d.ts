@@ -284,6 +284,8 @@ export declare class ArrayCollection extends Collection<NDArray> {
   mean(options?: ArrayReductionOptions): ArrayCollection;
   any(options?: ArrayReductionOptions): ArrayCollection;
   all(options?: ArrayReductionOptions): ArrayCollection;
+  var(options?: ArrayReductionOptions & { ddof?: number }): ArrayCollection;
+  std(options?: ArrayReductionOptions & { ddof?: number }): ArrayCollection;
   rechunk(chunks: Chunks): ArrayCollection;
   astype(dtype: 'float64' | 'int64' | 'bool'): ArrayCollection;
   clip(min?: number | null, max?: number | null): ArrayCollection;

@@ -48,7 +48,7 @@ export async function everything(): Promise<void> {
   const arr: NDArray = await x.add(1).mul(z.T.sum({ axis: 0 }).neg().abs().exp().ge(0)).matmul(x).sum({ axis: 1, keepdims: true }).compute();
   const listed: Json = arr.toList();
   const dims: number[] = arr.shape;
-  void [y.mean(), x.getitem([1, { start: 0, stop: 4, step: 2 }]), x.rechunk([1, 4]), x.astype('int64').clip(0, 3), ctx.array.concatenate([x, x], { axis: 1 }), ctx.array.stack([x, x]), ctx.array.linspace(0, 1, 5), ctx.array.eye(3, { k: 1 }), ctx.array.random([2, 2], { distribution: 'normal', seed: 1 }), ctx.array.full([2], 3), ctx.array.zeros(3, { dtype: 'int64' }), listed, dims];
+  void [y.mean(), y.std({ ddof: 1, axis: 0 }), y.var(), x.getitem([1, { start: 0, stop: 4, step: 2 }]), x.rechunk([1, 4]), x.astype('int64').clip(0, 3), ctx.array.concatenate([x, x], { axis: 1 }), ctx.array.stack([x, x]), ctx.array.linspace(0, 1, 5), ctx.array.eye(3, { k: 1 }), ctx.array.random([2, 2], { distribution: 'normal', seed: 1 }), ctx.array.full([2], 3), ctx.array.zeros(3, { dtype: 'int64' }), listed, dims];
   const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];

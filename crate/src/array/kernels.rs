@@ -411,6 +411,12 @@ pub enum RKind {
     Mean,
     Any,
     All,
+    /// Variance (or standard deviation) with `ddof`; partials are [count, sum, sum of
+    /// squares] stacked on a new first axis.
+    Var {
+        ddof: u32,
+        std: bool,
+    },
 }
 
 impl RKind {
@@ -435,12 +441,14 @@ impl RKind {
             RKind::Mean => "mean",
             RKind::Any => "any",
             RKind::All => "all",
+            RKind::Var { std: true, .. } => "std",
+            RKind::Var { .. } => "var",
         }
     }
     /// The result dtype for an input dtype (NumPy: sum/prod of bool or int is int64).
     pub fn result_dtype(self, input: DType) -> DType {
         match self {
-            RKind::Mean => DType::F64,
+            RKind::Mean | RKind::Var { .. } => DType::F64,
             RKind::Any | RKind::All => DType::Bool,
             RKind::Min | RKind::Max => input,
             RKind::Sum | RKind::Prod => {
@@ -460,6 +468,31 @@ pub fn reduce_block(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Res
     let out_dtype = kind.result_dtype(dtype_of(block));
     let along = |n: usize| axis.map(Axis).filter(|a| a.0 < n);
     Ok(match (kind, out_dtype) {
+        (RKind::Var { .. }, _) => {
+            let b = to_f64(block);
+            let (n, s, s2) = match along(b.ndim()) {
+                Some(ax) => {
+                    let len = b.shape().get(ax.0).copied().unwrap_or(0) as f64;
+                    let s = b.sum_axis(ax).insert_axis(ax);
+                    let s2 = b.mapv(|x| x * x).sum_axis(ax).insert_axis(ax);
+                    (s.mapv(|_| len), s, s2)
+                }
+                None => (
+                    ArrayD::from_elem(IxDyn(&[]), b.len() as f64),
+                    ArrayD::from_elem(IxDyn(&[]), b.sum()),
+                    ArrayD::from_elem(IxDyn(&[]), b.iter().map(|x| x * x).sum()),
+                ),
+            };
+            let parts = [
+                n.insert_axis(Axis(0)),
+                s.insert_axis(Axis(0)),
+                s2.insert_axis(Axis(0)),
+            ];
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            ArrayChunk::F64(
+                ndarray::concatenate(Axis(0), &views).map_err(|e| Error::shape(format!("var: {e}")))?,
+            )
+        }
         (RKind::Any | RKind::All, _) => {
             let b = to_bool(block);
             let all = kind == RKind::All;
@@ -538,7 +571,7 @@ pub fn combine(kind: RKind, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
     let mut acc: ArrayChunk = (*first).clone();
     for p in it {
         let op = match kind {
-            RKind::Sum | RKind::Mean => ElemOp::Add,
+            RKind::Sum | RKind::Mean | RKind::Var { .. } => ElemOp::Add,
             RKind::Prod => ElemOp::Mul,
             RKind::Any => ElemOp::Or,
             RKind::All => ElemOp::And,
@@ -1085,4 +1118,28 @@ pub fn random_block(shape: &[usize], dist: Dist, seed: u64, block: u64) -> Array
             ArrayChunk::F64(ArrayD::from_shape_vec(dim, v).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
         }
     }
+}
+
+/// The last step of var/std: from stacked [count, sum, sum of squares] partials.
+pub fn finish_var(c: &ArrayChunk, ddof: u32, std: bool) -> Result<ArrayChunk> {
+    let a = to_f64(c);
+    let pick = |i: usize| {
+        if a.shape().first().copied().unwrap_or(0) > i {
+            Ok(a.index_axis(Axis(0), i).to_owned())
+        } else {
+            Err(Error::internal("var: partials lost their components"))
+        }
+    };
+    let (n, s, s2) = (pick(0)?, pick(1)?, pick(2)?);
+    let d = f64::from(ddof);
+    let out = Zip::from(&n).and(&s).and(&s2).map_collect(|n, s, s2| {
+        let var = (s2 / n - (s / n) * (s / n)) * n / (n - d);
+        let var = if n - d <= 0.0 { f64::NAN } else { var.max(0.0) };
+        if std {
+            var.sqrt()
+        } else {
+            var
+        }
+    });
+    Ok(ArrayChunk::F64(out))
 }

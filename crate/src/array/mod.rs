@@ -165,6 +165,9 @@ impl ArrayOp {
                 let parts: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
                 let mut out = kernels::combine(*kind, &parts)?;
                 if *last {
+                    if let RKind::Var { ddof, std } = kind {
+                        out = kernels::finish_var(&out, *ddof, *std)?;
+                    }
                     if *kind == RKind::Mean {
                         if *count == 0 {
                             return Err(Error::value("mean of an empty array"));
@@ -619,6 +622,16 @@ macro_rules! reductions {
             lower_reduction(l, ctx, $k)
         })*
     };
+}
+
+pub fn lower_var(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let ddof = ctx.usize_arg("ddof")?.unwrap_or(0) as u32;
+    lower_reduction(l, ctx, RKind::Var { ddof, std: false })
+}
+
+pub fn lower_std(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let ddof = ctx.usize_arg("ddof")?.unwrap_or(0) as u32;
+    lower_reduction(l, ctx, RKind::Var { ddof, std: true })
 }
 
 reductions! {
