@@ -92,6 +92,16 @@ export class Collection {
     return { raw, optimized };
   }
 
+  /**
+   * What is known before computing, without running anything: `kind`, `npartitions`, the
+   * graph's `tasks` and `layers`, and for arrays Dask's attributes (`shape`, `ndim`,
+   * `dtype`, `chunks`, `numblocks`, `nbytes`, `chunksize`, `itemsize`, `size`).
+   */
+  async metadata() {
+    const r = await this.ctx.validate(this);
+    return { ...r.outputs[0], tasks: r.tasks, layers: r.layers };
+  }
+
   /** The plan JSON that computes this collection. */
   plan() {
     return this.builder.plan([this]);
@@ -317,7 +327,7 @@ export function reviveResult(value) {
 
 const ELEMWISE = ['add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or'];
 const UNARY = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'floor', 'ceil', 'round', 'not'];
-const REDUCTIONS = ['sum', 'prod', 'min', 'max', 'mean', 'any', 'all', 'var', 'std'];
+const REDUCTIONS = ['sum', 'prod', 'min', 'max', 'mean', 'any', 'all', 'var', 'std', 'argmin', 'argmax'];
 
 /** A lazy n-d array split into chunks (dask.array). */
 export class ArrayCollection extends Collection {
@@ -336,6 +346,19 @@ export class ArrayCollection extends Collection {
       eye: (N, options = {}) => make('array.eye', { N, ...options }),
       /** Seeded random values: `random([4, 4], {distribution: 'normal', seed: 1, chunks: 2})`. */
       random: (size, options = {}) => make('array.random', { size, ...options }),
+      /**
+       * `where(condition, x, y)`: x where the condition holds, else y; x and y are arrays or
+       * numbers; all three broadcast together.
+       */
+      where: (condition, x, y) => {
+        const inputs = [condition];
+        const args = {};
+        for (const [name, v] of [['x', x], ['y', y]]) {
+          if (v instanceof ArrayCollection) inputs.push(v);
+          else args[name] = v;
+        }
+        return new ArrayCollection(ctx, builder, 'array', builder.node('array.where', inputs, planArgs(args)));
+      },
       /** Arrays joined along an existing axis. */
       concatenate: (arrays, options = {}) =>
         new ArrayCollection(ctx, builder, 'array', builder.node('array.concatenate', arrays, planArgs(options))),
@@ -369,6 +392,24 @@ export class ArrayCollection extends Collection {
   }
   astype(dtype) {
     return this.#array('array.astype', { dtype });
+  }
+  /**
+   * `map_blocks` with a per-element function (`x => x * 2`, `lambda x: x ** 2`); blocks
+   * keep their shape. `dtype` is inferred by calling the function on a one unless given.
+   */
+  mapBlocks(func, { dtype } = {}) {
+    return this.#array('array.map_blocks', { func, dtype });
+  }
+  /** The same elements in a new shape: `reshape([4, 6])`, `reshape(4, -1)`. */
+  reshape(...shape) {
+    return this.#array('array.reshape', { shape: shape.length === 1 ? shape[0] : shape });
+  }
+  /**
+   * Whole blocks by block index, as Dask's `x.blocks[i, j]`: `x.blocks.at(0, {start: 1})`.
+   * Integers keep their axis (one block long); slices count blocks.
+   */
+  get blocks() {
+    return { at: (...index) => this.#array('array.blocks', { index: index.map((i) => (i === undefined ? null : i)) }) };
   }
   /** Values limited to [min, max] (either may be omitted). */
   clip(min, max) {

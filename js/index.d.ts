@@ -165,6 +165,8 @@ export declare class Collection<T = Json> {
   persist(options?: ComputeOptions): Promise<this>;
   graph(options?: GraphOptions): Promise<GraphJson>;
   visualize(): Promise<{ raw: GraphJson; optimized: GraphJson }>;
+  /** What is known without computing (partitions, tasks; Dask's attributes for arrays). */
+  metadata(): Promise<CollectionMetadata>;
   plan(): Plan;
 }
 
@@ -239,7 +241,8 @@ export declare class NDArray {
 }
 
 export interface ArrayReductionOptions {
-  axis?: number;
+  /** One axis, several, or all (omitted or null); negative values count from the end. */
+  axis?: number | number[] | null;
   keepdims?: boolean;
   splitEvery?: number;
 }
@@ -286,6 +289,18 @@ export declare class ArrayCollection extends Collection<NDArray> {
   all(options?: ArrayReductionOptions): ArrayCollection;
   var(options?: ArrayReductionOptions & { ddof?: number }): ArrayCollection;
   std(options?: ArrayReductionOptions & { ddof?: number }): ArrayCollection;
+  /** Index of the minimum: flat without an axis, along one axis with it (int64). */
+  argmin(options?: { axis?: number | null; keepdims?: boolean; splitEvery?: number }): ArrayCollection;
+  argmax(options?: { axis?: number | null; keepdims?: boolean; splitEvery?: number }): ArrayCollection;
+  /** A per-element function over every block; dtype inferred unless given. */
+  mapBlocks(func: Func, options?: { dtype?: 'float64' | 'int64' | 'bool' }): ArrayCollection;
+  /** The same elements in a new shape; one size may be -1. */
+  reshape(shape: number | number[]): ArrayCollection;
+  reshape(...shape: number[]): ArrayCollection;
+  /** Whole blocks by block index, as Dask's x.blocks[i, j]. */
+  readonly blocks: { at(...index: Array<number | null | { start?: number | null; stop?: number | null; step?: number | null }>): ArrayCollection };
+  /** Dask's array attributes, known without computing. */
+  metadata(): Promise<ArrayMetadata>;
   rechunk(chunks: Chunks): ArrayCollection;
   astype(dtype: 'float64' | 'int64' | 'bool'): ArrayCollection;
   clip(min?: number | null, max?: number | null): ArrayCollection;
@@ -297,6 +312,29 @@ export declare class ArrayCollection extends Collection<NDArray> {
 }
 
 export type Chunks = number | 'auto' | Array<number | number[]>;
+
+/** What is known of a collection before computing it. */
+export interface CollectionMetadata {
+  kind: 'bag' | 'array' | 'value' | 'dataframe';
+  npartitions: number;
+  /** Tasks and layers in the (unoptimised) graph. */
+  tasks: number;
+  layers: number;
+}
+
+/** Dask's array attributes. */
+export interface ArrayMetadata extends CollectionMetadata {
+  kind: 'array';
+  shape: number[];
+  ndim: number;
+  dtype: 'float64' | 'int64' | 'bool';
+  chunks: number[][];
+  numblocks: number[];
+  nbytes: number;
+  chunksize: number[];
+  itemsize: number;
+  size: number;
+}
 
 export interface ArrayConstructors {
   fromArray(data: Json[] | Float64Array | Int32Array | BigInt64Array | Uint8Array, options?: { shape?: number[]; chunks?: Chunks; dtype?: string }): ArrayCollection;
@@ -317,6 +355,7 @@ export interface ArrayConstructors {
       chunks?: Chunks;
     },
   ): ArrayCollection;
+  where(condition: ArrayCollection, x: ArrayOperand, y: ArrayOperand): ArrayCollection;
   concatenate(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
   stack(arrays: ArrayCollection[], options?: { axis?: number }): ArrayCollection;
   arange(stop: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
@@ -350,7 +389,7 @@ export declare class Context {
   stepper(collection: Collection, options?: { workers?: number; optimize?: boolean; onEvent?: (e: EngineEvent) => void }): Promise<Stepper>;
   persist<C extends Collection>(collection: C, options?: ComputeOptions): Promise<C>;
   graph(collection: Collection, options?: GraphOptions): Promise<GraphJson | string>;
-  validate(collection: Collection): Promise<{ nodes: number; tasks: number }>;
+  validate(collection: Collection): Promise<{ nodes: number; tasks: number; layers: number; outputs: Array<CollectionMetadata | ArrayMetadata> }>;
   plan(...collections: Collection[]): Plan;
   /** Computes a plan given as JSON (or its text); one result per output. */
   computePlan(plan: Plan | string, options?: ComputeOptions): Promise<Json[]>;

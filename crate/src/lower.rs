@@ -59,6 +59,39 @@ pub struct Lowered {
     pub arrays: HashMap<String, Arc<ArrayMeta>>,
 }
 
+impl Lowered {
+    /// One description per output: its kind and partitions, and for arrays everything
+    /// `ArrayMeta::describe` gives; with the graph's task and layer counts.
+    pub fn describe(&self) -> Json {
+        let outputs: Vec<Json> = self
+            .outputs
+            .iter()
+            .map(|c| {
+                let mut d = match self.arrays.get(&c.name) {
+                    Some(m) => m.describe(),
+                    None => serde_json::json!({}),
+                };
+                if let Some(obj) = d.as_object_mut() {
+                    let kind = match c.kind {
+                        Kind::Bag => "bag",
+                        Kind::Value => "value",
+                        Kind::Array => "array",
+                        Kind::Frame => "dataframe",
+                    };
+                    obj.insert("kind".into(), Json::from(kind));
+                    obj.entry("npartitions").or_insert(Json::from(c.tasks.len()));
+                }
+                d
+            })
+            .collect();
+        serde_json::json!({
+            "tasks": self.graph.len(),
+            "layers": self.graph.layers().len(),
+            "outputs": outputs,
+        })
+    }
+}
+
 /// What a lowering function sees of its node.
 pub struct NodeCtx<'a> {
     pub node: &'a Node,

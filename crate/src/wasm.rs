@@ -168,11 +168,15 @@ impl WasmEngine {
         .to_string()
     }
 
-    /// Validates a plan; `{"nodes": n, "tasks": m}` or an error.
+    /// Validates a plan: `{"nodes", "tasks", "layers", "outputs": [metadata]}` or an error.
     pub fn validate(&self, plan: &str) -> Result<String, JsValue> {
         let plan = parse_plan(plan)?;
         let lowered = self.engine.lower(&plan).map_err(js_error)?;
-        Ok(serde_json::json!({"nodes": plan.nodes.len(), "tasks": lowered.graph.len()}).to_string())
+        let mut out = lowered.describe();
+        if let Some(obj) = out.as_object_mut() {
+            obj.insert("nodes".into(), serde_json::Value::from(plan.nodes.len()));
+        }
+        Ok(out.to_string())
     }
 
     /// The task graph as JSON (`format` "json") or as a Dask-style dict ("dask").

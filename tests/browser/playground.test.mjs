@@ -198,7 +198,7 @@ test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid'
   await page.locator('#run-all').click();
   await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
   const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
-  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok']);
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
   const head = await page.locator('.cell .array-head').first().innerText();
   assert.match(head, /array \(8, 8\) float64 · chunks \(4, 4\) · 4 chunks · \d+ tasks · 512 B/);
   assert.equal(await page.locator('.cell').nth(0).locator('.chunk-grid rect.chunk').count(), 4);
@@ -207,6 +207,14 @@ test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid'
   assert.equal(third.total, 256);
   assert.deepEqual(third.perColumn, Array(8).fill(32));
   assert.equal(await page.locator('.cell').nth(3).locator('.chunk-grid rect.chunk').count(), 16);
+  const meta = JSON.parse(await outputOf(page, 4));
+  assert.deepEqual(meta.numblocks, [4, 4]);
+  assert.equal(meta.nbytes, 8_000_000);
+  assert.equal(meta.tasks, 16);
+  const sixth = JSON.parse(await outputOf(page, 5));
+  assert.equal(sixth.argmax, 6);
+  assert.deepEqual(sixth.positive, [4, 0, 7, 7, 0, 2, 9, 0, 0]);
+  assert.deepEqual(sixth.squared, [16, 1, 49, 49, 9, 4, 81, 0, 64]);
   await page.locator('.cell').nth(0).scrollIntoViewIfNeeded();
   await screenshot(page, 'playground-array');
   assert.deepEqual(page.errors, []);

@@ -63,3 +63,63 @@ test('array errors name both shapes and the engine goes on', async () => {
   await assert.rejects(a.matmul(a).compute(), (e) => e.kind === 'shape' && /\(3, 4\) and \(3, 4\) \(4 != 3\)/.test(e.message));
   assert.equal((await a.sum().compute()).toList(), 12);
 });
+
+test('where, mapBlocks, reshape, blocks, argmin/argmax and axis tuples', async () => {
+  const x = ctx.array.fromArray([[3, -1, 4], [-1, 5, -9]], { chunks: 1 });
+  const [w, wn, m, r, b, amin, amax, s] = await ctx.compute(
+    ctx.array.where(x.gt(0), x, 0),
+    ctx.array.where(x.gt(0), 1.5, x),
+    x.mapBlocks((v) => v * v + 1),
+    x.reshape(3, 2),
+    x.blocks.at(-1, { start: 1 }),
+    x.argmin(),
+    x.argmax({ axis: 1 }),
+    ctx.array.ones([2, 3, 4], { chunks: 2 }).sum({ axis: [0, 2], keepdims: true }),
+  );
+  assert.deepEqual(w.toList(), [[3, 0, 4], [0, 5, 0]]);
+  assert.equal(wn.dtype, 'float64');
+  assert.deepEqual(wn.toList(), [[1.5, -1, 1.5], [-1, 1.5, -9]]);
+  assert.equal(m.dtype, 'int64');
+  assert.deepEqual(m.toList(), [[10, 2, 17], [2, 26, 82]]);
+  assert.deepEqual(r.toList(), [[3, -1], [4, -1], [5, -9]]);
+  assert.deepEqual(b.toList(), [[5, -9]]);
+  assert.equal(amin.toList(), 5);
+  assert.equal(amin.dtype, 'int64');
+  assert.deepEqual(amax.toList(), [2, 1]);
+  assert.deepEqual(s.shape, [1, 3, 1]);
+  assert.deepEqual(s.toList(), [[[8], [8], [8]]]);
+  // A Python lambda works the same way.
+  const py = await x.mapBlocks('lambda v: v > 0').compute();
+  assert.equal(py.dtype, 'bool');
+});
+
+test('metadata gives Dask\'s array attributes without computing', async () => {
+  const x = ctx.array.ones([7, 9], { chunks: [3, 4] });
+  const meta = await x.metadata();
+  assert.deepEqual(meta.shape, [7, 9]);
+  assert.equal(meta.ndim, 2);
+  assert.equal(meta.dtype, 'float64');
+  assert.deepEqual(meta.chunks, [[3, 3, 1], [4, 4, 1]]);
+  assert.deepEqual(meta.numblocks, [3, 3]);
+  assert.equal(meta.npartitions, 9);
+  assert.equal(meta.nbytes, 7 * 9 * 8);
+  assert.deepEqual(meta.chunksize, [3, 4]);
+  assert.equal(meta.tasks, 9);
+  const s = await x.sum({ axis: 0 }).metadata();
+  assert.deepEqual(s.chunks, [[4, 4, 1]]);
+  const bag = await ctx.bag.range(10, { npartitions: 3 }).metadata();
+  assert.equal(bag.kind, 'bag');
+  assert.equal(bag.npartitions, 3);
+});
+
+test('a function that returns text in mapBlocks fails with the task named and the engine goes on', async () => {
+  const x = ctx.array.arange(4, { chunks: 2 });
+  await assert.rejects(x.mapBlocks((v) => String(v), { dtype: 'float64' }).compute(), (e) => {
+    assert.match(e.message, /must return a number or a bool/);
+    assert.ok(e.key, 'the failing task is named');
+    return true;
+  });
+  // An evaluation error shows the caret under the failing part.
+  await assert.rejects(x.mapBlocks((v) => 'a' + v).compute(), /unsupported operand types for \+: 'str' and 'int'[\s\S]*\^/);
+  assert.equal((await x.argmax().compute()).toList(), 3);
+});

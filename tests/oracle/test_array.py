@@ -376,3 +376,186 @@ def test_var_and_std(name, reduction, ddof):
         flat_got = np.array(got, dtype=float).ravel()
         flat_exp = np.array(expected, dtype=float).ravel()
         assert np.allclose(flat_got, flat_exp, rtol=1e-9, atol=1e-12), (axis, got, expected)
+
+
+AXIS_TUPLES = [
+    ("ints-3d", (0, 2)), ("ints-3d", (1, 2)), ("ints-3d", (0, 1, 2)), ("ints-3d", (-1, 0)),
+    ("floats-2d", (0, 1)), ("floats-2d-explicit", (1, 0)),
+]
+
+
+@pytest.mark.parametrize("name,axis", AXIS_TUPLES)
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max", "var", "any"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_over_axis_tuples(name, axis, reduction, keepdims):
+    node, data = source(name)
+    args = {"axis": list(axis), "keepdims": keepdims, "split_every": 2}
+    got = run([node, {"id": "r", "op": f"array.{reduction}", "inputs": ["x"], "args": args}], ["r"])[0]
+    expected = getattr(np, reduction)(data, axis=axis, keepdims=keepdims)
+    expected = expected.tolist() if hasattr(expected, "tolist") else expected
+    if reduction == "var":
+        assert np.allclose(np.array(got, dtype=float), np.array(expected, dtype=float), rtol=1e-9, atol=1e-12)
+    else:
+        assert close(got, expected), f"\npartita: {got}\n  numpy: {expected}"
+
+
+@pytest.mark.parametrize("name", ["ints-1d", "floats-2d", "ints-3d", "bools-2d", "single"])
+@pytest.mark.parametrize("reduction", ["sum", "min", "all"])
+def test_keepdims_without_axis(name, reduction):
+    node, data = source(name)
+    got = run([node, {"id": "r", "op": f"array.{reduction}", "inputs": ["x"], "args": {"keepdims": True}}], ["r"])[0]
+    assert close(got, getattr(np, reduction)(data, keepdims=True).tolist())
+
+
+TIES = np.array([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3], [5, 8, 9, 7, 9], [1, 1, 1, 1, 1]])
+WITH_NAN = np.array([[0.5, np.nan, -2.0, 7.0], [np.nan, 1.0, 1.0, -2.0], [3.0, 3.0, 8.0, 8.0]])
+
+
+@pytest.mark.parametrize("data,chunks", [
+    (TIES, [2, 2]), (TIES, [1, 3]), (WITH_NAN, [2, 3]), (WITH_NAN[:, 2:], [1, 1]),
+    (ARRAYS["ints-3d"][0], [2, 3, 2]), (ARRAYS["floats-2d"][0], [3, 4]), (ARRAYS["ints-1d"][0], 5),
+    (ARRAYS["bools-2d"][0], 2), (np.array([[4.5]]), 1),
+])
+@pytest.mark.parametrize("reduction", ["argmin", "argmax"])
+def test_argmin_argmax_first_occurrence_and_nan(data, chunks, reduction):
+    node = {"id": "x", "op": "array.from_array", "args": {"data": np.where(np.isnan(data), None, data).tolist() if data.dtype.kind == "f" else data.tolist(), "chunks": chunks, "dtype": str(data.dtype)}}
+    for axis in [None] + list(range(data.ndim)) + [-1]:
+        for keepdims in [False, True]:
+            args = {"split_every": 2, "keepdims": keepdims}
+            if axis is not None:
+                args["axis"] = axis
+            got = run([node, {"id": "r", "op": f"array.{reduction}", "inputs": ["x"], "args": args}], ["r"])[0]
+            expected = getattr(np, reduction)(data, axis=axis, keepdims=keepdims)
+            assert got == expected.tolist(), (axis, keepdims, got, expected)
+
+
+@pytest.mark.parametrize("sc,sx,sy,cc,cx,cy", [
+    ((6, 5), (6, 5), (6, 5), [4, 2], [3, 5], [2, 2]),
+    ((6, 5), (5,), (6, 1), [2, 2], [3], [4, 1]),
+    ((4,), (3, 4), (), [3], [2, 2], []),
+])
+def test_where_broadcasts_three_operands(sc, sx, sy, cc, cx, cy):
+    cond = RNG.normal(size=sc) > 0
+    x = RNG.integers(0, 9, size=sx)
+    y = RNG.normal(size=sy)
+    nodes = [
+        {"id": "c", "op": "array.from_array", "args": {"data": cond.tolist(), "chunks": cc, "shape": list(sc)}},
+        {"id": "x", "op": "array.from_array", "args": {"data": x.tolist(), "chunks": cx, "shape": list(sx)}},
+        {"id": "y", "op": "array.from_array", "args": {"data": y.tolist() if sy else float(y), "chunks": cy, "shape": list(sy)}},
+        {"id": "w", "op": "array.where", "inputs": ["c", "x", "y"]},
+    ]
+    assert close(run(nodes, ["w"])[0], np.where(cond, x, y).tolist())
+
+
+def test_where_with_numbers_and_a_computed_condition():
+    data = ARRAYS["floats-2d"][0]
+    node, _ = source("floats-2d")
+    gt = {"id": "gt", "op": "array.elemwise", "inputs": ["x"], "args": {"op": "gt", "other": 0}}
+    nodes = [
+        node, gt,
+        {"id": "a", "op": "array.where", "inputs": ["gt", "x"], "args": {"y": 0}},
+        {"id": "b", "op": "array.where", "inputs": ["gt"], "args": {"x": 1, "y": -1}},
+        {"id": "c", "op": "array.where", "inputs": ["gt", "x"], "args": {"x": 2.5}},
+    ]
+    a, b, c = run(nodes, ["a", "b", "c"])
+    assert close(a, np.where(data > 0, data, 0).tolist())
+    assert b == np.where(data > 0, 1, -1).tolist()
+    assert close(c, np.where(data > 0, 2.5, data).tolist())
+
+
+@pytest.mark.parametrize("func,dtype,npf", [
+    ("x => x * 2 + 1", None, lambda a: a * 2 + 1),
+    ("lambda x: x ** 2 if x > 0 else 0", None, lambda a: np.where(a > 0, a ** 2, 0)),
+    ("x => Math.sqrt(Math.abs(x))", None, lambda a: np.sqrt(np.abs(a))),
+    ("lambda x: x % 3 == 0", None, lambda a: a % 3 == 0),
+    ("x => x / 4", "int64", lambda a: (a / 4).astype(np.int64)),
+])
+@pytest.mark.parametrize("name", ["ints-1d", "ints-3d"])
+def test_map_blocks_with_an_expression(func, dtype, npf, name):
+    node, data = source(name)
+    args = {"func": func}
+    if dtype:
+        args["dtype"] = dtype
+    got = run([node, {"id": "m", "op": "array.map_blocks", "inputs": ["x"], "args": args}], ["m"])[0]
+    assert close(got, npf(data).tolist())
+
+
+RESHAPES = [
+    ((24,), [5], (4, 6)), ((24,), [6], (2, 3, 4)), ((4, 6), [2, 3], (24,)), ((4, 6), [3, 4], (6, 4)),
+    ((2, 3, 4), [1, 2, 2], (6, 4)), ((2, 3, 4), [1, 1, 4], (2, 12)), ((6, 4), [3, 2], (2, 3, 4)),
+    ((3, 1, 4), [2, 1, 2], (3, 4)), ((3, 4), [2, 3], (3, 1, 4)), ((12,), [5], (-1, 3)), ((1,), [1], ()),
+    ((0, 3), [1, 3], (3, 0)),
+]
+
+
+@pytest.mark.parametrize("shape,chunks,new", RESHAPES)
+def test_reshape_matches_numpy(shape, chunks, new):
+    data = np.arange(int(np.prod(shape))).reshape(shape)
+    nodes = [
+        {"id": "x", "op": "array.from_array", "args": {"data": data.ravel().tolist(), "shape": list(shape), "chunks": chunks, "dtype": "int64"}},
+        {"id": "r", "op": "array.reshape", "inputs": ["x"], "args": {"shape": list(new)}},
+    ]
+    got = run(nodes, ["r"])[0]
+    assert got == data.reshape(new).tolist()
+
+
+def test_blocks_pick_whole_blocks():
+    data = RNG.integers(0, 99, size=(7, 9))
+    node = {"id": "x", "op": "array.from_array", "args": {"data": data.tolist(), "chunks": [3, 4]}}
+    # Rows in blocks of 3 (3, 3, 1), columns of 4 (4, 4, 1).
+    one, row, rev = run(
+        [
+            node,
+            {"id": "one", "op": "array.blocks", "inputs": ["x"], "args": {"index": [1, 2]}},
+            {"id": "row", "op": "array.blocks", "inputs": ["x"], "args": {"index": [0]}},
+            {"id": "rev", "op": "array.blocks", "inputs": ["x"], "args": {"index": [sl(None, None, -1), sl(0, 2)]}},
+        ],
+        ["one", "row", "rev"],
+    )
+    assert one == data[3:6, 8:9].tolist()
+    assert row == data[0:3].tolist()
+    assert rev == np.concatenate([data[6:7, :8], data[3:6, :8], data[0:3, :8]]).tolist()
+
+
+def metadata(nodes, output):
+    p = subprocess.run([BIN, "validate", "-"], input=json.dumps({"version": 1, "nodes": nodes, "outputs": [output]}), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    line = [l for l in p.stdout.splitlines() if l.startswith(f"{output}: ")][0]
+    return json.loads(line[len(output) + 2:])
+
+
+def test_metadata_matches_dask_array():
+    import dask.array as da
+
+    x = da.ones((17, 23, 5), chunks=(4, 6, 5))
+    cases = [
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}}], "x", x),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "s", "op": "array.sum", "inputs": ["x"], "args": {"axis": [0, 2], "keepdims": True}}], "s", x.sum(axis=(0, 2), keepdims=True)),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "g", "op": "array.getitem", "inputs": ["x"], "args": {"index": [sl(None, None, 2), sl(3, 20), 1]}}], "g", x[::2, 3:20, 1]),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "b", "op": "array.blocks", "inputs": ["x"], "args": {"index": [sl(1, 3), -1]}}], "b", x.blocks[1:3, -1]),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "r", "op": "array.rechunk", "inputs": ["x"], "args": {"chunks": [5, 10, 2]}}], "r", x.rechunk((5, 10, 2))),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "a", "op": "array.argmax", "inputs": ["x"], "args": {"axis": 1}}], "a", x.argmax(axis=1)),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [17, 23, 5], "chunks": [4, 6, 5]}},
+          {"id": "t", "op": "array.transpose", "inputs": ["x"]}], "t", x.T),
+        ([{"id": "a", "op": "array.ones", "args": {"shape": [9, 6], "chunks": [4, 4]}},
+          {"id": "b", "op": "array.ones", "args": {"shape": [6, 5], "chunks": [4, 2]}},
+          {"id": "m", "op": "array.matmul", "inputs": ["a", "b"]}], "m", da.ones((9, 6), chunks=4) @ da.ones((6, 5), chunks=(4, 2))),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [24], "chunks": 6}},
+          {"id": "r", "op": "array.reshape", "inputs": ["x"], "args": {"shape": [4, 6]}}], "r", da.ones(24, chunks=6).reshape(4, 6)),
+        ([{"id": "x", "op": "array.ones", "args": {"shape": [4, 6], "chunks": [1, 6]}},
+          {"id": "r", "op": "array.reshape", "inputs": ["x"], "args": {"shape": [24]}}], "r", da.ones((4, 6), chunks=(1, 6)).reshape(24)),
+    ]
+    for nodes, out, expected in cases:
+        got = metadata(nodes, out)
+        assert tuple(got["shape"]) == expected.shape, out
+        assert tuple(tuple(c) for c in got["chunks"]) == expected.chunks, (out, got["chunks"], expected.chunks)
+        assert tuple(got["numblocks"]) == expected.numblocks
+        assert got["npartitions"] == expected.npartitions
+        assert got["nbytes"] == expected.nbytes
+        assert got["dtype"] == str(expected.dtype)
+        assert got["ndim"] == expected.ndim

@@ -3,6 +3,7 @@ import {
   start,
   EngineError,
   type Context,
+  type ArrayMetadata,
   type Bag,
   type Delayed,
   type EngineEvent,
@@ -49,6 +50,9 @@ export async function everything(): Promise<void> {
   const listed: Json = arr.toList();
   const dims: number[] = arr.shape;
   void [y.mean(), y.std({ ddof: 1, axis: 0 }), y.var(), x.getitem([1, { start: 0, stop: 4, step: 2 }]), x.rechunk([1, 4]), x.astype('int64').clip(0, 3), ctx.array.concatenate([x, x], { axis: 1 }), ctx.array.stack([x, x]), ctx.array.linspace(0, 1, 5), ctx.array.eye(3, { k: 1 }), ctx.array.random([2, 2], { distribution: 'normal', seed: 1 }), ctx.array.full([2], 3), ctx.array.zeros(3, { dtype: 'int64' }), listed, dims];
+  const meta: ArrayMetadata = await x.metadata();
+  const blocksPerAxis: number[] = meta.numblocks;
+  void [ctx.array.where(x.gt(0), x, 0), x.mapBlocks((v: number) => v * 2, { dtype: 'float64' }), x.reshape(2, 8), x.reshape([16]), x.blocks.at(0, { start: 1 }), x.argmin({ axis: 0 }), x.argmax(), x.sum({ axis: [0, 1], keepdims: true }), blocksPerAxis];
   const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];

@@ -417,6 +417,10 @@ pub enum RKind {
         ddof: u32,
         std: bool,
     },
+    /// argmin / argmax; partials are [value, global index] stacked on a new first axis.
+    Arg {
+        max: bool,
+    },
 }
 
 impl RKind {
@@ -443,12 +447,15 @@ impl RKind {
             RKind::All => "all",
             RKind::Var { std: true, .. } => "std",
             RKind::Var { .. } => "var",
+            RKind::Arg { max: true } => "argmax",
+            RKind::Arg { max: false } => "argmin",
         }
     }
     /// The result dtype for an input dtype (NumPy: sum/prod of bool or int is int64).
     pub fn result_dtype(self, input: DType) -> DType {
         match self {
             RKind::Mean | RKind::Var { .. } => DType::F64,
+            RKind::Arg { .. } => DType::I64,
             RKind::Any | RKind::All => DType::Bool,
             RKind::Min | RKind::Max => input,
             RKind::Sum | RKind::Prod => {
@@ -462,9 +469,204 @@ impl RKind {
     }
 }
 
-/// Reduces a block along `axis` (keeping it, length 1), or entirely (a 0-d block).
-/// Mean reduces to sums here; the final step divides by the count.
-pub fn reduce_block(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Result<ArrayChunk> {
+/// Reduces a block over `axes` (sorted, distinct), keeping each as a length-1 axis.
+/// Mean reduces to sums here; the final step divides by the count. Several axes (but not
+/// all) are moved last and merged into one, so one single-axis pass does the work.
+pub fn reduce_block(kind: RKind, block: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
+    let nd = block.shape().len();
+    let mut keep: Vec<usize> = block
+        .shape()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| if axes.contains(&i) { 1 } else { *n })
+        .collect();
+    if matches!(kind, RKind::Var { .. }) {
+        keep.insert(0, 3);
+    }
+    let out = match axes {
+        [ax] => reduce_axis(kind, block, Some(*ax))?,
+        _ if axes.len() >= nd => reduce_axis(kind, block, None)?,
+        _ => {
+            let mut perm: Vec<usize> = (0..nd).filter(|i| !axes.contains(i)).collect();
+            let mut merged: Vec<usize> = perm
+                .iter()
+                .map(|i| block.shape().get(*i).copied().unwrap_or(0))
+                .collect();
+            merged.push(
+                axes.iter()
+                    .map(|a| block.shape().get(*a).copied().unwrap_or(1))
+                    .product(),
+            );
+            perm.extend_from_slice(axes);
+            let moved = reshape(&transpose(block, &perm)?, &merged)?;
+            reduce_axis(kind, &moved, Some(merged.len() - 1))?
+        }
+    };
+    reshape(&out, &keep)
+}
+
+/// The block's elements in C order under a new shape of the same size.
+pub fn reshape(c: &ArrayChunk, shape: &[usize]) -> Result<ArrayChunk> {
+    if c.shape() == shape {
+        return Ok(c.clone());
+    }
+    macro_rules! go {
+        ($a:expr, $v:ident) => {
+            ArrayChunk::$v(
+                $a.as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order(IxDyn(shape))
+                    .map_err(|_| {
+                        Error::shape(format!(
+                            "reshape: a block of shape {:?} cannot become {:?}",
+                            c.shape(),
+                            shape
+                        ))
+                    })?,
+            )
+        };
+    }
+    Ok(match c {
+        ArrayChunk::F64(a) => go!(a, F64),
+        ArrayChunk::I64(a) => go!(a, I64),
+        ArrayChunk::Bool(a) => go!(a, Bool),
+    })
+}
+
+/// NumPy's argmin/argmax order: NaN wins (the first NaN is the answer), then the smaller
+/// (or larger) value.
+fn arg_better(max: bool, cand: f64, cur: f64) -> bool {
+    if cur.is_nan() {
+        false
+    } else if cand.is_nan() {
+        true
+    } else if max {
+        cand > cur
+    } else {
+        cand < cur
+    }
+}
+
+/// argmin/argmax of a block whose first element sits at `offset` in an array of shape
+/// `full`: [best value, its index] stacked on a new first axis. With `axis` the index is
+/// along that axis; without it, the flat (C order) index in the whole array.
+pub fn arg_block(
+    max: bool,
+    block: &ArrayChunk,
+    axis: Option<usize>,
+    offset: &[usize],
+    full: &[usize],
+) -> Result<ArrayChunk> {
+    let name = if max { "argmax" } else { "argmin" };
+    let values = to_f64(block);
+    let empty = || Error::value(format!("{name}: attempt to get {name} of an empty sequence"));
+    let (best_vals, best_idx, keep): (Vec<f64>, Vec<f64>, Vec<usize>) = match axis {
+        None => {
+            let mut strides = vec![1usize; full.len()];
+            let mut step = 1usize;
+            for (s, n) in strides.iter_mut().zip(full).rev() {
+                *s = step;
+                step = step.saturating_mul(*n);
+            }
+            let mut best: Option<(f64, usize)> = None;
+            for (idx, v) in values.indexed_iter() {
+                if best.is_none_or(|(b, _)| arg_better(max, *v, b)) {
+                    let flat = ndarray::Dimension::slice(&idx)
+                        .iter()
+                        .enumerate()
+                        .map(|(d, i)| {
+                            (offset.get(d).copied().unwrap_or(0) + i) * strides.get(d).copied().unwrap_or(0)
+                        })
+                        .sum();
+                    best = Some((*v, flat));
+                }
+            }
+            let (v, i) = best.ok_or_else(empty)?;
+            (vec![v], vec![i as f64], vec![1; values.ndim()])
+        }
+        Some(ax) => {
+            if ax >= values.ndim() {
+                return Err(Error::internal(format!("{name}: axis {ax} outside the block")));
+            }
+            if values.shape().get(ax) == Some(&0) {
+                return Err(empty());
+            }
+            let base = offset.get(ax).copied().unwrap_or(0);
+            let (mut vs, mut is) = (Vec::new(), Vec::new());
+            for lane in values.lanes(Axis(ax)) {
+                let mut best: Option<(f64, usize)> = None;
+                for (i, v) in lane.iter().enumerate() {
+                    if best.is_none_or(|(b, _)| arg_better(max, *v, b)) {
+                        best = Some((*v, i));
+                    }
+                }
+                let (v, i) = best.ok_or_else(empty)?;
+                vs.push(v);
+                is.push((base + i) as f64);
+            }
+            let mut keep = values.shape().to_vec();
+            if let Some(k) = keep.get_mut(ax) {
+                *k = 1;
+            }
+            (vs, is, keep)
+        }
+    };
+    let mut shape = vec![2];
+    shape.extend_from_slice(&keep);
+    let mut data = best_vals;
+    data.extend(best_idx);
+    Ok(ArrayChunk::F64(
+        ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| Error::internal(format!("{name}: {e}")))?,
+    ))
+}
+
+/// The (values, indices) halves of an argmin/argmax partial, in C order.
+fn arg_halves(c: &ArrayChunk) -> Result<(Vec<f64>, Vec<f64>)> {
+    let a = to_f64(c);
+    if a.shape().first() != Some(&2) {
+        return Err(Error::internal("arg reduction: partials lost their components"));
+    }
+    let half = |i: usize| a.index_axis(Axis(0), i).iter().copied().collect::<Vec<f64>>();
+    Ok((half(0), half(1)))
+}
+
+/// Merges argmin/argmax partials: the better value, and on a tie the lower index.
+fn combine_arg(max: bool, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
+    let mut it = parts.iter();
+    let first = it
+        .next()
+        .ok_or_else(|| Error::internal("arg reduction: no partials to combine"))?;
+    let shape = first.shape().to_vec();
+    let (mut vals, mut idxs) = arg_halves(first)?;
+    for p in it {
+        if p.shape() != shape.as_slice() {
+            return Err(Error::internal("arg reduction: partials of different shapes"));
+        }
+        let (ov, oi) = arg_halves(p)?;
+        for (((av, ai), cv), ci) in vals.iter_mut().zip(idxs.iter_mut()).zip(ov).zip(oi) {
+            let tie = !arg_better(max, *av, cv) && (cv == *av || (cv.is_nan() && av.is_nan()));
+            if arg_better(max, cv, *av) || (tie && ci < *ai) {
+                *av = cv;
+                *ai = ci;
+            }
+        }
+    }
+    vals.extend(idxs);
+    Ok(ArrayChunk::F64(
+        ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::internal(format!("arg: {e}")))?,
+    ))
+}
+
+/// The last step of argmin/argmax: the index component as int64.
+pub fn finish_arg(c: &ArrayChunk) -> Result<ArrayChunk> {
+    let a = to_f64(c);
+    if a.shape().first().copied().unwrap_or(0) < 2 {
+        return Err(Error::internal("arg: partials lost their components"));
+    }
+    Ok(ArrayChunk::I64(a.index_axis(Axis(0), 1).mapv(|x| x as i64)))
+}
+
+fn reduce_axis(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Result<ArrayChunk> {
     let out_dtype = kind.result_dtype(dtype_of(block));
     let along = |n: usize| axis.map(Axis).filter(|a| a.0 < n);
     Ok(match (kind, out_dtype) {
@@ -510,6 +712,7 @@ pub fn reduce_block(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Res
                 ),
             })
         }
+        (RKind::Arg { .. }, _) => return Err(Error::internal("argmin/argmax partials come from arg_block")),
         (RKind::Min | RKind::Max, _) if block.shape().contains(&0) => {
             return Err(Error::value(format!(
                 "{}: zero-size array to reduction operation which has no identity",
@@ -568,9 +771,13 @@ pub fn combine(kind: RKind, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
     let first = it
         .next()
         .ok_or_else(|| Error::internal("array reduction: no partials to combine"))?;
+    if let RKind::Arg { max } = kind {
+        return combine_arg(max, parts);
+    }
     let mut acc: ArrayChunk = (*first).clone();
     for p in it {
         let op = match kind {
+            RKind::Arg { .. } => return Err(Error::internal("arg partials combine apart")),
             RKind::Sum | RKind::Mean | RKind::Var { .. } => ElemOp::Add,
             RKind::Prod => ElemOp::Mul,
             RKind::Any => ElemOp::Or,
@@ -763,8 +970,10 @@ pub fn from_values(
                 dim,
                 flat.iter()
                     .map(|v| {
+                        // JSON has no NaN: null stands for it, as in the results.
                         v.as_f64()
                             .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
+                            .or_else(|| v.is_null().then_some(f64::NAN))
                             .ok_or_else(|| bad(v))
                     })
                     .collect::<Result<_>>()?,
@@ -981,6 +1190,88 @@ pub fn broadcast_to(c: &ArrayChunk, shape: &[usize]) -> Result<ArrayChunk> {
         ArrayChunk::F64(a) => ArrayChunk::F64(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
         ArrayChunk::I64(a) => ArrayChunk::I64(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
         ArrayChunk::Bool(a) => ArrayChunk::Bool(a.broadcast(IxDyn(shape)).ok_or_else(fail)?.to_owned()),
+    })
+}
+
+/// NumPy's where on one block: each operand broadcast to `shape`, x and y converted to
+/// the result dtype.
+pub fn where_block(
+    cond: &ArrayChunk,
+    x: &ArrayChunk,
+    y: &ArrayChunk,
+    dtype: DType,
+    shape: &[usize],
+) -> Result<ArrayChunk> {
+    let c = to_bool(&broadcast_to(cond, shape)?);
+    let (x, y) = (
+        broadcast_to(&astype(x, dtype), shape)?,
+        broadcast_to(&astype(y, dtype), shape)?,
+    );
+    Ok(match (x, y) {
+        (ArrayChunk::F64(a), ArrayChunk::F64(b)) => ArrayChunk::F64(
+            Zip::from(&c)
+                .and(&a)
+                .and(&b)
+                .map_collect(|c, a, b| if *c { *a } else { *b }),
+        ),
+        (ArrayChunk::I64(a), ArrayChunk::I64(b)) => ArrayChunk::I64(
+            Zip::from(&c)
+                .and(&a)
+                .and(&b)
+                .map_collect(|c, a, b| if *c { *a } else { *b }),
+        ),
+        (ArrayChunk::Bool(a), ArrayChunk::Bool(b)) => ArrayChunk::Bool(
+            Zip::from(&c)
+                .and(&a)
+                .and(&b)
+                .map_collect(|c, a, b| if *c { *a } else { *b }),
+        ),
+        _ => {
+            return Err(Error::internal(
+                "where: operands of different dtypes after conversion",
+            ))
+        }
+    })
+}
+
+/// A per-element expression over one block (map_blocks with an element function): each
+/// result must be a number or a bool, converted to `dtype` as astype would.
+pub fn map_elements(c: &ArrayChunk, func: &crate::expr::Function, dtype: DType) -> Result<ArrayChunk> {
+    let shape = c.shape().to_vec();
+    let inputs: Vec<Value> = match c {
+        ArrayChunk::F64(a) => a.iter().map(|x| Value::Float(*x)).collect(),
+        ArrayChunk::I64(a) => a.iter().map(|x| Value::Int(*x)).collect(),
+        ArrayChunk::Bool(a) => a.iter().map(|x| Value::Bool(*x)).collect(),
+    };
+    let mut f = Vec::new();
+    let mut i = Vec::new();
+    let mut b = Vec::new();
+    for (pos, v) in inputs.iter().enumerate() {
+        let out = func.call1(v)?;
+        let (fx, ix, bx) = match out {
+            Value::Float(x) => (x, x as i64, x != 0.0),
+            Value::Int(x) => (x as f64, x, x != 0),
+            Value::Bool(x) => (f64::from(u8::from(x)), i64::from(x), x),
+            Value::Null => (f64::NAN, 0, false),
+            other => {
+                return Err(Error::value(format!(
+                    "map_blocks: the function returned {} for the element at flat position {pos} of a block; \
+                     it must return a number or a bool",
+                    other.preview(40)
+                )))
+            }
+        };
+        match dtype {
+            DType::F64 => f.push(fx),
+            DType::I64 => i.push(ix),
+            DType::Bool => b.push(bx),
+        }
+    }
+    let bad = |e: ndarray::ShapeError| Error::internal(format!("map_blocks: {e}"));
+    Ok(match dtype {
+        DType::F64 => ArrayChunk::F64(ArrayD::from_shape_vec(IxDyn(&shape), f).map_err(bad)?),
+        DType::I64 => ArrayChunk::I64(ArrayD::from_shape_vec(IxDyn(&shape), i).map_err(bad)?),
+        DType::Bool => ArrayChunk::Bool(ArrayD::from_shape_vec(IxDyn(&shape), b).map_err(bad)?),
     })
 }
 

@@ -98,6 +98,23 @@ impl ArrayMeta {
             .collect()
     }
 
+    /// What Dask knows of an array before computing it: shape, ndim, dtype, chunks,
+    /// numblocks, npartitions, nbytes, chunksize (the largest block per axis), itemsize.
+    pub fn describe(&self) -> Json {
+        serde_json::json!({
+            "shape": self.shape,
+            "ndim": self.shape.len(),
+            "dtype": self.dtype.name(),
+            "chunks": self.chunks,
+            "numblocks": self.numblocks(),
+            "npartitions": self.nblocks(),
+            "nbytes": self.nbytes(),
+            "chunksize": self.chunks.iter().map(|c| c.iter().copied().max().unwrap_or(0)).collect::<Vec<_>>(),
+            "itemsize": self.dtype.itemsize(),
+            "size": self.size(),
+        })
+    }
+
     /// Refuses arrays larger than the memory budget, naming the shape.
     pub fn check_budget(&self, op: &str) -> Result<()> {
         let size = self.shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));

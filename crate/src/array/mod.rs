@@ -2,9 +2,9 @@
 //! (lowering of `array.*` plan ops); `kernels` holds the per-block functions and `meta`
 //! what is known before computing (shape, chunks, dtype).
 //!
-//! Done so far: creation (from_array, ones, zeros, full, arange), element-wise operations
-//! on arrays with equal chunks and with scalars, and reductions (sum, prod, min, max,
-//! mean, any, all) over all axes or one axis as tree reductions with split_every.
+//! Every op is a function from a node to a collection of tasks, one per output block (in C
+//! order); reductions build trees with split_every; ops on several arrays unify chunks
+//! through rechunk layers first. docs/array.md lists the ops.
 
 pub mod kernels;
 pub mod meta;
@@ -19,6 +19,14 @@ use kernels::{ElemOp, RKind, Scalar};
 use meta::{fmt_chunks, fmt_shape, normalize_chunks, ArrayMeta, DType};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Where an argmin/argmax block sits: its offset, the whole shape, the axis (None: flat).
+#[derive(Debug, Clone)]
+pub struct ArgPlace {
+    pub axis: Option<usize>,
+    pub offset: Vec<usize>,
+    pub full: Vec<usize>,
+}
 
 /// An array kernel as task data.
 #[derive(Debug, Clone)]
@@ -41,15 +49,19 @@ pub enum ArrayOp {
         scalar: Option<Scalar>,
         scalar_left: bool,
     },
+    /// One block reduced over `axes` (kept as length-1 axes). argmin/argmax also need where
+    /// the block sits (`offset`) in the whole array (`full`) and their single `axis`.
     ReducePart {
         kind: RKind,
-        axis: Option<usize>,
+        axes: Vec<usize>,
+        arg: Option<ArgPlace>,
     },
-    /// Combines partials; at the last level divides means and drops the axis unless keepdims.
+    /// Combines partials; at the last level finishes means, variances and arg indices and
+    /// drops the reduced axes unless keepdims.
     ReduceCombine {
         kind: RKind,
         last: bool,
-        axis: Option<usize>,
+        axes: Vec<usize>,
         keepdims: bool,
         count: usize,
     },
@@ -77,6 +89,21 @@ pub enum ArrayOp {
         hi: Option<Scalar>,
     },
     ExpandDims(usize),
+    /// NumPy's where on one output block: inputs are the condition, then x and y unless
+    /// they are numbers; each broadcast to the block's shape.
+    Where {
+        x: Option<Scalar>,
+        y: Option<Scalar>,
+        dtype: DType,
+        shape: Vec<usize>,
+    },
+    /// The block's elements under a new shape (reshape, where blocks map one to one).
+    Reshape(Vec<usize>),
+    /// A per-element expression, its results converted to `dtype`.
+    MapElements {
+        func: Arc<crate::expr::Function>,
+        dtype: DType,
+    },
     /// Slicing and integer indexing of one block.
     Pick(Vec<kernels::AxisPick>),
     /// A block assembled from pieces of input blocks (rechunk).
@@ -105,6 +132,9 @@ impl ArrayOp {
             ArrayOp::Random { .. } => "random".to_string(),
             ArrayOp::Clip { .. } => "clip".to_string(),
             ArrayOp::ExpandDims(_) => "stack".to_string(),
+            ArrayOp::Where { .. } => "where".to_string(),
+            ArrayOp::Reshape(_) => "reshape".to_string(),
+            ArrayOp::MapElements { .. } => "map_blocks".to_string(),
         }
     }
 
@@ -154,11 +184,16 @@ impl ArrayOp {
                     kernels::binary(*op, chunk(0)?, &sc)?
                 }
             }
-            ArrayOp::ReducePart { kind, axis } => kernels::reduce_block(*kind, chunk(0)?, *axis)?,
+            ArrayOp::ReducePart { kind, axes, arg } => match (kind, arg) {
+                (RKind::Arg { max }, Some(place)) => {
+                    kernels::arg_block(*max, chunk(0)?, place.axis, &place.offset, &place.full)?
+                }
+                _ => kernels::reduce_block(*kind, chunk(0)?, axes)?,
+            },
             ArrayOp::ReduceCombine {
                 kind,
                 last,
-                axis,
+                axes,
                 keepdims,
                 count,
             } => {
@@ -168,14 +203,19 @@ impl ArrayOp {
                     if let RKind::Var { ddof, std } = kind {
                         out = kernels::finish_var(&out, *ddof, *std)?;
                     }
+                    if let RKind::Arg { .. } = kind {
+                        out = kernels::finish_arg(&out)?;
+                    }
                     if *kind == RKind::Mean {
                         if *count == 0 {
                             return Err(Error::value("mean of an empty array"));
                         }
                         out = kernels::divide(&out, *count);
                     }
-                    if let (Some(ax), false) = (axis, keepdims) {
-                        out = kernels::squeeze(out, *ax);
+                    if !keepdims {
+                        for ax in axes.iter().rev() {
+                            out = kernels::squeeze(out, *ax);
+                        }
                     }
                 }
                 out
@@ -193,6 +233,23 @@ impl ArrayOp {
             } => kernels::random_block(shape, *dist, *seed, *block),
             ArrayOp::Clip { lo, hi } => kernels::clip(chunk(0)?, *lo, *hi),
             ArrayOp::ExpandDims(ax) => kernels::expand_dims(chunk(0)?, *ax),
+            ArrayOp::Where { x, y, dtype, shape } => {
+                let cond = chunk(0)?;
+                let mut next = 1;
+                let mut side = |s: &Option<Scalar>| -> Result<ArrayChunk> {
+                    match s {
+                        Some(v) => Ok(kernels::scalar_chunk(*v)),
+                        None => {
+                            next += 1;
+                            chunk(next - 1).cloned()
+                        }
+                    }
+                };
+                let (xs, ys) = (side(x)?, side(y)?);
+                kernels::where_block(cond, &xs, &ys, *dtype, shape)?
+            }
+            ArrayOp::Reshape(shape) => kernels::reshape(chunk(0)?, shape)?,
+            ArrayOp::MapElements { func, dtype } => kernels::map_elements(chunk(0)?, func, *dtype)?,
             ArrayOp::Gather { pieces, shape, dtype } => {
                 let blocks: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
                 kernels::gather(&blocks, pieces, shape, *dtype)?
@@ -452,8 +509,61 @@ fn task_at(c: &Collection, m: &ArrayMeta, idx: &[usize]) -> Result<TaskId> {
         .ok_or_else(|| Error::internal(format!("no task for block {idx:?}")))
 }
 
+/// The `axis` argument of a reduction: null (every axis), an int or a list of ints, each
+/// possibly negative; returned sorted. Names the shape when an axis is out of range.
+fn reduce_axes(ctx: &NodeCtx, shape: &[usize], single_only: bool) -> Result<Vec<usize>> {
+    let nd = shape.len();
+    let raw: Vec<i64> = match ctx.json_arg("axis") {
+        None | Some(serde_json::Value::Null) => return Ok((0..nd).collect()),
+        Some(serde_json::Value::Array(items)) if !single_only => items
+            .iter()
+            .map(|v| {
+                v.as_i64().ok_or_else(|| {
+                    Error::plan(format!(
+                        "{}: axis must be null, an integer or a list of integers",
+                        op_label(ctx)
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?,
+        Some(v) => vec![v.as_i64().ok_or_else(|| {
+            Error::plan(format!(
+                "{}: axis must be {}",
+                op_label(ctx),
+                if single_only {
+                    "null or an integer (one axis, as NumPy)"
+                } else {
+                    "null, an integer or a list of integers"
+                }
+            ))
+        })?],
+    };
+    let mut axes = Vec::with_capacity(raw.len());
+    for ax in raw {
+        let norm = if ax < 0 { ax + nd as i64 } else { ax };
+        if norm < 0 || norm >= nd as i64 {
+            return Err(Error::shape(format!(
+                "{}: axis {ax} is out of bounds for an array of {} dimension{} (shape {})",
+                op_label(ctx),
+                nd,
+                if nd == 1 { "" } else { "s" },
+                fmt_shape(shape)
+            )));
+        }
+        if axes.contains(&(norm as usize)) {
+            return Err(Error::value(format!(
+                "{}: duplicate value in 'axis' ({ax})",
+                op_label(ctx)
+            )));
+        }
+        axes.push(norm as usize);
+    }
+    axes.sort_unstable();
+    Ok(axes)
+}
+
 /// Reductions as tree reductions: a `-chunk` task per block, then `-aggregate` levels of
-/// at most split_every blocks (along the reduced axis, or over all blocks).
+/// at most split_every partials for each block position outside the reduced axes.
 pub fn lower_reduction(l: &mut Lowerer, ctx: &NodeCtx, kind: RKind) -> Result<Collection> {
     let a = ctx.input(0)?.clone();
     let m = l.array_meta(&a)?;
@@ -462,25 +572,11 @@ pub fn lower_reduction(l: &mut Lowerer, ctx: &NodeCtx, kind: RKind) -> Result<Co
         .usize_arg("split_every")?
         .unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY)
         .max(2);
-    let axis = match ctx.json_arg("axis") {
-        None => None,
-        Some(v) => {
-            let ax = v
-                .as_i64()
-                .ok_or_else(|| Error::plan(format!("{}: axis must be an integer or null", op_label(ctx))))?;
-            let nd = m.shape.len() as i64;
-            let norm = if ax < 0 { ax + nd } else { ax };
-            if norm < 0 || norm >= nd {
-                return Err(Error::shape(format!(
-                    "{}: axis {ax} is out of bounds for an array of {} dimension{} (shape {})",
-                    op_label(ctx),
-                    nd,
-                    if nd == 1 { "" } else { "s" },
-                    fmt_shape(&m.shape)
-                )));
-            }
-            Some(norm as usize)
-        }
+    let is_arg = matches!(kind, RKind::Arg { .. });
+    let axes = reduce_axes(ctx, &m.shape, is_arg)?;
+    let arg_axis = match ctx.json_arg("axis") {
+        Some(v) if is_arg && !v.is_null() => axes.first().copied(),
+        _ => None,
     };
     let label = kind.name();
     let part_name = format!("{label}-chunk-{}", ctx.token);
@@ -490,31 +586,38 @@ pub fn lower_reduction(l: &mut Lowerer, ctx: &NodeCtx, kind: RKind) -> Result<Co
         LayerKind::ReductionPart,
         Some(0),
     );
-    // Groups of partial tasks to combine: by the block index without the reduced axis.
+    // Groups of partial tasks to combine: by the block index without the reduced axes.
+    let outside = |idx: &[usize]| -> Vec<usize> {
+        idx.iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, v)| *v)
+            .collect()
+    };
     let mut groups: BTreeMap<Vec<usize>, Vec<TaskId>> = BTreeMap::new();
     for idx in m.block_indices() {
         let key = Key::new(&part_name, idx.iter().map(|i| *i as u32).collect());
+        let arg = is_arg.then(|| ArgPlace {
+            axis: arg_axis,
+            offset: m.block_offset(&idx),
+            full: m.shape.clone(),
+        });
         let t = l.task(
             key,
             part_layer,
             vec![task_at(&a, &m, &idx)?],
-            Op::Array(ArrayOp::ReducePart { kind, axis }),
+            Op::Array(ArrayOp::ReducePart {
+                kind,
+                axes: axes.clone(),
+                arg,
+            }),
         )?;
-        let group: Vec<usize> = match axis {
-            Some(ax) => idx
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != ax)
-                .map(|(_, v)| *v)
-                .collect(),
-            None => Vec::new(),
-        };
-        groups.entry(group).or_default().push(t);
+        groups.entry(outside(&idx)).or_default().push(t);
     }
-    let count = match axis {
-        Some(ax) => m.shape.get(ax).copied().unwrap_or(0),
-        None => m.size(),
-    };
+    let count: usize = axes
+        .iter()
+        .map(|ax| m.shape.get(*ax).copied().unwrap_or(0))
+        .product();
     let agg_name = format!("{label}-aggregate-{}", ctx.token);
     let mut depth = 0u32;
     let mut level: BTreeMap<Vec<usize>, Vec<TaskId>> = groups;
@@ -535,7 +638,7 @@ pub fn lower_reduction(l: &mut Lowerer, ctx: &NodeCtx, kind: RKind) -> Result<Co
                 let op = ArrayOp::ReduceCombine {
                     kind,
                     last: false,
-                    axis,
+                    axes: axes.clone(),
                     keepdims: true,
                     count,
                 };
@@ -554,50 +657,31 @@ pub fn lower_reduction(l: &mut Lowerer, ctx: &NodeCtx, kind: RKind) -> Result<Co
     );
     let mut tasks = Vec::new();
     for (g, deps) in &level {
-        let index: Vec<u32> = match axis {
-            Some(ax) if keepdims => {
-                let mut i: Vec<u32> = g.iter().map(|v| *v as u32).collect();
-                i.insert(ax, 0);
-                i
+        let mut index: Vec<u32> = g.iter().map(|v| *v as u32).collect();
+        if keepdims {
+            for ax in &axes {
+                index.insert((*ax).min(index.len()), 0);
             }
-            _ => g.iter().map(|v| *v as u32).collect(),
-        };
+        }
         let op = ArrayOp::ReduceCombine {
             kind,
             last: true,
-            axis,
+            axes: axes.clone(),
             keepdims,
             count,
         };
         tasks.push(l.task(Key::new(&agg_name, index), layer, deps.clone(), Op::Array(op))?);
     }
-    let (shape, chunks) = match (axis, keepdims) {
-        (None, false) => (Vec::new(), Vec::new()),
-        (None, true) => (vec![1; m.shape.len()], vec![vec![1]; m.shape.len()]),
-        (Some(ax), true) => {
-            let mut s = m.shape.clone();
-            let mut c = m.chunks.clone();
-            if let (Some(sv), Some(cv)) = (s.get_mut(ax), c.get_mut(ax)) {
-                *sv = 1;
-                *cv = vec![1];
-            }
-            (s, c)
+    let mut shape = Vec::new();
+    let mut chunks = Vec::new();
+    for (i, (s, c)) in m.shape.iter().zip(&m.chunks).enumerate() {
+        if !axes.contains(&i) {
+            shape.push(*s);
+            chunks.push(c.clone());
+        } else if keepdims {
+            shape.push(1);
+            chunks.push(vec![1]);
         }
-        (Some(ax), false) => {
-            let mut s = m.shape.clone();
-            let mut c = m.chunks.clone();
-            s.remove(ax);
-            c.remove(ax);
-            (s, c)
-        }
-    };
-    // axis=None with keepdims: the single result block already has 0-d shape; reshape at
-    // assembly is not needed for the counts the oracle checks, so keep it simple: refuse.
-    if axis.is_none() && keepdims {
-        return Err(Error::value(format!(
-            "{}: keepdims with axis=None is not supported yet",
-            op_label(ctx)
-        )));
     }
     let c = Collection {
         kind: Kind::Array,
@@ -642,6 +726,8 @@ reductions! {
     lower_mean => RKind::Mean,
     lower_any => RKind::Any,
     lower_all => RKind::All,
+    lower_argmin => RKind::Arg { max: false },
+    lower_argmax => RKind::Arg { max: true },
 }
 
 /// `transpose(axes)` (default: reversed): each block transposed, the block grid permuted.
@@ -784,7 +870,7 @@ pub fn lower_matmul(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 let op = ArrayOp::ReduceCombine {
                     kind: RKind::Sum,
                     last: false,
-                    axis: None,
+                    axes: Vec::new(),
                     keepdims: true,
                     count: 0,
                 };
@@ -804,7 +890,7 @@ pub fn lower_matmul(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         let op = ArrayOp::ReduceCombine {
             kind: RKind::Sum,
             last: true,
-            axis: None,
+            axes: Vec::new(),
             keepdims: true,
             count: 0,
         };
@@ -955,6 +1041,88 @@ pub fn lower_rechunk(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     Ok(c)
 }
 
+/// Operands broadcast to one shape, each rechunked so that its blocks line up with the
+/// output blocks (Dask's unify_chunks).
+struct Aligned {
+    shape: Vec<usize>,
+    chunks: Vec<Vec<usize>>,
+    inputs: Vec<(Collection, Arc<ArrayMeta>)>,
+}
+
+/// The operand's own axis for output axis `i` of an `n`-d result of `shape`, or None where
+/// the operand lacks the axis or stretches a length-1 axis.
+fn operand_axis(m: &ArrayMeta, shape: &[usize], i: usize) -> Option<usize> {
+    let pad = shape.len().checked_sub(m.shape.len())?;
+    let ax = i.checked_sub(pad)?;
+    match (m.shape.get(ax), shape.get(i)) {
+        (Some(1), Some(s)) if *s != 1 => None,
+        (Some(_), _) => Some(ax),
+        _ => None,
+    }
+}
+
+/// The block of an aligned operand that output block `idx` reads.
+fn operand_block(m: &ArrayMeta, shape: &[usize], idx: &[usize]) -> Vec<usize> {
+    let pad = shape.len().saturating_sub(m.shape.len());
+    (0..m.shape.len())
+        .map(|ax| match operand_axis(m, shape, ax + pad) {
+            Some(_) => idx.get(ax + pad).copied().unwrap_or(0),
+            None => 0,
+        })
+        .collect()
+}
+
+/// Broadcasts and aligns array operands; `labels` name each operand's rechunk layer.
+fn align(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    operands: &[(&Collection, &Arc<ArrayMeta>)],
+    labels: &[&str],
+) -> Result<Aligned> {
+    let mut shape: Vec<usize> = Vec::new();
+    for (_, m) in operands {
+        shape = kernels::broadcast_shapes(&shape, &m.shape).ok_or_else(|| {
+            let shapes: Vec<String> = operands.iter().map(|(_, m)| fmt_shape(&m.shape)).collect();
+            Error::shape(format!(
+                "{}: operands could not be broadcast together with shapes {}",
+                op_label(ctx),
+                shapes.join(" ")
+            ))
+        })?;
+    }
+    let n = shape.len();
+    let mut chunks: Vec<Vec<usize>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut axis_chunks: Option<Vec<usize>> = None;
+        for (_, m) in operands {
+            if let Some(c) = operand_axis(m, &shape, i).and_then(|ax| m.chunks.get(ax)) {
+                axis_chunks = Some(match axis_chunks {
+                    Some(prev) => refine(&prev, c),
+                    None => c.clone(),
+                });
+            }
+        }
+        chunks.push(axis_chunks.unwrap_or_else(|| vec![shape.get(i).copied().unwrap_or(1)]));
+    }
+    let mut inputs = Vec::with_capacity(operands.len());
+    for (k, (c, m)) in operands.iter().enumerate() {
+        let pad = n - m.shape.len();
+        let target: Vec<Vec<usize>> = (0..m.shape.len())
+            .map(|ax| match operand_axis(m, &shape, ax + pad) {
+                Some(_) => chunks.get(ax + pad).cloned().unwrap_or_default(),
+                None => m.chunks.get(ax).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let label = labels.get(k).copied().unwrap_or("rechunk");
+        inputs.push(rechunk_to(l, ctx, label, c, m, target)?);
+    }
+    Ok(Aligned {
+        shape,
+        chunks,
+        inputs,
+    })
+}
+
 /// Two arrays element-wise with NumPy broadcasting; chunks are unified first: each operand
 /// is rechunked to the common refinement of the block boundaries where they differ.
 fn binary_arrays(
@@ -964,76 +1132,91 @@ fn binary_arrays(
     (a, ma): (&Collection, &Arc<ArrayMeta>),
     (b, mb): (&Collection, &Arc<ArrayMeta>),
 ) -> Result<Collection> {
-    let shape = kernels::broadcast_shapes(&ma.shape, &mb.shape).ok_or_else(|| {
-        Error::shape(format!(
-            "{}: operands could not be broadcast together with shapes {} {}",
-            op_label(ctx),
-            fmt_shape(&ma.shape),
-            fmt_shape(&mb.shape)
-        ))
-    })?;
-    let n = shape.len();
-    // The operand's own axis for output axis i, or None where it is missing or stretched.
-    let axis_of = |m: &ArrayMeta, i: usize| -> Option<usize> {
-        let pad = n - m.shape.len();
-        let ax = i.checked_sub(pad)?;
-        match (m.shape.get(ax), shape.get(i)) {
-            (Some(1), Some(s)) if *s != 1 => None,
-            (Some(_), _) => Some(ax),
-            _ => None,
-        }
+    let al = align(l, ctx, &[(a, ma), (b, mb)], &["rechunk-left", "rechunk-right"])?;
+    let (Some((a, ma)), Some((b, mb))) = (al.inputs.first().cloned(), al.inputs.get(1).cloned()) else {
+        return Err(Error::internal("binary: operands lost in alignment"));
     };
-    let mut out_chunks: Vec<Vec<usize>> = Vec::with_capacity(n);
-    for i in 0..n {
-        let ca = axis_of(ma, i).and_then(|ax| ma.chunks.get(ax));
-        let cb = axis_of(mb, i).and_then(|ax| mb.chunks.get(ax));
-        out_chunks.push(match (ca, cb) {
-            (Some(x), Some(y)) => refine(x, y),
-            (Some(x), None) | (None, Some(x)) => x.clone(),
-            (None, None) => vec![shape.get(i).copied().unwrap_or(1)],
-        });
-    }
-    let target = |m: &ArrayMeta| -> Vec<Vec<usize>> {
-        (0..m.shape.len())
-            .map(|ax| {
-                let i = ax + (n - m.shape.len());
-                match axis_of(m, i) {
-                    Some(_) => out_chunks.get(i).cloned().unwrap_or_default(),
-                    None => m.chunks.get(ax).cloned().unwrap_or_default(),
-                }
-            })
-            .collect()
-    };
-    let (ta, tb) = (target(ma), target(mb));
-    let (a, ma) = rechunk_to(l, ctx, "rechunk-left", a, ma, ta)?;
-    let (b, mb) = rechunk_to(l, ctx, "rechunk-right", b, mb, tb)?;
     let meta = ArrayMeta {
-        shape: shape.clone(),
-        chunks: out_chunks,
+        shape: al.shape.clone(),
+        chunks: al.chunks,
         dtype: op.result_dtype(ma.dtype, Some(mb.dtype)),
-    };
-    let src_index = |m: &ArrayMeta, idx: &[usize]| -> Vec<usize> {
-        (0..m.shape.len())
-            .map(|ax| {
-                let i = ax + (n - m.shape.len());
-                match axis_of(m, i) {
-                    Some(_) => idx.get(i).copied().unwrap_or(0),
-                    None => 0,
-                }
-            })
-            .collect()
     };
     let bin = ArrayOp::Binary {
         op,
         scalar: None,
         scalar_left: false,
     };
+    let shape = al.shape;
     blocks(l, ctx, op.name(), meta, LayerKind::Blockwise, |idx| {
         let deps = vec![
-            task_at(&a, &ma, &src_index(&ma, idx))?,
-            task_at(&b, &mb, &src_index(&mb, idx))?,
+            task_at(&a, &ma, &operand_block(&ma, &shape, idx))?,
+            task_at(&b, &mb, &operand_block(&mb, &shape, idx))?,
         ];
         Ok((deps, Op::Array(bin.clone())))
+    })
+}
+
+/// `where(condition, x, y)`: x where the condition holds, else y; x and y are arrays (the
+/// node's second and third inputs) or numbers (args `x`, `y`). All broadcast together.
+pub fn lower_where(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let scalar = |name: &str| -> Result<Option<Scalar>> {
+        match ctx.json_arg(name) {
+            None => Ok(None),
+            Some(v) => Scalar::from_json(v).map(Some).ok_or_else(|| {
+                Error::plan(format!("{}: '{name}' must be a number or a bool", op_label(ctx)))
+            }),
+        }
+    };
+    let (sx, sy) = (scalar("x")?, scalar("y")?);
+    let wanted = 1 + usize::from(sx.is_none()) + usize::from(sy.is_none());
+    if ctx.inputs.len() != wanted {
+        return Err(Error::plan(format!(
+            "{}: takes the condition and, for each of x and y not given as a number, an array: \
+             expected {wanted} inputs, got {}",
+            op_label(ctx),
+            ctx.inputs.len()
+        )));
+    }
+    let mut operands = Vec::new();
+    for c in &ctx.inputs {
+        let m = l.array_meta(c)?;
+        operands.push((c.clone(), m));
+    }
+    let refs: Vec<(&Collection, &Arc<ArrayMeta>)> = operands.iter().map(|(c, m)| (c, m)).collect();
+    let al = align(l, ctx, &refs, &["rechunk-condition", "rechunk-x", "rechunk-y"])?;
+    let mut dtypes = al.inputs.iter().skip(1).map(|(_, m)| m.dtype);
+    let dx = sx
+        .map(Scalar::dtype)
+        .or_else(|| dtypes.next())
+        .unwrap_or(DType::F64);
+    let dy = sy
+        .map(Scalar::dtype)
+        .or_else(|| dtypes.next())
+        .unwrap_or(DType::F64);
+    let dtype = match (dx, dy) {
+        (DType::F64, _) | (_, DType::F64) => DType::F64,
+        (DType::I64, _) | (_, DType::I64) => DType::I64,
+        _ => DType::Bool,
+    };
+    let meta = ArrayMeta {
+        shape: al.shape.clone(),
+        chunks: al.chunks,
+        dtype,
+    };
+    let (shape, inputs) = (al.shape, al.inputs);
+    let new_meta = meta.clone();
+    blocks(l, ctx, "where", meta, LayerKind::Blockwise, |idx| {
+        let deps = inputs
+            .iter()
+            .map(|(c, m)| task_at(c, m, &operand_block(m, &shape, idx)))
+            .collect::<Result<Vec<_>>>()?;
+        let op = ArrayOp::Where {
+            x: sx,
+            y: sy,
+            dtype,
+            shape: new_meta.block_shape(idx),
+        };
+        Ok((deps, Op::Array(op)))
     })
 }
 
@@ -1529,5 +1712,278 @@ pub fn lower_random(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         };
         n += 1;
         Ok((Vec::new(), Op::Array(op)))
+    })
+}
+
+/// `blocks[index]`: a sub-array made of whole blocks, as Dask's `x.blocks[i, j]`. Integers
+/// and slices count blocks, not elements; an integer keeps its axis (one block long).
+pub fn lower_blocks(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let label = op_label(ctx);
+    let index: Vec<serde_json::Value> = ctx
+        .json_arg("index")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    let nb = m.numblocks();
+    if index.len() > nb.len() {
+        return Err(Error::value(format!(
+            "{label}: too many indices ({}) for an array of {} block{} per axis {}",
+            index.len(),
+            nb.len(),
+            if nb.len() == 1 { "" } else { "s" },
+            fmt_shape(&nb)
+        )));
+    }
+    // Per axis: the input block of each output block.
+    let mut picked: Vec<Vec<usize>> = Vec::with_capacity(nb.len());
+    for (ax, n) in nb.iter().enumerate() {
+        let plan = plan_axis(index.get(ax), *n, &[*n], ax, &format!("{label} (in blocks)"))?;
+        let chosen: Vec<usize> = match plan.groups.into_iter().next() {
+            Some((_, kernels::AxisPick::One(b))) => vec![b],
+            Some((_, kernels::AxisPick::Indices(v))) => v,
+            None => Vec::new(),
+        };
+        if chosen.is_empty() {
+            return Err(Error::value(format!(
+                "{label}: the index selects no blocks on axis {ax} ({n} block{})",
+                if *n == 1 { "" } else { "s" }
+            )));
+        }
+        picked.push(chosen);
+    }
+    let chunks: Vec<Vec<usize>> = picked
+        .iter()
+        .zip(&m.chunks)
+        .map(|(bs, c)| bs.iter().map(|b| c.get(*b).copied().unwrap_or(0)).collect())
+        .collect();
+    let meta = ArrayMeta {
+        shape: chunks.iter().map(|c| c.iter().sum()).collect(),
+        chunks,
+        dtype: m.dtype,
+    };
+    let out_meta = meta.clone();
+    blocks(l, ctx, "blocks", meta, LayerKind::Blockwise, |idx| {
+        let src: Vec<usize> = idx
+            .iter()
+            .zip(&picked)
+            .map(|(i, bs)| bs.get(*i).copied().unwrap_or(0))
+            .collect();
+        Ok((
+            vec![task_at(&a, &m, &src)?],
+            Op::Array(ArrayOp::Reshape(out_meta.block_shape(idx))),
+        ))
+    })
+}
+
+/// `map_blocks(func, dtype)`: the function applied to every element of every block (the
+/// blocks keep their shape). The dtype is given, or found by calling the function on a one
+/// of the input's dtype while the graph is built, as Dask infers `meta`.
+pub fn lower_map_blocks(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let func = Arc::new(ctx.func_arg("func")?);
+    let dtype = match dtype_arg(ctx)? {
+        Some(d) => d,
+        None => {
+            let one = match m.dtype {
+                DType::F64 => crate::value::Value::Float(1.0),
+                DType::I64 => crate::value::Value::Int(1),
+                DType::Bool => crate::value::Value::Bool(true),
+            };
+            match func.call1(&one) {
+                Ok(crate::value::Value::Float(_)) => DType::F64,
+                Ok(crate::value::Value::Int(_)) => DType::I64,
+                Ok(crate::value::Value::Bool(_)) => DType::Bool,
+                _ => m.dtype,
+            }
+        }
+    };
+    let meta = ArrayMeta {
+        dtype,
+        ..(*m).clone()
+    };
+    let op = ArrayOp::MapElements { func, dtype };
+    blocks(l, ctx, "map_blocks", meta, LayerKind::Blockwise, |idx| {
+        Ok((vec![task_at(&a, &m, idx)?], Op::Array(op.clone())))
+    })
+}
+
+/// The new shape of a reshape: a list of sizes (or one int), at most one -1.
+fn reshape_target(ctx: &NodeCtx, m: &ArrayMeta) -> Result<Vec<usize>> {
+    let label = op_label(ctx);
+    let raw: Vec<i64> = match ctx.json_arg("shape") {
+        Some(serde_json::Value::Number(n)) => vec![n.as_i64().unwrap_or(-2)],
+        Some(serde_json::Value::Array(items)) => items.iter().map(|v| v.as_i64().unwrap_or(-2)).collect(),
+        _ => {
+            return Err(Error::plan(format!(
+                "{label}: shape must be an integer or a list of integers"
+            )))
+        }
+    };
+    if raw.iter().any(|d| *d < -1) {
+        return Err(Error::value(format!(
+            "{label}: shape {raw:?} has a size below -1"
+        )));
+    }
+    let unknown = raw.iter().filter(|d| **d == -1).count();
+    if unknown > 1 {
+        return Err(Error::value(format!(
+            "{label}: can only specify one unknown dimension (-1)"
+        )));
+    }
+    let known: usize = raw.iter().filter(|d| **d >= 0).map(|d| *d as usize).product();
+    let size = m.size();
+    let fill = if unknown == 1 {
+        if known == 0 || size % known != 0 {
+            return Err(Error::value(format!(
+                "{label}: cannot reshape an array of shape {} (size {size}) into shape {raw:?}",
+                fmt_shape(&m.shape)
+            )));
+        }
+        size / known
+    } else {
+        0
+    };
+    let shape: Vec<usize> = raw
+        .iter()
+        .map(|d| if *d == -1 { fill } else { *d as usize })
+        .collect();
+    if shape.iter().product::<usize>() != size {
+        return Err(Error::value(format!(
+            "{label}: cannot reshape an array of shape {} (size {size}) into shape {}",
+            fmt_shape(&m.shape),
+            fmt_shape(&shape)
+        )));
+    }
+    Ok(shape)
+}
+
+/// Block sizes per axis (Dask's tuple of tuples).
+type Chunks = Vec<Vec<usize>>;
+
+/// Input chunks to rechunk to, and output chunks, for a reshape (see `lower_reshape`).
+/// None only if the shapes do not have the same size (callers check that first).
+fn plan_reshape(
+    in_shape: &[usize],
+    chunks: &[Vec<usize>],
+    out_shape: &[usize],
+) -> Option<(Chunks, Chunks)> {
+    let whole = |shape: &[usize]| -> Vec<Vec<usize>> { shape.iter().map(|s| vec![*s]).collect() };
+    let size: usize = in_shape.iter().product();
+    if size == 0 || in_shape.is_empty() || out_shape.is_empty() {
+        // Empty or 0-d arrays: one block each side.
+        return Some((whole(in_shape), whole(out_shape)));
+    }
+    let dim = |s: &[usize], i: usize| s.get(i).copied().unwrap_or(1);
+    let mut in_chunks = chunks.to_vec();
+    let mut out_chunks: Vec<Vec<usize>> = Vec::with_capacity(out_shape.len());
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < in_shape.len() || j < out_shape.len() {
+        let (i0, j0) = (i, j);
+        let (mut pin, mut pout) = (dim(in_shape, i), dim(out_shape, j));
+        while pin != pout {
+            if i > in_shape.len() || j > out_shape.len() {
+                return None;
+            }
+            if pin < pout {
+                i += 1;
+                pin *= dim(in_shape, i);
+            } else {
+                j += 1;
+                pout *= dim(out_shape, j);
+            }
+        }
+        // Trailing length-1 axes join the group that ends here.
+        while i + 1 < in_shape.len() && dim(in_shape, i + 1) == 1 && dim(out_shape, j + 1) != 1 {
+            i += 1;
+        }
+        while j + 1 < out_shape.len() && dim(out_shape, j + 1) == 1 && dim(in_shape, i + 1) != 1 {
+            j += 1;
+        }
+        let ins = i0..(i + 1).min(in_shape.len());
+        let outs = j0..(j + 1).min(out_shape.len());
+        let trailing = |s: &[usize], r: &std::ops::Range<usize>| -> usize {
+            s.get(r.start + 1..r.end).map_or(1, |t| t.iter().product())
+        };
+        match (ins.len(), outs.len()) {
+            (1, 1) => out_chunks.push(in_chunks.get(i0)?.clone()),
+            (n, 1) if n > 1 => {
+                // Merge: the trailing input axes become one block each.
+                let rest = trailing(in_shape, &ins);
+                for ax in ins.start + 1..ins.end {
+                    *in_chunks.get_mut(ax)? = vec![dim(in_shape, ax)];
+                }
+                out_chunks.push(in_chunks.get(i0)?.iter().map(|c| c * rest).collect());
+            }
+            (1, n) if n > 1 => {
+                // Split: input blocks become multiples of the trailing output sizes.
+                let rest = trailing(out_shape, &outs);
+                let current = in_chunks.get(i0)?.clone();
+                let c = if current.iter().all(|c| c % rest == 0) {
+                    current
+                } else {
+                    let want = current.iter().copied().max().unwrap_or(1);
+                    let step = (want / rest).max(1) * rest;
+                    let mut c = Vec::new();
+                    let mut left = dim(in_shape, i0);
+                    while left > 0 {
+                        c.push(step.min(left));
+                        left -= step.min(left);
+                    }
+                    c
+                };
+                out_chunks.push(c.iter().map(|x| x / rest).collect());
+                out_chunks.extend(out_shape.get(outs.start + 1..outs.end)?.iter().map(|s| vec![*s]));
+                *in_chunks.get_mut(i0)? = c;
+            }
+            _ => {
+                for ax in ins.clone() {
+                    *in_chunks.get_mut(ax)? = vec![dim(in_shape, ax)];
+                }
+                out_chunks.extend(out_shape.get(outs.clone())?.iter().map(|s| vec![*s]));
+            }
+        }
+        i += 1;
+        j += 1;
+    }
+    Some((in_chunks, out_chunks))
+}
+
+/// `reshape(shape)`, as Dask does it: axes are matched in groups of equal size from the
+/// left; a group that merges axes first makes all but its first input axis one block, a
+/// group that splits one axis first makes its blocks multiples of the trailing sizes, and
+/// any other group becomes one block. Then every output block is one input block reshaped.
+pub fn lower_reshape(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.array_meta(&a)?;
+    let out_shape = reshape_target(ctx, &m)?;
+    let (in_chunks, out_chunks) = plan_reshape(&m.shape, &m.chunks, &out_shape)
+        .ok_or_else(|| Error::internal(format!("{}: reshape lost track of the axes", op_label(ctx))))?;
+    let (src, sm) = rechunk_to(l, ctx, "rechunk-reshape", &a, &m, in_chunks)?;
+    let meta = ArrayMeta {
+        shape: out_shape,
+        chunks: out_chunks,
+        dtype: m.dtype,
+    };
+    if meta.nblocks() != sm.nblocks() || meta.chunks.len() != meta.shape.len() {
+        return Err(Error::internal(format!(
+            "{}: reshape planned {} output blocks for {} input blocks",
+            op_label(ctx),
+            meta.nblocks(),
+            sm.nblocks()
+        )));
+    }
+    let out_meta = meta.clone();
+    let src_tasks = src.tasks.clone();
+    blocks(l, ctx, "reshape", meta, LayerKind::Blockwise, |idx| {
+        // Blocks correspond one to one, in C order on both sides.
+        let nb = out_meta.numblocks();
+        let flat = idx.iter().zip(&nb).fold(0usize, |acc, (i, n)| acc * n + i);
+        let t = src_tasks
+            .get(flat)
+            .copied()
+            .ok_or_else(|| Error::internal("reshape: no input block"))?;
+        Ok((vec![t], Op::Array(ArrayOp::Reshape(out_meta.block_shape(idx)))))
     })
 }

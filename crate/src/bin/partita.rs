@@ -187,6 +187,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 lowered.graph.layers().len(),
                 plural(lowered.graph.layers().len())
             );
+            if let Some(outputs) = lowered.describe().get("outputs").and_then(|o| o.as_array()) {
+                for (id, d) in plan.outputs.iter().zip(outputs) {
+                    println!("{id}: {d}");
+                }
+            }
             Ok(())
         }
         Command::Ops => {

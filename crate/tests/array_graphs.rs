@@ -1,0 +1,316 @@
+//! Array graph shapes (the task counts a learner sees per layer), and the errors of the
+//! newer array operations, with the engine usable afterwards.
+
+use partita::engine::{ComputeOptions, Engine};
+use partita::events::EventSink;
+use partita::graph::{LayerKind, OptimizeOptions, TaskGraph};
+use partita::plan::{Node, Plan};
+use serde_json::{json, Value as Json};
+
+fn ones(id: &str, shape: Json, chunks: Json) -> Node {
+    Node::new(id, "array.ones", &[], json!({"shape": shape, "chunks": chunks}))
+}
+
+fn graph(plan: &Plan, optimize: bool) -> TaskGraph {
+    let o = if optimize {
+        OptimizeOptions::ALL
+    } else {
+        OptimizeOptions::NONE
+    };
+    Engine::new().graph(plan, o).unwrap()
+}
+
+fn compute(engine: &Engine, plan: &Plan) -> Result<Json, String> {
+    engine
+        .compute(plan, &ComputeOptions::default(), &EventSink::new())
+        .map(|out| out[0].to_json())
+        .map_err(|e| e.to_string())
+}
+
+/// Tasks per reduction layer, parts first, then each aggregate level.
+fn reduction_layers(g: &TaskGraph) -> Vec<usize> {
+    let mut out: Vec<(u32, usize)> = g
+        .layers()
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::ReductionPart | LayerKind::ReductionAggregate))
+        .map(|l| (l.level.unwrap_or(0), l.tasks.len()))
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Expected tasks per layer: `groups` independent trees over `n` partials each.
+fn tree(groups: usize, n: usize, k: usize) -> Vec<usize> {
+    let mut out = vec![groups * n];
+    let mut width = n;
+    while width > k {
+        width = width.div_ceil(k);
+        out.push(groups * width);
+    }
+    out.push(groups);
+    out
+}
+
+#[test]
+fn reduction_layers_follow_numblocks_and_split_every() {
+    // (shape, chunks, axis, split_every, independent trees, partials per tree)
+    let cases: &[(Json, Json, Json, usize, usize, usize)] = &[
+        (json!([40]), json!(4), json!(null), 8, 1, 10),
+        (json!([40]), json!(4), json!(null), 3, 1, 10),
+        (json!([20, 30]), json!([2, 3]), json!(null), 4, 1, 100),
+        (json!([20, 30]), json!([2, 3]), json!(0), 4, 10, 10),
+        (json!([20, 30]), json!([2, 3]), json!(1), 2, 10, 10),
+        (json!([20, 30]), json!([2, 3]), json!(-1), 16, 10, 10),
+        (json!([6, 8, 10]), json!([2, 2, 5]), json!([0, 2]), 2, 4, 6),
+        (json!([6, 8, 10]), json!([2, 2, 5]), json!([1, 2]), 3, 3, 8),
+        (json!([6, 8, 10]), json!([2, 2, 5]), json!(2), 8, 12, 2),
+        (json!([5]), json!(5), json!(null), 8, 1, 1),
+    ];
+    for op in ["array.sum", "array.mean", "array.var", "array.max", "array.any"] {
+        for (shape, chunks, axis, k, groups, n) in cases {
+            let plan = Plan::new(
+                vec![
+                    ones("x", shape.clone(), chunks.clone()),
+                    Node::new("r", op, &["x"], json!({"axis": axis, "split_every": k})),
+                ],
+                &["r"],
+            );
+            let got = reduction_layers(&graph(&plan, false));
+            assert_eq!(
+                got,
+                tree(*groups, *n, *k),
+                "{op} shape {shape} chunks {chunks} axis {axis} k {k}"
+            );
+        }
+    }
+    // argmin/argmax take one axis: the same trees.
+    for op in ["array.argmin", "array.argmax"] {
+        for (axis, groups, n) in [(json!(null), 1, 100), (json!(0), 10, 10), (json!(1), 10, 10)] {
+            let plan = Plan::new(
+                vec![
+                    ones("x", json!([20, 30]), json!([2, 3])),
+                    Node::new("r", op, &["x"], json!({"axis": axis, "split_every": 4})),
+                ],
+                &["r"],
+            );
+            assert_eq!(
+                reduction_layers(&graph(&plan, false)),
+                tree(groups, n, 4),
+                "{op} axis {axis}"
+            );
+        }
+    }
+}
+
+#[test]
+fn matmul_has_one_partial_product_per_inner_block_and_a_sum_per_output_block() {
+    // A: 3 x 4 blocks, B: 4 x 5 blocks -> 60 products, summed in pairs (split_every 2):
+    // 30, then 15 output blocks.
+    let plan = Plan::new(
+        vec![
+            ones("a", json!([6, 8]), json!(2)),
+            ones("b", json!([8, 10]), json!(2)),
+            Node::new("m", "array.matmul", &["a", "b"], json!({"split_every": 2})),
+        ],
+        &["m"],
+    );
+    let g = graph(&plan, false);
+    let count = |label: &str| -> usize {
+        g.layers()
+            .iter()
+            .filter(|l| l.label == label)
+            .map(|l| l.tasks.len())
+            .sum()
+    };
+    assert_eq!(count("matmul-part"), 60);
+    assert_eq!(count("matmul-sum"), 30 + 15);
+    let engine = Engine::new();
+    let out = compute(&engine, &plan).unwrap();
+    assert_eq!(out[5][9], json!(8.0), "each entry is a sum of 8 ones");
+}
+
+#[test]
+fn slicing_and_blocks_read_only_the_blocks_they_need() {
+    // 10 x 10 blocks; x[::2, 35:62] touches every row block and column blocks 3..6.
+    let slice = Plan::new(
+        vec![
+            ones("x", json!([100, 100]), json!(10)),
+            Node::new("y", "array.elemwise", &["x"], json!({"op": "mul", "other": 3})),
+            Node::new(
+                "g",
+                "array.getitem",
+                &["y"],
+                json!({"index": [{"step": 2}, {"start": 35, "stop": 62}]}),
+            ),
+        ],
+        &["g"],
+    );
+    assert_eq!(graph(&slice, false).len(), 100 + 100 + 40);
+    assert_eq!(
+        graph(&slice, true).len(),
+        40,
+        "ones, mul and getitem fused per block"
+    );
+    let pick = Plan::new(
+        vec![
+            ones("x", json!([100, 100]), json!(10)),
+            Node::new(
+                "b",
+                "array.blocks",
+                &["x"],
+                json!({"index": [-1, {"start": 2, "stop": 4}]}),
+            ),
+        ],
+        &["b"],
+    );
+    assert_eq!(graph(&pick, true).len(), 2);
+    let engine = Engine::new();
+    let out = compute(&engine, &pick).unwrap();
+    assert_eq!(out.as_array().map(Vec::len), Some(10));
+    assert_eq!(out[0].as_array().map(Vec::len), Some(20));
+}
+
+#[test]
+fn reshape_rechunks_only_where_axes_merge_or_split() {
+    let layers = |shape: Json, chunks: Json, new: Json| -> (bool, usize) {
+        let plan = Plan::new(
+            vec![
+                ones("x", shape, chunks),
+                Node::new("r", "array.reshape", &["x"], json!({"shape": new})),
+            ],
+            &["r"],
+        );
+        let g = graph(&plan, false);
+        let rechunk = g.layers().iter().any(|l| l.label.starts_with("rechunk"));
+        let tasks = g
+            .layers()
+            .iter()
+            .find(|l| l.label == "reshape")
+            .map_or(0, |l| l.tasks.len());
+        (rechunk, tasks)
+    };
+    // Merging (4, 6) with whole rows: no rechunk, one output block per row block.
+    assert_eq!(layers(json!([4, 6]), json!([1, 6]), json!([24])), (false, 4));
+    // Rows cut in two: they are joined first.
+    assert_eq!(layers(json!([4, 6]), json!([2, 3]), json!([24])), (true, 2));
+    // Splitting 24 into (4, 6) with blocks of 12: multiples of 6 already.
+    assert_eq!(layers(json!([24]), json!(12), json!([4, 6])), (false, 2));
+    // Blocks of 5 become blocks of 6 (one row of the output each).
+    assert_eq!(layers(json!([24]), json!(5), json!([4, 6])), (true, 4));
+}
+
+#[test]
+fn bad_arguments_are_refused_with_shapes_named_and_the_engine_stays_usable() {
+    let engine = Engine::new();
+    let cases: Vec<(Plan, &str)> = vec![
+        (
+            Plan::new(
+                vec![
+                    ones("c", json!([3, 4]), json!(2)),
+                    ones("x", json!([4]), json!(2)),
+                    ones("y", json!([5]), json!(2)),
+                    Node::new("w", "array.where", &["c", "x", "y"], json!({})),
+                ],
+                &["w"],
+            ),
+            "shapes (3, 4) (4,) (5,)",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("c", json!([3]), json!(2)),
+                    Node::new("w", "array.where", &["c"], json!({"x": 1})),
+                ],
+                &["w"],
+            ),
+            "expected 2 inputs, got 1",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4, 6]), json!(2)),
+                    Node::new("r", "array.reshape", &["x"], json!({"shape": [5, 5]})),
+                ],
+                &["r"],
+            ),
+            "cannot reshape an array of shape (4, 6) (size 24) into shape (5, 5)",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4, 6]), json!(2)),
+                    Node::new("r", "array.reshape", &["x"], json!({"shape": [-1, -1]})),
+                ],
+                &["r"],
+            ),
+            "only specify one unknown dimension",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4, 6]), json!(2)),
+                    Node::new("b", "array.blocks", &["x"], json!({"index": [0, 3]})),
+                ],
+                &["b"],
+            ),
+            "index 3 is out of bounds for axis 1 with size 3",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4, 6]), json!(2)),
+                    Node::new("r", "array.sum", &["x"], json!({"axis": [0, -2]})),
+                ],
+                &["r"],
+            ),
+            "duplicate value in 'axis'",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4, 6]), json!(2)),
+                    Node::new("r", "array.argmax", &["x"], json!({"axis": [0, 1]})),
+                ],
+                &["r"],
+            ),
+            "one axis, as NumPy",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([0, 3]), json!(2)),
+                    Node::new("r", "array.argmin", &["x"], json!({})),
+                ],
+                &["r"],
+            ),
+            "attempt to get argmin of an empty sequence",
+        ),
+        (
+            Plan::new(
+                vec![
+                    ones("x", json!([4]), json!(2)),
+                    Node::new(
+                        "m",
+                        "array.map_blocks",
+                        &["x"],
+                        json!({"func": "x => 'a' + str(x)", "dtype": "float64"}),
+                    ),
+                ],
+                &["m"],
+            ),
+            "must return a number or a bool",
+        ),
+    ];
+    for (plan, message) in &cases {
+        let err = compute(&engine, plan).expect_err(message);
+        assert!(err.contains(message), "expected '{message}' in: {err}");
+        let ok = Plan::new(
+            vec![
+                Node::new("x", "array.arange", &[], json!({"stop": 10, "chunks": 3})),
+                Node::new("r", "array.argmax", &["x"], json!({})),
+            ],
+            &["r"],
+        );
+        assert_eq!(compute(&engine, &ok).unwrap(), json!(9), "after: {message}");
+    }
+}
