@@ -1864,11 +1864,7 @@ type Chunks = Vec<Vec<usize>>;
 
 /// Input chunks to rechunk to, and output chunks, for a reshape (see `lower_reshape`).
 /// None only if the shapes do not have the same size (callers check that first).
-fn plan_reshape(
-    in_shape: &[usize],
-    chunks: &[Vec<usize>],
-    out_shape: &[usize],
-) -> Option<(Chunks, Chunks)> {
+fn plan_reshape(in_shape: &[usize], chunks: &[Vec<usize>], out_shape: &[usize]) -> Option<(Chunks, Chunks)> {
     let whole = |shape: &[usize]| -> Vec<Vec<usize>> { shape.iter().map(|s| vec![*s]).collect() };
     let size: usize = in_shape.iter().product();
     if size == 0 || in_shape.is_empty() || out_shape.is_empty() {
