@@ -149,7 +149,10 @@ fn reads_standard_input_validates_and_lists_ops() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(stdout(&o), r#"[["A",2],["B",6]]"#);
     let o = partita(&["validate", &example("counting.json")]);
-    assert_eq!(stdout(&o), "ok: 2 nodes, 5 tasks, 3 layers");
+    assert_eq!(
+        stdout(&o),
+        "ok: 2 nodes, 5 tasks, 3 layers\ncounts: {\"kind\":\"value\",\"npartitions\":1}"
+    );
     let o = partita(&["ops"]);
     let text = stdout(&o);
     assert!(
