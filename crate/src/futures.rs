@@ -374,6 +374,9 @@ fn drive(shared: &Shared) {
             let _ = state.sched.pump(Some(Duration::from_millis(2)));
             drop(state);
             shared.changed.notify_all();
+            // The mutex is not fair: without a pause outside it, this loop can take it
+            // back at once and starve callers such as cancel() until the task ends.
+            std::thread::sleep(Duration::from_micros(500));
         } else {
             let _ = shared.changed.wait_timeout(state, Duration::from_millis(20));
         }
