@@ -108,7 +108,7 @@ export class Collection {
   }
 
   _derive(kind, op, inputs, args) {
-    const Kind = kind === 'bag' ? Bag : kind === 'array' ? ArrayCollection : Delayed;
+    const Kind = kind === 'bag' ? Bag : kind === 'array' ? ArrayCollection : kind === 'dataframe' ? DataFrame : Delayed;
     return new Kind(this.ctx, this.builder, kind, this.builder.node(op, inputs, planArgs(args)));
   }
 }
@@ -322,7 +322,9 @@ export class NDArray {
 
 /** Turns array results from the engine into NDArray objects. */
 export function reviveResult(value) {
-  return value && typeof value === 'object' && value.__array__ === true ? NDArray.fromResult(value) : value;
+  if (value && typeof value === 'object' && value.__array__ === true) return NDArray.fromResult(value);
+  if (value && typeof value === 'object' && value.__frame__ === true) return DataFrameResult.fromResult(value);
+  return value;
 }
 
 const ELEMWISE = ['add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or'];
@@ -448,5 +450,122 @@ for (const r of REDUCTIONS) {
   /** A tree reduction; `{axis, keepdims, splitEvery}`. */
   ArrayCollection.prototype[r] = function (options = {}) {
     return this._derive('array', `array.${r}`, [this], options);
+  };
+}
+
+/** A computed dataframe: its rows as records, with columns, dtypes and partitioning. */
+export class DataFrameResult {
+  constructor(columns, dtypes, records, npartitions, divisions) {
+    this.columns = columns;
+    this.dtypes = dtypes;
+    this.records = records;
+    this.npartitions = npartitions;
+    /** Index values where partitions start (and the last), or null when unknown. */
+    this.divisions = divisions;
+  }
+
+  static fromResult(r) {
+    return new DataFrameResult(r.columns, r.dtypes, r.records, r.npartitions, r.divisions ?? null);
+  }
+
+  get length() {
+    return this.records.length;
+  }
+
+  /** The rows, as pandas' `to_dict('records')`. */
+  toRecords() {
+    return this.records;
+  }
+
+  toJSON() {
+    return this.records;
+  }
+}
+
+/**
+ * A column predicate built step by step, as `df.col('val').gt(0.5).and(df.col('cat').eq('a'))`;
+ * it becomes the plan's predicate JSON and runs column-wise with Arrow kernels.
+ */
+export class ColumnPredicate {
+  constructor(spec) {
+    this.spec = spec;
+  }
+  and(other) {
+    return new ColumnPredicate({ and: [this.spec, other.spec] });
+  }
+  or(other) {
+    return new ColumnPredicate({ or: [this.spec, other.spec] });
+  }
+  not() {
+    return new ColumnPredicate({ not: this.spec });
+  }
+  toJSON() {
+    return this.spec;
+  }
+}
+
+/** A column reference for building predicates. */
+export class Column {
+  constructor(name) {
+    this.name = name;
+  }
+  isnull() {
+    return new ColumnPredicate({ isnull: this.name });
+  }
+  notnull() {
+    return new ColumnPredicate({ notnull: this.name });
+  }
+}
+for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge']) {
+  Column.prototype[op] = function (value) {
+    return new ColumnPredicate({ col: this.name, op, value });
+  };
+}
+
+/** A lazy dataframe (dask.dataframe): Arrow record batches as partitions. */
+export class DataFrame extends Collection {
+  static constructors(ctx, builder) {
+    const make = (op, args) => new DataFrame(ctx, builder, 'dataframe', builder.node(op, [], planArgs(args)));
+    return {
+      /** `fromRecords([{...}, ...], {npartitions | chunksize})`, cut as dd.from_pandas cuts. */
+      fromRecords: (records, options = {}) => make('dataframe.from_records', { records: Array.from(records), ...options }),
+      /** `readCsv(text, {blocksize})`: one partition per block of about blocksize bytes. */
+      readCsv: (text, options = {}) => make('dataframe.read_csv', { text, ...options }),
+    };
+  }
+
+  #frame(op, args) {
+    return this._derive('dataframe', op, [this], args);
+  }
+  #value(op, args) {
+    return this._derive('value', op, [this], args);
+  }
+
+  /** A column, for predicates: `df.col('val').gt(0.5)`. */
+  col(name) {
+    return new Column(name);
+  }
+  /** Columns by name, in this order (`df[['a', 'b']]`). */
+  select(columns) {
+    return this.#frame('dataframe.select', { columns });
+  }
+  /** Rows where the predicate holds (`df[df.val > 0.5]`). */
+  filter(predicate) {
+    const spec = predicate instanceof ColumnPredicate ? predicate.spec : predicate;
+    return this.#frame('dataframe.filter', { predicate: spec });
+  }
+  /** The first rows of the first partition(s), as Dask's head. */
+  head(n = 5, { npartitions } = {}) {
+    return this.#frame('dataframe.head', { n, npartitions });
+  }
+  /** The number of rows, as a tree reduction. */
+  len(options = {}) {
+    return this.#value('dataframe.len', options);
+  }
+}
+for (const r of ['sum', 'mean', 'count', 'min', 'max']) {
+  /** A per-column tree reduction (`{splitEvery}`); numeric columns only, except count. */
+  DataFrame.prototype[r] = function (options = {}) {
+    return this._derive('value', `dataframe.${r}`, [this], options);
   };
 }

@@ -160,7 +160,7 @@ export interface Plan {
 
 /** A lazy collection: nothing runs until `compute()`. */
 export declare class Collection<T = Json> {
-  readonly kind: 'bag' | 'value' | 'array';
+  readonly kind: 'bag' | 'value' | 'array' | 'dataframe';
   compute(options?: ComputeOptions): Promise<T>;
   persist(options?: ComputeOptions): Promise<this>;
   graph(options?: GraphOptions): Promise<GraphJson>;
@@ -362,6 +362,77 @@ export interface ArrayConstructors {
   arange(start: number, stop: number, step?: number, options?: { chunks?: Chunks; dtype?: string }): ArrayCollection;
 }
 
+/** A computed dataframe: rows as records, with columns, dtypes and partitioning. */
+export declare class DataFrameResult<R = Record<string, Json>> {
+  readonly columns: string[];
+  /** pandas dtype names: int64, float64, bool, string. */
+  readonly dtypes: string[];
+  readonly records: R[];
+  readonly npartitions: number;
+  /** Index values where partitions start (and the last), or null when unknown. */
+  readonly divisions: number[] | null;
+  readonly length: number;
+  toRecords(): R[];
+}
+
+/** A column predicate (`{col, op, value}`, `{isnull}`, `{and: [...]}`, ...) as plain JSON. */
+export type PredicateJson =
+  | { col: string; op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'; value: number | string | boolean }
+  | { isnull: string }
+  | { notnull: string }
+  | { and: PredicateJson[] }
+  | { or: PredicateJson[] }
+  | { not: PredicateJson };
+
+/** A predicate built from columns: `df.col('val').gt(0.5).and(df.col('cat').eq('a'))`. */
+export declare class ColumnPredicate {
+  readonly spec: PredicateJson;
+  and(other: ColumnPredicate): ColumnPredicate;
+  or(other: ColumnPredicate): ColumnPredicate;
+  not(): ColumnPredicate;
+}
+
+export declare class Column {
+  readonly name: string;
+  eq(value: number | string | boolean): ColumnPredicate;
+  ne(value: number | string | boolean): ColumnPredicate;
+  lt(value: number | string): ColumnPredicate;
+  le(value: number | string): ColumnPredicate;
+  gt(value: number | string): ColumnPredicate;
+  ge(value: number | string): ColumnPredicate;
+  isnull(): ColumnPredicate;
+  notnull(): ColumnPredicate;
+}
+
+/** What is known of a dataframe before computing it. */
+export interface DataFrameMetadata extends CollectionMetadata {
+  kind: 'dataframe';
+  columns: string[];
+  dtypes: string[];
+  divisions: number[] | null;
+  known_divisions: boolean;
+}
+
+/** A lazy dataframe (dask.dataframe): Arrow record batches as partitions. */
+export declare class DataFrame<R = Record<string, Json>> extends Collection<DataFrameResult<R>> {
+  col(name: string): Column;
+  select(columns: string[]): DataFrame;
+  filter(predicate: ColumnPredicate | PredicateJson): DataFrame<R>;
+  head(n?: number, options?: { npartitions?: number }): DataFrame<R>;
+  len(options?: ReductionOptions): Delayed<number>;
+  sum(options?: ReductionOptions): Delayed<Record<string, number | null>>;
+  mean(options?: ReductionOptions): Delayed<Record<string, number | null>>;
+  count(options?: ReductionOptions): Delayed<Record<string, number>>;
+  min(options?: ReductionOptions): Delayed<Record<string, number | null>>;
+  max(options?: ReductionOptions): Delayed<Record<string, number | null>>;
+  metadata(): Promise<DataFrameMetadata>;
+}
+
+export interface DataFrameConstructors {
+  fromRecords<R = Record<string, Json>>(records: Iterable<R>, options?: { npartitions?: number; chunksize?: number }): DataFrame<R>;
+  readCsv(text: string, options?: { blocksize?: number }): DataFrame;
+}
+
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 
 /** A task started at once (`ctx.submit`). */
@@ -384,6 +455,7 @@ export interface SubmitOptions {
 export declare class Context {
   readonly bag: BagConstructors;
   readonly array: ArrayConstructors;
+  readonly dataframe: DataFrameConstructors;
   info(): EngineInfo;
   compute(...args: [...Collection[], ComputeOptions] | Collection[]): Promise<Json[]>;
   stepper(collection: Collection, options?: { workers?: number; optimize?: boolean; onEvent?: (e: EngineEvent) => void }): Promise<Stepper>;

@@ -4,10 +4,10 @@
 
 import { EngineError } from './errors.js';
 import { chooseBundle, hardwareThreads, importNode, isNode } from './platform.js';
-import { ArrayCollection, Bag, Collection, Delayed, PlanBuilder, functionSource, reviveResult } from './collections.js';
+import { ArrayCollection, Bag, Collection, DataFrame, Delayed, PlanBuilder, functionSource, reviveResult } from './collections.js';
 
 export { EngineError } from './errors.js';
-export { ArrayCollection, Bag, Collection, Delayed, NDArray } from './collections.js';
+export { ArrayCollection, Bag, Collection, Column, ColumnPredicate, DataFrame, DataFrameResult, Delayed, NDArray } from './collections.js';
 
 async function spawnWorker() {
   if (isNode) {
@@ -82,6 +82,7 @@ export class Context {
     this.bag = Bag.constructors(this, this.#builder);
     /** Array constructors: `ctx.array.ones([4, 4], {chunks: 2})`. */
     this.array = ArrayCollection.constructors(this, this.#builder);
+    this.dataframe = DataFrame.constructors(this, this.#builder);
   }
 
   async _ready() {

@@ -81,6 +81,14 @@ pub enum Computed {
         /// The chunks it was computed in (for pictures).
         chunks: Vec<Vec<usize>>,
     },
+    /// A dataframe: its rows as records, with what a table picture needs.
+    Frame {
+        value: Value,
+        columns: Vec<String>,
+        dtypes: Vec<String>,
+        npartitions: usize,
+        divisions: Option<Vec<i64>>,
+    },
 }
 
 impl Computed {
@@ -89,7 +97,7 @@ impl Computed {
     }
     pub fn as_value(&self) -> &Value {
         match self {
-            Computed::Value(v) | Computed::Array { value: v, .. } => v,
+            Computed::Value(v) | Computed::Array { value: v, .. } | Computed::Frame { value: v, .. } => v,
         }
     }
 }
@@ -237,6 +245,7 @@ impl Engine {
                     name: out.name.clone(),
                     partitions,
                     array: out.array.clone(),
+                    frame: out.frame.clone(),
                 },
             );
             tokens.push(out.token.clone());
@@ -273,6 +282,8 @@ pub struct OutputTasks {
     pub name: String,
     /// Shape, chunks and dtype of an array output.
     pub array: Option<Arc<crate::array::meta::ArrayMeta>>,
+    /// Schema and divisions of a dataframe output.
+    pub frame: Option<Arc<crate::dataframe::FrameMeta>>,
 }
 
 /// Maps output collections from the lowered graph into the optimised one by key.
@@ -296,6 +307,7 @@ fn output_tasks(lowered: &Lowered, run: &TaskGraph) -> Result<Vec<OutputTasks>> 
                 token: c.token.clone(),
                 name: c.name.clone(),
                 array: lowered.arrays.get(&c.name).cloned(),
+                frame: lowered.frames.get(&c.name).cloned(),
             })
         })
         .collect()
@@ -316,6 +328,40 @@ fn assemble(
                     result(*id).ok_or_else(|| Error::internal(format!("output task {} has no result", id.0)))
                 })
                 .collect::<Result<_>>()?;
+            if out.kind == Kind::Frame {
+                // A dataframe comes back as its rows, as records (to_dict('records')).
+                let mut rows = Vec::new();
+                for p in &parts {
+                    match &**p {
+                        Partition::Frame(b) => rows.extend(crate::dataframe::kernels::to_records(b)),
+                        other => {
+                            return Err(Error::internal(format!(
+                                "a dataframe partition is {}",
+                                other.kind_name()
+                            )))
+                        }
+                    }
+                }
+                let (columns, dtypes, divisions) = match &out.frame {
+                    Some(m) => (
+                        m.columns(),
+                        m.schema
+                            .fields()
+                            .iter()
+                            .map(|f| crate::dataframe::kernels::dtype_name(f.data_type()))
+                            .collect(),
+                        m.divisions.clone(),
+                    ),
+                    None => (Vec::new(), Vec::new(), None),
+                };
+                return Ok(Computed::Frame {
+                    value: Value::list(rows),
+                    columns,
+                    dtypes,
+                    npartitions: parts.len(),
+                    divisions,
+                });
+            }
             if let (Kind::Array, Some(meta)) = (out.kind, &out.array) {
                 let chunks: Vec<&crate::partition::ArrayChunk> = parts
                     .iter()

@@ -42,6 +42,7 @@ pub struct Persisted {
     pub partitions: Vec<Arc<Partition>>,
     /// Shape, chunks and dtype when the collection is an array.
     pub array: Option<Arc<ArrayMeta>>,
+    pub frame: Option<Arc<crate::dataframe::FrameMeta>>,
 }
 
 /// Persisted collections by token.
@@ -57,6 +58,8 @@ pub struct Lowered {
     pub outputs: Vec<Collection>,
     /// Array metadata by collection name.
     pub arrays: HashMap<String, Arc<ArrayMeta>>,
+    /// Dataframe metadata by collection name.
+    pub frames: HashMap<String, Arc<crate::dataframe::FrameMeta>>,
 }
 
 impl Lowered {
@@ -67,9 +70,10 @@ impl Lowered {
             .outputs
             .iter()
             .map(|c| {
-                let mut d = match self.arrays.get(&c.name) {
-                    Some(m) => m.describe(),
-                    None => serde_json::json!({}),
+                let mut d = match (self.arrays.get(&c.name), self.frames.get(&c.name)) {
+                    (Some(m), _) => m.describe(),
+                    (None, Some(f)) => f.describe(),
+                    _ => serde_json::json!({}),
                 };
                 if let Some(obj) = d.as_object_mut() {
                     let kind = match c.kind {
@@ -191,6 +195,7 @@ pub struct Lowerer<'a> {
     by_token: HashMap<String, Collection>,
     current_node: Option<String>,
     arrays: HashMap<String, Arc<ArrayMeta>>,
+    frames: HashMap<String, Arc<crate::dataframe::FrameMeta>>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -201,12 +206,26 @@ impl<'a> Lowerer<'a> {
             by_token: HashMap::new(),
             current_node: None,
             arrays: HashMap::new(),
+            frames: HashMap::new(),
         }
     }
 
     /// Records an array collection's shape, chunks and dtype.
     pub fn set_array_meta(&mut self, c: &Collection, meta: ArrayMeta) {
         self.arrays.insert(c.name.clone(), Arc::new(meta));
+    }
+
+    /// Records a dataframe collection's schema and divisions.
+    pub fn set_frame_meta(&mut self, c: &Collection, meta: crate::dataframe::FrameMeta) {
+        self.frames.insert(c.name.clone(), Arc::new(meta));
+    }
+
+    /// The schema and divisions of a dataframe collection.
+    pub fn frame_meta(&self, c: &Collection) -> Result<Arc<crate::dataframe::FrameMeta>> {
+        self.frames
+            .get(&c.name)
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("no dataframe metadata for {}", c.name)))
     }
 
     /// The shape, chunks and dtype of an array collection.
@@ -315,6 +334,7 @@ impl<'a> Lowerer<'a> {
             collections,
             outputs,
             arrays: self.arrays,
+            frames: self.frames,
         })
     }
 
@@ -398,6 +418,9 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(meta) = &stored.array {
             self.arrays.insert(stored.name.clone(), Arc::clone(meta));
+        }
+        if let Some(meta) = &stored.frame {
+            self.frames.insert(stored.name.clone(), Arc::clone(meta));
         }
         Ok(Collection {
             kind: stored.kind,

@@ -4,6 +4,7 @@
 
 use crate::array::ArrayOp;
 use crate::bag::BagOp;
+use crate::dataframe::FrameOp;
 use crate::delayed::CallOp;
 use crate::error::Result;
 use crate::partition::Partition;
@@ -18,6 +19,8 @@ pub enum Op {
     Bag(BagOp),
     /// An array kernel.
     Array(ArrayOp),
+    /// A dataframe kernel.
+    Frame(FrameOp),
     /// A function call on argument values (delayed and futures).
     Call(CallOp),
     /// A linear chain made by `fuse`: the first op reads the task's inputs, each next op
@@ -32,6 +35,7 @@ impl Op {
             Op::Literal(_) => "literal".to_string(),
             Op::Bag(op) => op.name().to_string(),
             Op::Array(op) => op.name(),
+            Op::Frame(op) => op.name(),
             Op::Call(call) => call.name(),
             Op::Fused(ops) => ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("+"),
         }
@@ -42,7 +46,7 @@ impl Op {
         match self {
             Op::Literal(p) => Some(p.preview()),
             Op::Bag(op) => op.argument_summary(),
-            Op::Array(_) => None,
+            Op::Array(_) | Op::Frame(_) => None,
             Op::Call(call) => Some(call.argument_summary()),
             Op::Fused(_) => None,
         }
@@ -53,6 +57,7 @@ impl Op {
         match self {
             Op::Bag(op) => op.takes_list(),
             Op::Array(op) => op.takes_list(),
+            Op::Frame(op) => op.takes_list(),
             _ => false,
         }
     }
@@ -63,6 +68,7 @@ impl Op {
             Op::Literal(_) => true,
             Op::Bag(op) => op.fusable(),
             Op::Array(op) => op.fusable(),
+            Op::Frame(op) => op.fusable(),
             Op::Call(_) => false,
             Op::Fused(_) => true,
         }
@@ -74,6 +80,7 @@ impl Op {
             Op::Literal(p) => Ok(Arc::clone(p)),
             Op::Bag(op) => op.execute(inputs).map(Arc::new),
             Op::Array(op) => op.execute(inputs).map(Arc::new),
+            Op::Frame(op) => op.execute(inputs).map(Arc::new),
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::plan::Node;
-use crate::{array, bag, delayed};
+use crate::{array, bag, dataframe, delayed};
 
 /// What a plan node produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -170,6 +170,26 @@ const fn array_new(
         inputs: Arity::Exactly(0),
         input_kind: InputKind::Any,
         output: Kind::Array,
+        args,
+        check: no_check,
+        lower,
+    }
+}
+
+/// An op on one dataframe.
+const fn frame_op(
+    name: &'static str,
+    doc: &'static str,
+    output: Kind,
+    args: &'static [ArgSpec],
+    lower: fn(&mut Lowerer, &NodeCtx) -> Result<Collection>,
+) -> OpSpec {
+    OpSpec {
+        name,
+        doc,
+        inputs: Arity::Exactly(1),
+        input_kind: InputKind::Only(Kind::Frame),
+        output,
         args,
         check: no_check,
         lower,
@@ -763,6 +783,41 @@ pub static OPS: &[OpSpec] = &[
         "The index of the maximum (flat without axis; along one axis with it), as a tree reduction of (value, index) pairs.",
         array::lower_argmax,
     ),
+    OpSpec {
+        name: "dataframe.from_records",
+        doc: "A dataframe from a list of records (objects), cut into npartitions (or chunksize rows) as dd.from_pandas.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Frame,
+        args: &[required("records", ArgType::List), arg("npartitions", POS), arg("chunksize", POS)],
+        check: no_check,
+        lower: dataframe::lower_from_records,
+    },
+    OpSpec {
+        name: "dataframe.read_csv",
+        doc: "A dataframe from CSV text with a header; dtypes inferred from the first rows; one partition per block of about blocksize bytes.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Frame,
+        args: &[required("text", ArgType::Str), arg("blocksize", POS)],
+        check: no_check,
+        lower: dataframe::lower_read_csv,
+    },
+    frame_op("dataframe.select", "Columns by name, in the order given (df[[...]]).", Kind::Frame, &[required("columns", ArgType::List)], dataframe::lower_select),
+    frame_op(
+        "dataframe.filter",
+        "Rows where a column predicate holds: {col, op, value}, {isnull}, {notnull}, {and}, {or}, {not}; evaluated with Arrow kernels.",
+        Kind::Frame,
+        &[required("predicate", ANY)],
+        dataframe::lower_filter,
+    ),
+    frame_op("dataframe.head", "The first n rows of the first npartitions partitions (1 by default), as Dask.", Kind::Frame, &[arg("n", ArgType::Int { min: 0 }), arg("npartitions", POS)], dataframe::lower_head),
+    frame_op("dataframe.sum", "Per numeric column sums, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_sum),
+    frame_op("dataframe.mean", "Per numeric column means, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_mean),
+    frame_op("dataframe.count", "Per column non-null counts, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_count),
+    frame_op("dataframe.min", "Per numeric column minima, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_min),
+    frame_op("dataframe.max", "Per numeric column maxima, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_max),
+    frame_op("dataframe.len", "The number of rows, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_len),
     OpSpec {
         name: "delayed.value",
         doc: "A literal value as a delayed object.",

@@ -111,6 +111,20 @@ fn result_json(c: &Computed) -> serde_json::Value {
                 "data": data,
             })
         }
+        Computed::Frame {
+            value,
+            columns,
+            dtypes,
+            npartitions,
+            divisions,
+        } => serde_json::json!({
+            "__frame__": true,
+            "columns": columns,
+            "dtypes": dtypes,
+            "npartitions": npartitions,
+            "divisions": divisions,
+            "records": value.to_json(),
+        }),
         other => other.to_json(),
     }
 }

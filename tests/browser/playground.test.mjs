@@ -219,3 +219,28 @@ test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid'
   await screenshot(page, 'playground-array');
   assert.deepEqual(page.errors, []);
 });
+
+test('a dataframe cell shows a table with dtypes, npartitions and divisions', async () => {
+  const page = await openPlayground('#lesson=03-dataframes');
+  await page.locator('#run-all').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
+  const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok']);
+  const first = page.locator('.cell').nth(0);
+  assert.equal(await first.locator('.frame-head').innerText(), 'dataframe · 12 rows × 3 columns · npartitions=3 · divisions (0, 4, 8, 11)');
+  const header = await first.locator('table.frame thead tr').nth(0).locator('th').allInnerTexts();
+  assert.deepEqual(header, ['', 'id', 'team', 'score']);
+  const dtypes = await first.locator('table.frame tr.dtypes th').allInnerTexts();
+  assert.deepEqual(dtypes, ['', 'int64', 'string', 'int64']);
+  assert.equal(await first.locator('table.frame tbody tr').count(), 11, 'ten rows and an ellipsis row');
+  // score = (id * 7) % 10 and team = id % 3 (0 is red): ids 1, 4, 5, 7, 8, 11 pass.
+  const good = page.locator('.cell').nth(1);
+  const ids = await good.locator('table.frame tbody tr td:nth-child(2)').allInnerTexts();
+  assert.deepEqual(ids, ['1', '4', '5', '7', '8', '11']);
+  const third = JSON.parse(await outputOf(page, 2));
+  assert.deepEqual(third.sums, { id: 66, score: 52 });
+  assert.equal(third.rows, 6);
+  await first.scrollIntoViewIfNeeded();
+  await screenshot(page, 'playground-dataframe');
+  assert.deepEqual(page.errors, []);
+});

@@ -4,6 +4,8 @@ import {
   EngineError,
   type Context,
   type ArrayMetadata,
+  type DataFrameMetadata,
+  type DataFrameResult,
   type Bag,
   type Delayed,
   type EngineEvent,
@@ -53,6 +55,11 @@ export async function everything(): Promise<void> {
   const meta: ArrayMetadata = await x.metadata();
   const blocksPerAxis: number[] = meta.numblocks;
   void [ctx.array.where(x.gt(0), x, 0), x.mapBlocks((v: number) => v * 2, { dtype: 'float64' }), x.reshape(2, 8), x.reshape([16]), x.blocks.at(0, { start: 1 }), x.argmin({ axis: 0 }), x.argmax(), x.sum({ axis: [0, 1], keepdims: true }), blocksPerAxis];
+  const frame = ctx.dataframe.fromRecords([{ a: 1, b: 'x' }], { npartitions: 1 });
+  const table: DataFrameResult = await frame.filter(frame.col('a').gt(0).and(frame.col('b').notnull())).select(['a']).head(3).compute();
+  const rowsOut: number = table.length;
+  const dfMeta: DataFrameMetadata = await ctx.dataframe.readCsv('a\n1\n', { blocksize: 1024 }).metadata();
+  void [rowsOut, dfMeta.known_divisions, frame.sum(), frame.len()];
   const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];

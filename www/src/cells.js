@@ -83,6 +83,35 @@ export const renderers = {
     pre.textContent = text.length > 400 ? `${text.slice(0, 400)}…` : text;
     target.append(pre);
   },
+  /** DataFrames: npartitions, divisions and an HTML table of the first rows with dtypes. */
+  dataframe(target, df) {
+    const MAX = 10;
+    const head = document.createElement('div');
+    head.className = 'frame-head';
+    const divisions = df.divisions ? `divisions (${df.divisions.join(', ')})` : 'divisions unknown';
+    head.textContent = `dataframe · ${df.length.toLocaleString('en')} row${df.length === 1 ? '' : 's'} × ${df.columns.length} column${df.columns.length === 1 ? '' : 's'} · npartitions=${df.npartitions} · ${divisions}`;
+    const table = document.createElement('table');
+    table.className = 'frame';
+    const row = (cells, tag, cls) => {
+      const tr = document.createElement('tr');
+      if (cls) tr.className = cls;
+      for (const c of cells) {
+        const td = document.createElement(tag);
+        td.textContent = c;
+        tr.append(td);
+      }
+      return tr;
+    };
+    const thead = document.createElement('thead');
+    thead.append(row(['', ...df.columns], 'th'), row(['', ...df.dtypes], 'th', 'dtypes'));
+    const tbody = document.createElement('tbody');
+    df.records.slice(0, MAX).forEach((r, i) => {
+      tbody.append(row([String(i), ...df.columns.map((c) => (r[c] === null || r[c] === undefined ? 'NaN' : String(r[c])))], 'td'));
+    });
+    if (df.length > MAX) tbody.append(row(['…', ...df.columns.map(() => '…')], 'td', 'more'));
+    table.append(thead, tbody);
+    target.append(head, table);
+  },
   value(target, value) {
     const pre = document.createElement('pre');
     const text = JSON.stringify(value);
@@ -101,7 +130,8 @@ export function renderOutput(target, value, { kind, info } = {}) {
   }
   if (value === undefined) return;
   const isArray = value && typeof value === 'object' && Array.isArray(value.shape) && ArrayBuffer.isView(value.data);
-  const render = renderers[isArray ? 'array' : kind] ?? renderers.value;
+  const isFrame = value && typeof value === 'object' && Array.isArray(value.columns) && Array.isArray(value.records);
+  const render = renderers[isArray ? 'array' : isFrame ? 'dataframe' : kind] ?? renderers.value;
   render(target, value, info);
 }
 

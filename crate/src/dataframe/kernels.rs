@@ -1,0 +1,580 @@
+//! Per-partition dataframe kernels on Arrow RecordBatches: building batches from records and
+//! CSV text, selecting, filtering with column-wise predicates, and the partial and final
+//! steps of column reductions.
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// The pandas name of an Arrow type, as `df.dtypes` shows it.
+pub fn dtype_name(t: &DataType) -> String {
+    match t {
+        DataType::Int64 => "int64".into(),
+        DataType::Float64 => "float64".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Utf8 => "string".into(),
+        DataType::Null => "object".into(),
+        other => other.to_string(),
+    }
+}
+
+/// One column's type from JSON values: bool, int64, float64 or string; nulls anywhere.
+fn infer_column(name: &str, values: &[&Json]) -> Result<DataType> {
+    let mut t = DataType::Null;
+    for (row, v) in values.iter().enumerate() {
+        let this = match v {
+            Json::Null => continue,
+            Json::Bool(_) => DataType::Boolean,
+            Json::Number(n) if n.is_i64() => DataType::Int64,
+            Json::Number(_) => DataType::Float64,
+            Json::String(_) => DataType::Utf8,
+            other => {
+                return Err(Error::type_error(format!(
+                    "from_records: column '{name}' row {row} holds {other}, which is not a number, bool, string or null"
+                )))
+            }
+        };
+        t = match (&t, &this) {
+            (DataType::Null, _) => this,
+            (a, b) if a == b => t,
+            (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => DataType::Float64,
+            (a, b) => {
+                return Err(Error::type_error(format!(
+                    "from_records: column '{name}' mixes {} and {} (row {row})",
+                    dtype_name(a),
+                    dtype_name(b)
+                )))
+            }
+        };
+    }
+    // A column of nulls only is float64 (NaN), as pandas makes it.
+    Ok(if t == DataType::Null { DataType::Float64 } else { t })
+}
+
+/// The schema of a list of records: columns in first-seen key order.
+pub fn infer_schema(records: &[Json]) -> Result<SchemaRef> {
+    let mut names: Vec<String> = Vec::new();
+    for (row, r) in records.iter().enumerate() {
+        let obj = r.as_object().ok_or_else(|| {
+            Error::type_error(format!(
+                "from_records: row {row} is {r}, not a record (an object)"
+            ))
+        })?;
+        for k in obj.keys() {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    }
+    let mut fields = Vec::with_capacity(names.len());
+    for name in &names {
+        let values: Vec<&Json> = records
+            .iter()
+            .map(|r| r.get(name).unwrap_or(&Json::Null))
+            .collect();
+        fields.push(Field::new(name, infer_column(name, &values)?, true));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// A batch of `records` with `schema` (missing keys are nulls).
+pub fn batch_from_records(records: &[Json], schema: &SchemaRef) -> Result<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let get = |r: &Json| r.get(f.name()).cloned().unwrap_or(Json::Null);
+        let col: ArrayRef = match f.data_type() {
+            DataType::Boolean => Arc::new(BooleanArray::from(
+                records.iter().map(|r| get(r).as_bool()).collect::<Vec<_>>(),
+            )),
+            DataType::Int64 => Arc::new(Int64Array::from(
+                records.iter().map(|r| get(r).as_i64()).collect::<Vec<_>>(),
+            )),
+            DataType::Float64 => Arc::new(Float64Array::from(
+                records.iter().map(|r| get(r).as_f64()).collect::<Vec<_>>(),
+            )),
+            _ => Arc::new(StringArray::from(
+                records
+                    .iter()
+                    .map(|r| get(r).as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            )),
+        };
+        columns.push(col);
+    }
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(|e| Error::internal(format!("from_records: {e}")))
+}
+
+/// The schema dd.read_csv would give: from the header and the first rows.
+pub fn csv_schema(text: &str) -> Result<SchemaRef> {
+    let format = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = format
+        .infer_schema(std::io::Cursor::new(text.as_bytes()), Some(1000))
+        .map_err(|e| Error::value(format!("read_csv: {e}")))?;
+    // Arrow infers ints as int64 and decimals as float64 already; empty columns are Utf8.
+    Ok(Arc::new(schema))
+}
+
+/// Byte ranges of `text` of about `blocksize` bytes each, cut after a newline, as
+/// dd.read_csv cuts files into blocks. The first range holds the header.
+pub fn csv_blocks(text: &str, blocksize: usize) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let header_end = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |p| p + 1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let mut end = (start.max(header_end) + blocksize.max(1)).min(bytes.len());
+        while end < bytes.len() && bytes.get(end - 1) != Some(&b'\n') {
+            end += 1;
+        }
+        out.push((start, end));
+        start = end;
+    }
+    if out.is_empty() {
+        out.push((0, 0));
+    }
+    out
+}
+
+/// Parses one block of CSV text with the given schema.
+pub fn read_csv_block(text: &str, header: bool, schema: &SchemaRef) -> Result<RecordBatch> {
+    let reader = arrow_csv::ReaderBuilder::new(Arc::clone(schema))
+        .with_header(header)
+        .with_batch_size(1 << 20)
+        .build(std::io::Cursor::new(text.as_bytes()))
+        .map_err(|e| Error::value(format!("read_csv: {e}")))?;
+    let mut batches = Vec::new();
+    for b in reader {
+        batches.push(b.map_err(|e| Error::value(format!("read_csv: {e}")))?);
+    }
+    concat(schema, &batches)
+}
+
+pub fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    arrow_select::concat::concat_batches(schema, batches).map_err(|e| Error::internal(format!("concat: {e}")))
+}
+
+/// The batch with only `columns`, in that order.
+pub fn select(batch: &RecordBatch, columns: &[String]) -> Result<RecordBatch> {
+    let idx = columns
+        .iter()
+        .map(|c| {
+            batch
+                .schema()
+                .index_of(c)
+                .map_err(|_| Error::value(format!("select: no column '{c}'")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch
+        .project(&idx)
+        .map_err(|e| Error::internal(format!("select: {e}")))
+}
+
+/// A comparison operator of a predicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn parse(s: &str) -> Option<CmpOp> {
+        Some(match s {
+            "eq" | "==" => CmpOp::Eq,
+            "ne" | "!=" => CmpOp::Ne,
+            "lt" | "<" => CmpOp::Lt,
+            "le" | "<=" => CmpOp::Le,
+            "gt" | ">" => CmpOp::Gt,
+            "ge" | ">=" => CmpOp::Ge,
+            _ => return None,
+        })
+    }
+}
+
+/// A row filter evaluated column-wise with Arrow's kernels (the column builder's output:
+/// `df.col('val').gt(0.5).and(df.col('cat').eq('a'))`).
+#[derive(Debug, Clone)]
+pub enum Predicate {
+    Compare { column: String, op: CmpOp, value: Json },
+    IsNull(String),
+    NotNull(String),
+    And(Vec<Predicate>),
+    Or(Vec<Predicate>),
+    Not(Box<Predicate>),
+}
+
+impl Predicate {
+    /// Reads `{col, op, value}`, `{isnull: col}`, `{notnull: col}`, `{and: [...]}`,
+    /// `{or: [...]}`, `{not: p}`; checks column names against `columns`.
+    pub fn from_json(v: &Json, columns: &[String]) -> Result<Predicate> {
+        let bad = || Error::plan(format!("filter: cannot read the predicate {v}"));
+        let col = |c: &Json| -> Result<String> {
+            let name = c.as_str().ok_or_else(bad)?;
+            if columns.iter().any(|x| x == name) {
+                Ok(name.to_string())
+            } else {
+                Err(Error::value(format!(
+                    "filter: no column '{name}'; the columns are {}",
+                    columns.join(", ")
+                )))
+            }
+        };
+        let list = |items: &Json| -> Result<Vec<Predicate>> {
+            items
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|p| Predicate::from_json(p, columns))
+                .collect()
+        };
+        let obj = v.as_object().ok_or_else(bad)?;
+        if let Some(c) = obj.get("col") {
+            let op = obj
+                .get("op")
+                .and_then(Json::as_str)
+                .and_then(CmpOp::parse)
+                .ok_or_else(bad)?;
+            let value = obj.get("value").cloned().unwrap_or(Json::Null);
+            if !(value.is_number() || value.is_string() || value.is_boolean()) {
+                return Err(Error::plan(format!(
+                    "filter: compare column '{}' with a number, string or bool, not {value}",
+                    c.as_str().unwrap_or("?")
+                )));
+            }
+            return Ok(Predicate::Compare {
+                column: col(c)?,
+                op,
+                value,
+            });
+        }
+        if let Some(c) = obj.get("isnull") {
+            return Ok(Predicate::IsNull(col(c)?));
+        }
+        if let Some(c) = obj.get("notnull") {
+            return Ok(Predicate::NotNull(col(c)?));
+        }
+        if let Some(items) = obj.get("and") {
+            return Ok(Predicate::And(list(items)?));
+        }
+        if let Some(items) = obj.get("or") {
+            return Ok(Predicate::Or(list(items)?));
+        }
+        if let Some(p) = obj.get("not") {
+            return Ok(Predicate::Not(Box::new(Predicate::from_json(p, columns)?)));
+        }
+        Err(bad())
+    }
+
+    /// The mask over `batch`: null where a compared value is null (such rows are dropped).
+    pub fn mask(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        let column = |name: &str| -> Result<ArrayRef> {
+            batch
+                .column_by_name(name)
+                .cloned()
+                .ok_or_else(|| Error::value(format!("filter: no column '{name}'")))
+        };
+        let ak = |e: arrow_schema::ArrowError| Error::value(format!("filter: {e}"));
+        Ok(match self {
+            Predicate::Compare {
+                column: name,
+                op,
+                value,
+            } => {
+                let c = column(name)?;
+                let (left, right): (ArrayRef, ArrayRef) = match (c.data_type(), value) {
+                    (DataType::Utf8, Json::String(s)) => (c, Arc::new(StringArray::from(vec![s.clone()]))),
+                    (DataType::Boolean, Json::Bool(b)) => (c, Arc::new(BooleanArray::from(vec![*b]))),
+                    (DataType::Int64, Json::Number(n)) if n.is_i64() => {
+                        (c, Arc::new(Int64Array::from(vec![n.as_i64().unwrap_or(0)])))
+                    }
+                    (DataType::Int64 | DataType::Float64 | DataType::Boolean, Json::Number(n)) => (
+                        to_f64_array(&c)?,
+                        Arc::new(Float64Array::from(vec![n.as_f64().unwrap_or(f64::NAN)])),
+                    ),
+                    (t, v) => {
+                        return Err(Error::type_error(format!(
+                            "filter: cannot compare column '{name}' ({}) with {v}",
+                            dtype_name(t)
+                        )))
+                    }
+                };
+                let r = arrow_array::Scalar::new(right);
+                match op {
+                    CmpOp::Eq => arrow_ord::cmp::eq(&left, &r),
+                    CmpOp::Ne => arrow_ord::cmp::neq(&left, &r),
+                    CmpOp::Lt => arrow_ord::cmp::lt(&left, &r),
+                    CmpOp::Le => arrow_ord::cmp::lt_eq(&left, &r),
+                    CmpOp::Gt => arrow_ord::cmp::gt(&left, &r),
+                    CmpOp::Ge => arrow_ord::cmp::gt_eq(&left, &r),
+                }
+                .map_err(ak)?
+            }
+            Predicate::IsNull(name) => arrow_arith::boolean::is_null(&column(name)?).map_err(ak)?,
+            Predicate::NotNull(name) => arrow_arith::boolean::is_not_null(&column(name)?).map_err(ak)?,
+            Predicate::And(items) | Predicate::Or(items) => {
+                let and = matches!(self, Predicate::And(_));
+                let mut acc = BooleanArray::from(vec![and; batch.num_rows()]);
+                for p in items {
+                    let m = p.mask(batch)?;
+                    acc = if and {
+                        arrow_arith::boolean::and_kleene(&acc, &m)
+                    } else {
+                        arrow_arith::boolean::or_kleene(&acc, &m)
+                    }
+                    .map_err(ak)?;
+                }
+                acc
+            }
+            Predicate::Not(p) => arrow_arith::boolean::not(&p.mask(batch)?).map_err(ak)?,
+        })
+    }
+}
+
+/// An int, float or bool column as float64 (for comparisons with a float). Converted by
+/// hand: Arrow's general cast kernel would add megabytes to the wasm bundles.
+fn to_f64_array(c: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match c.data_type() {
+        DataType::Float64 => Arc::clone(c),
+        DataType::Int64 => Arc::new(
+            c.as_primitive::<Int64Type>()
+                .unary::<_, Float64Type>(|x| x as f64),
+        ),
+        DataType::Boolean => Arc::new(
+            c.as_boolean()
+                .iter()
+                .map(|b| b.map(|b| f64::from(u8::from(b))))
+                .collect::<Float64Array>(),
+        ),
+        other => return Err(Error::internal(format!("not a numeric column: {other}"))),
+    })
+}
+
+/// An int or bool column as int64.
+fn to_i64_array(c: &ArrayRef) -> Result<Int64Array> {
+    Ok(match c.data_type() {
+        DataType::Int64 => c.as_primitive::<Int64Type>().clone(),
+        DataType::Boolean => c.as_boolean().iter().map(|b| b.map(i64::from)).collect(),
+        other => return Err(Error::internal(format!("not an int column: {other}"))),
+    })
+}
+
+/// The rows where the predicate holds (pandas drops rows where it is NaN/null).
+pub fn filter(batch: &RecordBatch, predicate: &Predicate) -> Result<RecordBatch> {
+    let mask = predicate.mask(batch)?;
+    arrow_select::filter::filter_record_batch(batch, &mask)
+        .map_err(|e| Error::internal(format!("filter: {e}")))
+}
+
+/// Column reductions, numeric_only as `df.sum(numeric_only=True)`; count counts the
+/// non-null values of every column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameReduce {
+    Sum,
+    Mean,
+    Count,
+    Min,
+    Max,
+    /// The number of rows (`len(df)`).
+    Len,
+}
+
+impl FrameReduce {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameReduce::Sum => "sum",
+            FrameReduce::Mean => "mean",
+            FrameReduce::Count => "count",
+            FrameReduce::Min => "min",
+            FrameReduce::Max => "max",
+            FrameReduce::Len => "len",
+        }
+    }
+}
+
+fn is_numeric(t: &DataType) -> bool {
+    matches!(t, DataType::Int64 | DataType::Float64 | DataType::Boolean)
+}
+
+/// Per column: [count, sum, min, max] (sum, min, max as int for int and bool columns).
+pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        let count = Value::Int((c.len() - c.null_count()) as i64);
+        let stats = match c.data_type() {
+            DataType::Float64 => {
+                let a = c.as_primitive::<Float64Type>();
+                let vals: Vec<f64> = a.iter().flatten().filter(|x| !x.is_nan()).collect();
+                let n = vals.len() as i64;
+                let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Float);
+                vec![
+                    Value::Int(n),
+                    Value::Float(vals.iter().sum()),
+                    opt(vals.iter().copied().reduce(f64::min)),
+                    opt(vals.iter().copied().reduce(f64::max)),
+                ]
+            }
+            DataType::Int64 | DataType::Boolean => {
+                let a = to_i64_array(c)?;
+                let opt = |x: Option<i64>| x.map_or(Value::Null, Value::Int);
+                vec![
+                    count.clone(),
+                    Value::Int(a.iter().flatten().fold(0i64, i64::wrapping_add)),
+                    opt(a.iter().flatten().min()),
+                    opt(a.iter().flatten().max()),
+                ]
+            }
+            _ => vec![count.clone()],
+        };
+        // String columns only count; the value count is their non-null count.
+        let mut stats = stats;
+        if !is_numeric(c.data_type()) {
+            stats = vec![count];
+        }
+        fields.push((f.name().clone(), Value::list(stats)));
+    }
+    fields.push(("__rows__".to_string(), Value::Int(batch.num_rows() as i64)));
+    Ok(Value::record(fields))
+}
+
+fn num(v: Option<&Value>) -> Option<f64> {
+    v.and_then(Value::as_f64)
+}
+
+/// Merges partials (the same columns in each).
+pub fn reduce_combine(parts: &[&Value]) -> Result<Value> {
+    let first = parts
+        .first()
+        .and_then(|p| p.as_record())
+        .ok_or_else(|| Error::internal("dataframe reduction: no partials"))?;
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for (name, _) in first.iter() {
+        let cols: Vec<&Value> = parts.iter().filter_map(|p| p.get_field(name)).collect();
+        if &**name == "__rows__" {
+            out.push((
+                name.to_string(),
+                Value::Int(cols.iter().filter_map(|v| v.as_i64()).sum()),
+            ));
+            continue;
+        }
+        let lists: Vec<&[Value]> = cols.iter().filter_map(|v| v.as_list()).collect();
+        let count: i64 = lists
+            .iter()
+            .filter_map(|l| l.first().and_then(Value::as_i64))
+            .sum();
+        let numeric = lists.iter().all(|l| l.len() == 4);
+        if !numeric {
+            out.push((name.to_string(), Value::list(vec![Value::Int(count)])));
+            continue;
+        }
+        let ints = lists.iter().all(|l| !matches!(l.get(1), Some(Value::Float(_))));
+        let pick = |i: usize, better: fn(f64, f64) -> bool| -> Value {
+            let mut best: Option<&Value> = None;
+            for l in &lists {
+                if let Some(v) = l.get(i).filter(|v| !v.is_null()) {
+                    if best.is_none_or(|b| better(num(Some(v)).unwrap_or(0.0), num(Some(b)).unwrap_or(0.0))) {
+                        best = Some(v);
+                    }
+                }
+            }
+            best.cloned().unwrap_or(Value::Null)
+        };
+        let sum = if ints {
+            Value::Int(
+                lists
+                    .iter()
+                    .filter_map(|l| l.get(1).and_then(Value::as_i64))
+                    .fold(0, i64::wrapping_add),
+            )
+        } else {
+            Value::Float(lists.iter().filter_map(|l| num(l.get(1))).sum())
+        };
+        out.push((
+            name.to_string(),
+            Value::list(vec![
+                Value::Int(count),
+                sum,
+                pick(2, |a, b| a < b),
+                pick(3, |a, b| a > b),
+            ]),
+        ));
+    }
+    Ok(Value::record(out))
+}
+
+/// The final result from merged partials: a record of column -> value (a pandas Series),
+/// or the row count for `Len`.
+pub fn reduce_finish(merged: &Value, kind: FrameReduce) -> Result<Value> {
+    let rec = merged
+        .as_record()
+        .ok_or_else(|| Error::internal("dataframe reduction: the partial is not a record"))?;
+    if kind == FrameReduce::Len {
+        return Ok(merged.get_field("__rows__").cloned().unwrap_or(Value::Int(0)));
+    }
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for (name, stats) in rec.iter() {
+        if &**name == "__rows__" {
+            continue;
+        }
+        let l = stats.as_list().unwrap_or(&[]);
+        let count = l.first().and_then(Value::as_i64).unwrap_or(0);
+        if kind == FrameReduce::Count {
+            out.push((name.to_string(), Value::Int(count)));
+            continue;
+        }
+        if l.len() != 4 {
+            continue; // numeric_only
+        }
+        let v = match kind {
+            FrameReduce::Sum => l.get(1).cloned().unwrap_or(Value::Null),
+            FrameReduce::Mean if count > 0 => Value::Float(num(l.get(1)).unwrap_or(0.0) / count as f64),
+            FrameReduce::Mean => Value::Null,
+            FrameReduce::Min => l.get(2).cloned().unwrap_or(Value::Null),
+            FrameReduce::Max => l.get(3).cloned().unwrap_or(Value::Null),
+            FrameReduce::Count | FrameReduce::Len => Value::Null,
+        };
+        out.push((name.to_string(), v));
+    }
+    Ok(Value::record(out))
+}
+
+/// Rows as records (column order kept); NaN and nulls become null.
+pub fn to_records(batch: &RecordBatch) -> Vec<Value> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|row| {
+            Value::record(schema.fields().iter().zip(batch.columns()).map(|(f, c)| {
+                let v = if c.is_null(row) {
+                    Value::Null
+                } else {
+                    match c.data_type() {
+                        DataType::Int64 => Value::Int(c.as_primitive::<Int64Type>().value(row)),
+                        DataType::Float64 => {
+                            let x = c.as_primitive::<Float64Type>().value(row);
+                            if x.is_nan() {
+                                Value::Null
+                            } else {
+                                Value::Float(x)
+                            }
+                        }
+                        DataType::Boolean => Value::Bool(c.as_boolean().value(row)),
+                        DataType::Utf8 => Value::str(c.as_string::<i32>().value(row)),
+                        other => Value::str(format!("<{other}>")),
+                    }
+                };
+                (f.name().clone(), v)
+            }))
+        })
+        .collect()
+}

@@ -1,0 +1,346 @@
+//! DataFrames: many Arrow RecordBatches (partitions) with known or unknown divisions, as
+//! dask.dataframe. This file builds graphs (lowering of `dataframe.*` plan ops); `kernels`
+//! holds the per-partition functions on Arrow arrays.
+
+pub mod kernels;
+
+use crate::error::{Error, Result};
+use crate::graph::{Key, LayerKind};
+use crate::lower::{Collection, Lowerer, NodeCtx};
+use crate::ops::Op;
+use crate::partition::Partition;
+use crate::registry::Kind;
+use crate::value::Value;
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use kernels::{FrameReduce, Predicate};
+use std::sync::Arc;
+
+/// What is known of a dataframe before computing it.
+#[derive(Debug, Clone)]
+pub struct FrameMeta {
+    pub schema: SchemaRef,
+    /// Index values where partitions start, and the last one, when known (n + 1 values).
+    pub divisions: Option<Vec<i64>>,
+}
+
+impl FrameMeta {
+    pub fn columns(&self) -> Vec<String> {
+        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    /// `columns`, `dtypes` (pandas names), `divisions` (null when unknown), `known_divisions`.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "columns": self.columns(),
+            "dtypes": self.schema.fields().iter().map(|f| kernels::dtype_name(f.data_type())).collect::<Vec<_>>(),
+            "divisions": self.divisions,
+            "known_divisions": self.divisions.is_some(),
+        })
+    }
+}
+
+/// A dataframe kernel as task data.
+#[derive(Debug, Clone)]
+pub enum FrameOp {
+    /// One block of CSV text (the first has the header).
+    ReadCsv {
+        text: Arc<str>,
+        header: bool,
+        schema: SchemaRef,
+    },
+    Select(Arc<Vec<String>>),
+    Filter(Arc<Predicate>),
+    /// The first `n` rows of the inputs, in order.
+    Head(usize),
+    ReducePart,
+    ReduceCombine {
+        last: bool,
+        kind: FrameReduce,
+    },
+}
+
+impl FrameOp {
+    pub fn name(&self) -> String {
+        match self {
+            FrameOp::ReadCsv { .. } => "read-csv".into(),
+            FrameOp::Select(_) => "getitem".into(),
+            FrameOp::Filter(_) => "filter".into(),
+            FrameOp::Head(_) => "head".into(),
+            FrameOp::ReducePart => "reduce-chunk".into(),
+            FrameOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
+        }
+    }
+
+    pub fn takes_list(&self) -> bool {
+        matches!(self, FrameOp::ReduceCombine { .. })
+    }
+
+    pub fn fusable(&self) -> bool {
+        !matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Head(_))
+    }
+
+    pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
+        let name = self.name();
+        let frame = |i: usize| -> Result<&RecordBatch> {
+            match inputs.get(i).map(|p| &**p) {
+                Some(Partition::Frame(b)) => Ok(b),
+                Some(other) => Err(Error::internal(format!(
+                    "{name}: expected a dataframe partition, got {}",
+                    other.kind_name()
+                ))),
+                None => Err(Error::internal(format!("{name}: missing input {i}"))),
+            }
+        };
+        Ok(match self {
+            FrameOp::ReadCsv { text, header, schema } => {
+                Partition::Frame(kernels::read_csv_block(text, *header, schema)?)
+            }
+            FrameOp::Select(cols) => Partition::Frame(kernels::select(frame(0)?, cols)?),
+            FrameOp::Filter(p) => Partition::Frame(kernels::filter(frame(0)?, p)?),
+            FrameOp::Head(n) => {
+                let batches: Vec<RecordBatch> = (0..inputs.len())
+                    .map(|i| frame(i).cloned())
+                    .collect::<Result<_>>()?;
+                let schema = batches
+                    .first()
+                    .map(RecordBatch::schema)
+                    .ok_or_else(|| Error::internal("head: no partitions"))?;
+                let all = kernels::concat(&schema, &batches)?;
+                Partition::Frame(all.slice(0, (*n).min(all.num_rows())))
+            }
+            FrameOp::ReducePart => Partition::Value(kernels::reduce_part(frame(0)?)?),
+            FrameOp::ReduceCombine { last, kind } => {
+                let parts: Vec<&Value> = inputs
+                    .iter()
+                    .map(|p| p.as_value("dataframe reduction"))
+                    .collect::<Result<_>>()?;
+                let merged = kernels::reduce_combine(&parts)?;
+                Partition::Value(if *last {
+                    kernels::reduce_finish(&merged, *kind)?
+                } else {
+                    merged
+                })
+            }
+        })
+    }
+}
+
+fn op_label(ctx: &NodeCtx) -> String {
+    format!("node '{}' ({})", ctx.node.id, ctx.node.op)
+}
+
+/// A collection of one task per partition.
+fn partitions(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    kind: LayerKind,
+    meta: FrameMeta,
+    tasks: Vec<(Vec<crate::graph::TaskId>, Op)>,
+) -> Result<Collection> {
+    let name = ctx.layer_name(label);
+    let layer = l.layer(&name, label, kind, None);
+    let mut ids = Vec::with_capacity(tasks.len());
+    for (i, (deps, op)) in tasks.into_iter().enumerate() {
+        ids.push(l.task(Key::part(&name, i), layer, deps, op)?);
+    }
+    let c = Collection {
+        kind: Kind::Frame,
+        name,
+        tasks: ids,
+        token: ctx.token.clone(),
+    };
+    l.set_frame_meta(&c, meta);
+    Ok(c)
+}
+
+/// `from_records(records, npartitions | chunksize)`: rows cut as dd.from_pandas cuts a
+/// frame with a RangeIndex: partitions of ceil(n / npartitions) rows; divisions known.
+pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let records = ctx.list_arg("records")?;
+    let schema = kernels::infer_schema(records)?;
+    let n = records.len();
+    // Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
+    // is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
+    let sizes: Vec<usize> = match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
+        (Some(c), _) => {
+            let c = c.max(1);
+            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
+        }
+        (None, p) => {
+            let mut parts = p.unwrap_or(1).max(1);
+            let (mut left, mut out) = (n, Vec::new());
+            while left > 0 && parts > 0 {
+                let size = left.div_ceil(parts);
+                out.push(size);
+                left -= size;
+                parts -= 1;
+            }
+            out
+        }
+    };
+    let mut tasks = Vec::new();
+    let mut divisions = Vec::new();
+    let mut start = 0usize;
+    for size in sizes {
+        divisions.push(start as i64);
+        let rows = records.get(start..start + size).unwrap_or_default();
+        let batch = kernels::batch_from_records(rows, &schema)?;
+        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
+        start += size;
+    }
+    if tasks.is_empty() {
+        let batch = kernels::batch_from_records(&[], &schema)?;
+        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
+    }
+    divisions.push(n.saturating_sub(1) as i64);
+    let meta = FrameMeta {
+        schema,
+        divisions: (n > 0).then_some(divisions),
+    };
+    partitions(l, ctx, "from_records", LayerKind::Input, meta, tasks)
+}
+
+/// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a
+/// sample while building the graph), then one task per block of about blocksize bytes.
+pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let text: Arc<str> = Arc::from(ctx.str_arg("text")?.unwrap_or_default());
+    let blocksize = ctx.usize_arg("blocksize")?.unwrap_or(64 * 1024 * 1024);
+    let schema = kernels::csv_schema(&text).map_err(|e| e.context(op_label(ctx)))?;
+    let tasks = kernels::csv_blocks(&text, blocksize)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let block: Arc<str> = Arc::from(text.get(a..b).unwrap_or_default());
+            let op = FrameOp::ReadCsv {
+                text: block,
+                header: i == 0,
+                schema: Arc::clone(&schema),
+            };
+            (Vec::new(), Op::Frame(op))
+        })
+        .collect();
+    partitions(
+        l,
+        ctx,
+        "read-csv",
+        LayerKind::Input,
+        FrameMeta {
+            schema,
+            divisions: None,
+        },
+        tasks,
+    )
+}
+
+/// Column selection `df[['a', 'b']]`.
+pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let columns: Vec<String> = ctx
+        .list_arg("columns")?
+        .iter()
+        .map(|c| {
+            c.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::plan(format!("{}: column names are strings, not {c}", op_label(ctx))))
+        })
+        .collect::<Result<_>>()?;
+    let have = m.columns();
+    let mut fields = Vec::new();
+    for c in &columns {
+        let i = have.iter().position(|h| h == c).ok_or_else(|| {
+            Error::value(format!(
+                "{}: no column '{c}'; the columns are {}",
+                op_label(ctx),
+                have.join(", ")
+            ))
+        })?;
+        if let Some(f) = m.schema.fields().get(i) {
+            fields.push(Arc::clone(f));
+        }
+    }
+    let meta = FrameMeta {
+        schema: Arc::new(arrow_schema::Schema::new(fields)),
+        divisions: m.divisions.clone(),
+    };
+    let cols = Arc::new(columns);
+    let tasks = a
+        .tasks
+        .iter()
+        .map(|t| (vec![*t], Op::Frame(FrameOp::Select(Arc::clone(&cols)))))
+        .collect();
+    partitions(l, ctx, "getitem", LayerKind::Blockwise, meta, tasks)
+}
+
+/// Row filtering with a column predicate (`df[df.val > 0.5]`).
+pub fn lower_filter(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let spec = ctx
+        .json_arg("predicate")
+        .ok_or_else(|| Error::plan(format!("{}: needs a predicate", op_label(ctx))))?;
+    let p = Arc::new(Predicate::from_json(spec, &m.columns()).map_err(|e| e.context(op_label(ctx)))?);
+    let tasks = a
+        .tasks
+        .iter()
+        .map(|t| (vec![*t], Op::Frame(FrameOp::Filter(Arc::clone(&p)))))
+        .collect();
+    partitions(l, ctx, "filter", LayerKind::Blockwise, (*m).clone(), tasks)
+}
+
+/// `head(n, npartitions=1)`: the first rows of the first partition(s) only, like Dask.
+pub fn lower_head(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let n = ctx.usize_arg("n")?.unwrap_or(5);
+    let parts = ctx.usize_arg("npartitions")?.unwrap_or(1).max(1);
+    let deps: Vec<_> = a.tasks.iter().take(parts).copied().collect();
+    let meta = FrameMeta {
+        schema: Arc::clone(&m.schema),
+        divisions: None,
+    };
+    partitions(
+        l,
+        ctx,
+        "head",
+        LayerKind::Blockwise,
+        meta,
+        vec![(deps, Op::Frame(FrameOp::Head(n)))],
+    )
+}
+
+/// Column reductions (and `len`) as tree reductions of per-partition statistics.
+fn lower_reduce(l: &mut Lowerer, ctx: &NodeCtx, kind: FrameReduce) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let split_every = ctx
+        .usize_arg("split_every")?
+        .unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY);
+    crate::reduction::tree_reduce(
+        l,
+        ctx,
+        kind.name(),
+        &a.tasks,
+        split_every,
+        |_| Op::Frame(FrameOp::ReducePart),
+        |last| Op::Frame(FrameOp::ReduceCombine { last, kind }),
+    )
+}
+
+macro_rules! reductions {
+    ($($f:ident => $k:expr),* $(,)?) => {
+        $(pub fn $f(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+            lower_reduce(l, ctx, $k)
+        })*
+    };
+}
+
+reductions! {
+    lower_sum => FrameReduce::Sum,
+    lower_mean => FrameReduce::Mean,
+    lower_count => FrameReduce::Count,
+    lower_min => FrameReduce::Min,
+    lower_max => FrameReduce::Max,
+    lower_len => FrameReduce::Len,
+}
