@@ -204,6 +204,14 @@ fn unknown_op(node: &Node) -> Error {
             edit_distance(short, asked) <= 2 || n.contains(asked)
         })
         .collect();
+    // Ops of the same collection first: `bag.cout` suggests bag.count, not dataframe.count.
+    let prefix = node.op.split('.').next().unwrap_or("");
+    let same: Vec<&str> = close
+        .iter()
+        .copied()
+        .filter(|n| n.split('.').next() == Some(prefix))
+        .collect();
+    let close = if same.is_empty() { close } else { same };
     let hint = if close.is_empty() {
         format!("known ops: {}", names.join(", "))
     } else {
