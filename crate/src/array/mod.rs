@@ -1307,6 +1307,13 @@ fn plan_axis(
     }
 }
 
+/// The `index` argument of getitem and blocks: one entry per axis.
+fn index_arg(ctx: &NodeCtx) -> Vec<serde_json::Value> {
+    ctx.json_arg("index")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+}
+
 /// `getitem(index)`: integers and slices (with steps and negative indices) per axis. Each
 /// output block reads exactly one input block, so blocks the index does not touch are not
 /// in the graph after culling.
@@ -1314,10 +1321,7 @@ pub fn lower_getitem(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let a = ctx.input(0)?.clone();
     let m = l.array_meta(&a)?;
     let label = op_label(ctx);
-    let index: Vec<serde_json::Value> = ctx
-        .json_arg("index")
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default();
+    let index = index_arg(ctx);
     if index.len() > m.shape.len() {
         return Err(Error::value(format!(
             "{label}: too many indices ({}) for an array of shape {}",
@@ -1721,10 +1725,7 @@ pub fn lower_blocks(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let a = ctx.input(0)?.clone();
     let m = l.array_meta(&a)?;
     let label = op_label(ctx);
-    let index: Vec<serde_json::Value> = ctx
-        .json_arg("index")
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default();
+    let index = index_arg(ctx);
     let nb = m.numblocks();
     if index.len() > nb.len() {
         return Err(Error::value(format!(

@@ -403,10 +403,6 @@ impl FrameReduce {
     }
 }
 
-fn is_numeric(t: &DataType) -> bool {
-    matches!(t, DataType::Int64 | DataType::Float64 | DataType::Boolean)
-}
-
 /// Per column: [count, sum, min, max] (sum, min, max as int for int and bool columns).
 pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
     let mut fields: Vec<(String, Value)> = Vec::new();
@@ -429,19 +425,15 @@ pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
                 let a = to_i64_array(c)?;
                 let opt = |x: Option<i64>| x.map_or(Value::Null, Value::Int);
                 vec![
-                    count.clone(),
+                    count,
                     Value::Int(a.iter().flatten().fold(0i64, i64::wrapping_add)),
                     opt(a.iter().flatten().min()),
                     opt(a.iter().flatten().max()),
                 ]
             }
-            _ => vec![count.clone()],
+            // String columns only count their non-null values.
+            _ => vec![count],
         };
-        // String columns only count; the value count is their non-null count.
-        let mut stats = stats;
-        if !is_numeric(c.data_type()) {
-            stats = vec![count];
-        }
         fields.push((f.name().clone(), Value::list(stats)));
     }
     fields.push(("__rows__".to_string(), Value::Int(batch.num_rows() as i64)));
