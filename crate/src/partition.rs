@@ -49,6 +49,8 @@ pub enum Partition {
     Chunk(ArrayChunk),
     /// A partition of a dataframe.
     Frame(RecordBatch),
+    /// The buckets of a dataframe partition split for a shuffle, one per output partition.
+    FrameParts(Vec<RecordBatch>),
     /// A plain value: the output of a reduction step, a delayed call or a future.
     Value(Value),
 }
@@ -60,6 +62,7 @@ impl Partition {
             Partition::Bag(_) => "a bag partition",
             Partition::Chunk(_) => "an array chunk",
             Partition::Frame(_) => "a dataframe partition",
+            Partition::FrameParts(_) => "dataframe shuffle buckets",
             Partition::Value(_) => "a value",
         }
     }
@@ -115,6 +118,11 @@ impl Partition {
                 "DataFrame {} rows x {} cols",
                 group_thousands(batch.num_rows()),
                 batch.num_columns()
+            ),
+            Partition::FrameParts(parts) => format!(
+                "{} buckets, {} rows",
+                parts.len(),
+                group_thousands(parts.iter().map(RecordBatch::num_rows).sum())
             ),
             Partition::Value(v) => v.preview(MAX),
         }

@@ -3,6 +3,7 @@
 //! holds the per-partition functions on Arrow arrays.
 
 pub mod kernels;
+pub mod shuffle;
 
 use crate::error::{Error, Result};
 use crate::graph::{Key, LayerKind};
@@ -58,6 +59,10 @@ pub enum FrameOp {
         last: bool,
         kind: FrameReduce,
     },
+    /// Shuffle, first step: the rows in `n` buckets by the hash of `keys`.
+    HashSplit { keys: Arc<Vec<String>>, n: usize },
+    /// Shuffle, second step: bucket `index` of every split, concatenated.
+    Gather { index: usize },
 }
 
 impl FrameOp {
@@ -69,15 +74,20 @@ impl FrameOp {
             FrameOp::Head(_) => "head".into(),
             FrameOp::ReducePart => "reduce-chunk".into(),
             FrameOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
+            FrameOp::HashSplit { .. } => "shuffle-split".into(),
+            FrameOp::Gather { .. } => "shuffle-gather".into(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
-        matches!(self, FrameOp::ReduceCombine { .. })
+        matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. })
     }
 
     pub fn fusable(&self) -> bool {
-        !matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Head(_))
+        !matches!(
+            self,
+            FrameOp::ReduceCombine { .. } | FrameOp::Head(_) | FrameOp::Gather { .. }
+        )
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
@@ -121,6 +131,32 @@ impl FrameOp {
                 } else {
                     merged
                 })
+            }
+            FrameOp::HashSplit { keys, n } => {
+                Partition::FrameParts(shuffle::hash_split(frame(0)?, keys, *n, &name)?)
+            }
+            FrameOp::Gather { index } => {
+                let mut pieces = Vec::with_capacity(inputs.len());
+                for p in inputs {
+                    match &**p {
+                        Partition::FrameParts(parts) => {
+                            if let Some(b) = parts.get(*index) {
+                                pieces.push(b.clone());
+                            }
+                        }
+                        other => {
+                            return Err(Error::internal(format!(
+                                "{name}: expected shuffle buckets, got {}",
+                                other.kind_name()
+                            )))
+                        }
+                    }
+                }
+                let schema = pieces
+                    .first()
+                    .map(RecordBatch::schema)
+                    .ok_or_else(|| Error::internal(format!("{name}: no inputs")))?;
+                Partition::Frame(kernels::concat(&schema, &pieces)?)
             }
         })
     }
