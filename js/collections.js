@@ -562,10 +562,52 @@ export class DataFrame extends Collection {
   len(options = {}) {
     return this.#value('dataframe.len', options);
   }
+  /** Groups by one or more key columns: `df.groupby('key', {splitEvery, splitOut}).agg({...})`. */
+  groupby(by, options = {}) {
+    return new GroupBy(this, by, options);
+  }
 }
 for (const r of ['sum', 'mean', 'count', 'min', 'max']) {
   /** A per-column tree reduction (`{splitEvery}`); numeric columns only, except count. */
   DataFrame.prototype[r] = function (options = {}) {
     return this._derive('value', `dataframe.${r}`, [this], options);
+  };
+}
+
+/**
+ * A grouped dataframe (`df.groupby(by)`); aggregating gives a dataframe with the key
+ * columns first, one row per group, sorted by the keys.
+ */
+export class GroupBy {
+  constructor(frame, by, options = {}, columns = null) {
+    this.frame = frame;
+    this.by = by;
+    this.options = options;
+    this.columns = columns;
+  }
+  /** Only these columns (`df.groupby('k')['val']`). */
+  get(columns) {
+    return new GroupBy(this.frame, this.by, this.options, Array.isArray(columns) ? columns : [columns]);
+  }
+  /**
+   * `agg({col: 'sum' | ['sum', 'mean', ...]})`: a name keeps the column's name, a list
+   * names the outputs `col_sum`, `col_mean`; or one aggregation name for every column.
+   */
+  agg(spec, options = {}) {
+    if (typeof spec === 'string') return this.#run({ func: spec, columns: this.columns ?? undefined }, options);
+    return this.#run({ agg: spec }, options);
+  }
+  #run(args, options) {
+    return this.frame._derive('dataframe', 'dataframe.groupby_agg', [this.frame], {
+      by: this.by,
+      ...this.options,
+      ...args,
+      ...options,
+    });
+  }
+}
+for (const a of ['sum', 'mean', 'count', 'size', 'min', 'max', 'std', 'var', 'first', 'last']) {
+  GroupBy.prototype[a] = function (options = {}) {
+    return this.agg(a, options);
   };
 }

@@ -426,6 +426,37 @@ export declare class DataFrame<R = Record<string, Json>> extends Collection<Data
   min(options?: ReductionOptions): Delayed<Record<string, number | null>>;
   max(options?: ReductionOptions): Delayed<Record<string, number | null>>;
   metadata(): Promise<DataFrameMetadata>;
+  /** Groups by one or more key columns; aggregating gives one row per group, keys first. */
+  groupby(by: string | string[], options?: GroupByOptions): GroupBy;
+}
+
+export type AggName = 'sum' | 'mean' | 'count' | 'size' | 'min' | 'max' | 'std' | 'var' | 'first' | 'last';
+
+export interface GroupByOptions {
+  /** How many partials each combine task merges (8 by default). */
+  splitEvery?: number;
+  /** Output partitions; above 1 the partials are hash-shuffled on the keys. */
+  splitOut?: number;
+  /** Delta degrees of freedom for std and var (1 by default). */
+  ddof?: number;
+}
+
+/** `df.groupby(by)`: aggregate with `agg` or a shortcut. */
+export declare class GroupBy {
+  /** Only these columns (`df.groupby('k')['val']`). */
+  get(columns: string | string[]): GroupBy;
+  /** `{col: 'sum'}` keeps the name; `{col: ['sum', 'mean']}` names `col_sum`, `col_mean`. */
+  agg(spec: Record<string, AggName | AggName[]> | AggName, options?: GroupByOptions): DataFrame;
+  sum(options?: GroupByOptions): DataFrame;
+  mean(options?: GroupByOptions): DataFrame;
+  count(options?: GroupByOptions): DataFrame;
+  size(options?: GroupByOptions): DataFrame;
+  min(options?: GroupByOptions): DataFrame;
+  max(options?: GroupByOptions): DataFrame;
+  std(options?: GroupByOptions): DataFrame;
+  var(options?: GroupByOptions): DataFrame;
+  first(options?: GroupByOptions): DataFrame;
+  last(options?: GroupByOptions): DataFrame;
 }
 
 export interface DataFrameConstructors {

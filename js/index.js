@@ -7,7 +7,7 @@ import { chooseBundle, hardwareThreads, importNode, isNode } from './platform.js
 import { ArrayCollection, Bag, Collection, DataFrame, Delayed, PlanBuilder, functionSource, reviveResult } from './collections.js';
 
 export { EngineError } from './errors.js';
-export { ArrayCollection, Bag, Collection, Column, ColumnPredicate, DataFrame, DataFrameResult, Delayed, NDArray } from './collections.js';
+export { ArrayCollection, Bag, Collection, Column, ColumnPredicate, DataFrame, DataFrameResult, Delayed, GroupBy, NDArray } from './collections.js';
 
 async function spawnWorker() {
   if (isNode) {

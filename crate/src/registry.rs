@@ -817,6 +817,21 @@ pub static OPS: &[OpSpec] = &[
     frame_op("dataframe.count", "Per column non-null counts, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_count),
     frame_op("dataframe.min", "Per numeric column minima, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_min),
     frame_op("dataframe.max", "Per numeric column maxima, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_max),
+    frame_op(
+        "dataframe.groupby_agg",
+        "groupby(by).agg({col: aggs}) (or the shortcut func over every other column): chunk, combine split_every at a time, finalize; split_out > 1 shuffles the partials.",
+        Kind::Frame,
+        &[
+            required("by", ArgType::Any),
+            arg("agg", ArgType::Any),
+            arg("func", ArgType::Str),
+            arg("columns", ArgType::Any),
+            arg("ddof", ArgType::Int { min: 0 }),
+            SPLIT_EVERY,
+            arg("split_out", POS),
+        ],
+        dataframe::groupby::lower_groupby_agg,
+    ),
     frame_op("dataframe.len", "The number of rows, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_len),
     OpSpec {
         name: "delayed.value",

@@ -2,6 +2,7 @@
 //! dask.dataframe. This file builds graphs (lowering of `dataframe.*` plan ops); `kernels`
 //! holds the per-partition functions on Arrow arrays.
 
+pub mod groupby;
 pub mod kernels;
 pub mod shuffle;
 
@@ -59,6 +60,10 @@ pub enum FrameOp {
         last: bool,
         kind: FrameReduce,
     },
+    /// Groupby: the partial aggregates of one partition.
+    GroupChunk(Arc<groupby::GroupSpec>),
+    /// Groupby: partials regrouped; the answers when `last`.
+    GroupCombine { spec: Arc<groupby::GroupSpec>, last: bool },
     /// Shuffle, first step: the rows in `n` buckets by the hash of `keys`.
     HashSplit { keys: Arc<Vec<String>>, n: usize },
     /// Shuffle, second step: bucket `index` of every split, concatenated.
@@ -74,19 +79,28 @@ impl FrameOp {
             FrameOp::Head(_) => "head".into(),
             FrameOp::ReducePart => "reduce-chunk".into(),
             FrameOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
+            FrameOp::GroupChunk(_) => "groupby-chunk".into(),
+            FrameOp::GroupCombine { last: false, .. } => "groupby-combine".into(),
+            FrameOp::GroupCombine { last: true, .. } => "groupby-agg".into(),
             FrameOp::HashSplit { .. } => "shuffle-split".into(),
             FrameOp::Gather { .. } => "shuffle-gather".into(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
-        matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. })
+        matches!(
+            self,
+            FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. } | FrameOp::GroupCombine { .. }
+        )
     }
 
     pub fn fusable(&self) -> bool {
         !matches!(
             self,
-            FrameOp::ReduceCombine { .. } | FrameOp::Head(_) | FrameOp::Gather { .. }
+            FrameOp::ReduceCombine { .. }
+                | FrameOp::Head(_)
+                | FrameOp::Gather { .. }
+                | FrameOp::GroupCombine { .. }
         )
     }
 
@@ -128,6 +142,18 @@ impl FrameOp {
                 let merged = kernels::reduce_combine(&parts)?;
                 Partition::Value(if *last {
                     kernels::reduce_finish(&merged, *kind)?
+                } else {
+                    merged
+                })
+            }
+            FrameOp::GroupChunk(spec) => Partition::Frame(groupby::chunk(frame(0)?, spec)?),
+            FrameOp::GroupCombine { spec, last } => {
+                let parts: Vec<RecordBatch> = (0..inputs.len())
+                    .map(|i| frame(i).cloned())
+                    .collect::<Result<_>>()?;
+                let merged = groupby::combine(&parts, spec)?;
+                Partition::Frame(if *last {
+                    groupby::finalize(&merged, spec)?
                 } else {
                     merged
                 })
