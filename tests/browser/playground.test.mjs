@@ -225,7 +225,7 @@ test('a dataframe cell shows a table with dtypes, npartitions and divisions', as
   await page.locator('#run-all').click();
   await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
   const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
-  assert.deepEqual(statuses, ['ok', 'ok', 'ok']);
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok']);
   const first = page.locator('.cell').nth(0);
   assert.equal(await first.locator('.frame-head').innerText(), 'dataframe · 12 rows × 3 columns · npartitions=3 · divisions (0, 4, 8, 11)');
   const header = await first.locator('table.frame thead tr').nth(0).locator('th').allInnerTexts();
@@ -242,5 +242,31 @@ test('a dataframe cell shows a table with dtypes, npartitions and divisions', as
   assert.equal(third.rows, 6);
   await first.scrollIntoViewIfNeeded();
   await screenshot(page, 'playground-dataframe');
+
+  // The groupby cell: red ids 0 3 6 9 score 0 1 2 3; blue 7 8 9 0; green 4 5 6 7.
+  const grouped = page.locator('.cell').nth(3);
+  assert.equal(await grouped.locator('.frame-head').innerText(), 'dataframe · 3 rows × 5 columns · npartitions=1 · divisions unknown');
+  const cols = await grouped.locator('table.frame thead tr').nth(0).locator('th').allInnerTexts();
+  assert.deepEqual(cols, ['', 'team', 'score_sum', 'score_mean', 'score_max', 'id']);
+  const rows = await grouped.locator('table.frame tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.deepEqual(rows.map((r) => r.slice(1)), [
+    ['blue', '24', '6', '9', '4'],
+    ['green', '22', '5.5', '7', '4'],
+    ['red', '6', '1.5', '3', '4'],
+  ]);
+  assert.match(await page.locator('.cell').nth(4).locator('.frame-head').innerText(), /^dataframe · 10 rows × 2 columns · npartitions=2/);
+  // Its graph, one node per task: from_records x3, chunk x3, combine x2 (splitEvery 2), agg.
+  await page.locator('#optimize').uncheck();
+  await runCell(page, 3);
+  await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-state="done"]').length === 9, null, { timeout: 30_000 });
+  const labels = await page.locator('#graph g.node').evaluateAll((gs) => gs.map((g) => [g.querySelector('.label').textContent, g.dataset.preview]));
+  const count = (prefix) => labels.filter(([l]) => l.startsWith(prefix)).length;
+  assert.equal(count('groupby-chunk'), 3, JSON.stringify(labels));
+  assert.equal(count('groupby-combine'), 2, JSON.stringify(labels));
+  assert.equal(count('groupby-agg'), 1, JSON.stringify(labels));
+  assert.ok(labels.some(([l, p]) => l.startsWith('groupby-agg') && p === 'DataFrame 3 rows x 5 cols'), JSON.stringify(labels));
+  await grouped.scrollIntoViewIfNeeded();
+  await screenshot(page, 'playground-groupby');
+  await page.locator('#optimize').check();
   assert.deepEqual(page.errors, []);
 });

@@ -52,3 +52,28 @@ test('readCsv cuts blocks, head reads the first partition, bad columns are named
   });
   assert.equal(await df.len().compute(), 40);
 });
+
+test('groupby aggregates per group through chunk, combine and agg layers', async () => {
+  const df = ctx.dataframe.fromRecords(rows, { npartitions: 3 });
+  const byDept = df.groupby('dept', { splitEvery: 2 }).agg({ salary: ['sum', 'mean', 'count', 'max'], remote: 'sum' });
+  const got = await byDept.compute();
+  assert.ok(got instanceof DataFrameResult);
+  assert.deepEqual(got.columns, ['dept', 'salary_sum', 'salary_mean', 'salary_count', 'salary_max', 'remote']);
+  assert.deepEqual(got.dtypes, ['string', 'float64', 'float64', 'int64', 'float64', 'int64']);
+  assert.deepEqual(got.records, [
+    { dept: 'dev', salary_sum: 131.25, salary_mean: 65.625, salary_count: 2, salary_max: 70.25, remote: 2 },
+    { dept: 'ops', salary_sum: 99.5, salary_mean: 49.75, salary_count: 2, salary_max: 52.5, remote: 1 },
+  ]);
+  const graph = await byDept.graph({ optimize: false });
+  const labels = graph.layers.map((l) => `${l.label}:${l.tasks.length}`);
+  assert.deepEqual(labels.filter((l) => l.startsWith('groupby')), ['groupby-chunk:3', 'groupby-combine:2', 'groupby-agg:1']);
+  const sizes = await df.groupby(['remote']).size({ splitOut: 2 }).compute();
+  assert.deepEqual(
+    sizes.records.sort((a, b) => Number(a.remote) - Number(b.remote)),
+    [{ remote: false, size: 2 }, { remote: true, size: 3 }],
+  );
+  const names = await df.groupby('dept').get('name').first().compute();
+  assert.deepEqual(names.records, [{ dept: 'dev', name: 'Bo' }, { dept: 'ops', name: 'Ann' }]);
+  await assert.rejects(df.groupby('dept').agg({ name: 'mean' }).compute(), /cannot take the mean of column 'name' of dtype string/);
+  assert.equal(await df.len().compute(), 5);
+});
