@@ -529,8 +529,12 @@ export class DataFrame extends Collection {
     return {
       /** `fromRecords([{...}, ...], {npartitions | chunksize})`, cut as dd.from_pandas cuts. */
       fromRecords: (records, options = {}) => make('dataframe.from_records', { records: Array.from(records), ...options }),
-      /** `readCsv(text, {blocksize})`: one partition per block of about blocksize bytes. */
-      readCsv: (text, options = {}) => make('dataframe.read_csv', { text, ...options }),
+      /**
+       * `readCsv(textOrBytes, {blocksize, dtype})`: one partition per block of about
+       * blocksize bytes; `dtype: {col: 'string'}` overrides the inferred dtypes.
+       */
+      readCsv: (text, options = {}) =>
+        make('dataframe.read_csv', { text: typeof text === 'string' ? text : new TextDecoder().decode(text), ...options }),
     };
   }
 

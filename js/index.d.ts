@@ -461,7 +461,8 @@ export declare class GroupBy {
 
 export interface DataFrameConstructors {
   fromRecords<R = Record<string, Json>>(records: Iterable<R>, options?: { npartitions?: number; chunksize?: number }): DataFrame<R>;
-  readCsv(text: string, options?: { blocksize?: number }): DataFrame;
+  /** CSV text or UTF-8 bytes; `dtype` overrides inferred dtypes by column. */
+  readCsv(text: string | Uint8Array | ArrayBuffer, options?: { blocksize?: number; dtype?: Record<string, 'int64' | 'float64' | 'bool' | 'string'> }): DataFrame;
 }
 
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';

@@ -795,11 +795,11 @@ pub static OPS: &[OpSpec] = &[
     },
     OpSpec {
         name: "dataframe.read_csv",
-        doc: "A dataframe from CSV text with a header; dtypes inferred from the first rows; one partition per block of about blocksize bytes.",
+        doc: "A dataframe from CSV text with a header; dtypes inferred from the first rows unless dtype {col: dtype} says; one partition per block of about blocksize bytes.",
         inputs: Arity::Exactly(0),
         input_kind: InputKind::Any,
         output: Kind::Frame,
-        args: &[required("text", ArgType::Str), arg("blocksize", POS)],
+        args: &[required("text", ArgType::Str), arg("blocksize", POS), arg("dtype", ArgType::Any)],
         check: no_check,
         lower: dataframe::lower_read_csv,
     },

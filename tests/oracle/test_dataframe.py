@@ -165,3 +165,25 @@ def test_bad_input_is_refused_with_the_column_named():
     assert "column 'x' mixes int64 and string (row 1)" in fails([{"id": "d", "op": "dataframe.from_records", "args": {"records": [{"x": 1}, {"x": "a"}]}}], "d")
     bad_csv = "a,b\n1,2\n3,4,5\n"
     assert "read_csv" in fails([{"id": "c", "op": "dataframe.read_csv", "args": {"text": bad_csv}}], "c")
+
+
+def test_read_csv_dtype_overrides_as_pandas_dtype_argument():
+    text = "zip,amount,ok\n00501,3,1\n10001,4,0\n,5,1\n"
+    node = {"id": "c", "op": "dataframe.read_csv", "args": {"text": text, "blocksize": 16, "dtype": {"zip": "string", "amount": "float64"}}}
+    got = run([node], "c")
+    want = pd.read_csv(io.StringIO(text), dtype={"zip": "string", "amount": "float64"})
+    assert same(got, records(want))
+    p = subprocess.run([BIN, "validate", "-"], input=json.dumps({"version": 1, "nodes": [node], "outputs": ["c"]}), capture_output=True, text=True)
+    assert json.loads(p.stdout.splitlines()[1].split(": ", 1)[1])["dtypes"] == ["string", "float64", "int64"]
+    err = fails([{**node, "args": {"text": text, "dtype": {"nope": "int64"}}}], "c")
+    assert "dtype names column 'nope'; the columns are zip, amount, ok" in err
+
+
+def test_a_bad_row_past_the_sample_names_its_line_in_the_whole_text():
+    rows = ["a,b"] + [f"{i},{i * 2}" for i in range(1500)]
+    rows[1300] = "7,8,9"
+    err = fails([{"id": "c", "op": "dataframe.read_csv", "args": {"text": "\n".join(rows) + "\n", "blocksize": 2000}}], "c")
+    assert "line 1301" in err and "expected 2 got 3" in err, err
+    # pandas refuses the same row and names the same line.
+    with pytest.raises(pd.errors.ParserError, match="line 1301"):
+        pd.read_csv(io.StringIO("\n".join(rows) + "\n"))

@@ -144,18 +144,63 @@ pub fn csv_blocks(text: &str, blocksize: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// Parses one block of CSV text with the given schema.
-pub fn read_csv_block(text: &str, header: bool, schema: &SchemaRef) -> Result<RecordBatch> {
+/// Parses one block of CSV text with the given schema. `first_line` is the line number
+/// (1-based) of the block's first line in the whole text, so errors name the real line.
+pub fn read_csv_block(text: &str, header: bool, schema: &SchemaRef, first_line: usize) -> Result<RecordBatch> {
+    let fail = |e: arrow_schema::ArrowError| Error::value(format!("read_csv: {}", relocate_lines(&e.to_string(), first_line)));
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(schema))
         .with_header(header)
         .with_batch_size(1 << 20)
         .build(std::io::Cursor::new(text.as_bytes()))
-        .map_err(|e| Error::value(format!("read_csv: {e}")))?;
+        .map_err(fail)?;
     let mut batches = Vec::new();
     for b in reader {
-        batches.push(b.map_err(|e| Error::value(format!("read_csv: {e}")))?);
+        batches.push(b.map_err(fail)?);
     }
     concat(schema, &batches)
+}
+
+/// Arrow numbers lines from the start of the block it read; shift "line N" by the
+/// block's place in the whole text.
+fn relocate_lines(message: &str, first_line: usize) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("line ") {
+        let (before, after) = rest.split_at(i + 5);
+        out.push_str(before);
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse::<usize>() {
+            out.push_str(&(n + first_line - 1).to_string());
+        }
+        rest = after.get(digits.len()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The inferred schema with some columns' dtypes given (`dtype={'id': 'string'}`).
+pub fn override_dtypes(schema: &SchemaRef, dtypes: &serde_json::Map<String, Json>) -> Result<SchemaRef> {
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| (**f).clone()).collect();
+    for (col, t) in dtypes {
+        let t = t.as_str().unwrap_or_default();
+        let dt = match t {
+            "int64" | "int" => DataType::Int64,
+            "float64" | "float" => DataType::Float64,
+            "bool" | "boolean" => DataType::Boolean,
+            "string" | "str" | "object" => DataType::Utf8,
+            other => {
+                return Err(Error::value(format!(
+                    "read_csv: unknown dtype '{other}' for column '{col}'; the dtypes are int64, float64, bool, string"
+                )))
+            }
+        };
+        let f = fields.iter_mut().find(|f| f.name() == col).ok_or_else(|| {
+            Error::value(format!("read_csv: dtype names column '{col}'; the columns are {}", names.join(", ")))
+        })?;
+        *f = f.clone().with_data_type(dt);
+    }
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 pub fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {

@@ -50,6 +50,8 @@ pub enum FrameOp {
         text: Arc<str>,
         header: bool,
         schema: SchemaRef,
+        /// The block's first line number in the whole text, for errors.
+        first_line: usize,
     },
     Select(Arc<Vec<String>>),
     Filter(Arc<Predicate>),
@@ -117,8 +119,8 @@ impl FrameOp {
             }
         };
         Ok(match self {
-            FrameOp::ReadCsv { text, header, schema } => {
-                Partition::Frame(kernels::read_csv_block(text, *header, schema)?)
+            FrameOp::ReadCsv { text, header, schema, first_line } => {
+                Partition::Frame(kernels::read_csv_block(text, *header, schema, *first_line)?)
             }
             FrameOp::Select(cols) => Partition::Frame(kernels::select(frame(0)?, cols)?),
             FrameOp::Filter(p) => Partition::Frame(kernels::filter(frame(0)?, p)?),
@@ -269,20 +271,33 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
 pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let text: Arc<str> = Arc::from(ctx.str_arg("text")?.unwrap_or_default());
     let blocksize = ctx.usize_arg("blocksize")?.unwrap_or(64 * 1024 * 1024);
-    let schema = kernels::csv_schema(&text).map_err(|e| e.context(op_label(ctx)))?;
-    let tasks = kernels::csv_blocks(&text, blocksize)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (a, b))| {
-            let block: Arc<str> = Arc::from(text.get(a..b).unwrap_or_default());
-            let op = FrameOp::ReadCsv {
-                text: block,
-                header: i == 0,
-                schema: Arc::clone(&schema),
-            };
-            (Vec::new(), Op::Frame(op))
-        })
-        .collect();
+    let mut schema = kernels::csv_schema(&text).map_err(|e| e.context(op_label(ctx)))?;
+    match ctx.json_arg("dtype") {
+        Some(serde_json::Value::Object(d)) => {
+            schema = kernels::override_dtypes(&schema, d).map_err(|e| e.context(op_label(ctx)))?;
+        }
+        Some(serde_json::Value::Null) | None => {}
+        Some(other) => {
+            return Err(Error::plan(format!(
+                "{}: dtype is an object {{column: dtype}}, not {other}",
+                op_label(ctx)
+            )))
+        }
+    }
+    let mut line = 1;
+    let mut tasks = Vec::new();
+    for (i, (a, b)) in kernels::csv_blocks(&text, blocksize).into_iter().enumerate() {
+        let block: Arc<str> = Arc::from(text.get(a..b).unwrap_or_default());
+        let lines = block.bytes().filter(|c| *c == b'\n').count();
+        let op = FrameOp::ReadCsv {
+            text: block,
+            header: i == 0,
+            schema: Arc::clone(&schema),
+            first_line: line,
+        };
+        line += lines;
+        tasks.push((Vec::new(), Op::Frame(op)));
+    }
     partitions(
         l,
         ctx,
