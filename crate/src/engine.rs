@@ -253,6 +253,13 @@ impl Engine {
         Ok(tokens)
     }
 
+    /// Keeps partitions made outside a plan as the result of the source node whose token
+    /// is given (`lower::source_token`); plans holding that node read them. Benchmarks make
+    /// their data this way so that generating it is not timed.
+    pub fn adopt(&self, token: String, persisted: Persisted) {
+        self.store().insert(token, persisted);
+    }
+
     /// Drops persisted collections by token; returns how many were dropped.
     pub fn unpersist(&self, tokens: &[String]) -> usize {
         let mut store = self.store();

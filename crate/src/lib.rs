@@ -16,6 +16,7 @@
 
 pub mod array;
 pub mod bag;
+pub mod bench;
 pub mod dataframe;
 pub mod delayed;
 pub mod engine;

@@ -437,6 +437,11 @@ pub fn node_token(node: &Node, inputs: &[Collection]) -> String {
     token_of(node, &tokens)
 }
 
+/// The token of a node without inputs, as plans compute it (for `Engine::adopt`).
+pub fn source_token(node: &Node) -> String {
+    token_of(node, &[])
+}
+
 fn token_of(node: &Node, input_tokens: &[String]) -> String {
     let mut keys: Vec<&String> = node.args.keys().collect();
     keys.sort();

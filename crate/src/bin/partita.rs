@@ -62,6 +62,24 @@ enum Command {
     Validate { plan: String },
     /// List the plan ops with their inputs and arguments.
     Ops,
+    /// Run the benchmark workloads (docs/benchmarks.md): one JSON line per measurement.
+    Bench {
+        /// Workloads by name or prefix, comma-separated (`W1,W3a`); all by default.
+        #[arg(long)]
+        only: Option<String>,
+        /// Worker threads (the machine's cores by default).
+        #[arg(long, short = 'w')]
+        workers: Option<usize>,
+        /// Timed runs after one warm-up; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Shrinks the data (0.01 is a hundredth of the rows; array sides by its root).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Also run W1b, W2a and W3a with 1, 2, ... up to the core count workers.
+        #[arg(long)]
+        scaling: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,8 +145,118 @@ fn read_plan(path: &str) -> Result<Plan, Failure> {
     Ok(Plan::parse(&text)?)
 }
 
+/// Times `prepared` on `engine`: one warm-up, then the median of `repeat` runs.
+fn measure(
+    engine: &Engine,
+    prepared: &partita::bench::Prepared,
+    opts: &ComputeOptions,
+    repeat: usize,
+) -> Result<(f64, f64, usize), Failure> {
+    let sink = EventSink::new();
+    let warm = engine.compute(&prepared.plan, opts, &sink)?;
+    let checksum = (prepared.checksum)(&warm)?;
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        let out = engine.compute(&prepared.plan, opts, &EventSink::new())?;
+        times.push(started.elapsed().as_secs_f64());
+        drop(out);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+    let tasks = engine.graph(&prepared.plan, opts.optimize)?.tasks().len();
+    Ok((median, checksum, tasks))
+}
+
+fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64, scaling: bool) -> Result<(), Failure> {
+    let cores = default_workers();
+    let workers = workers.unwrap_or(cores).max(1);
+    let wanted: Vec<&str> = partita::bench::WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|p| !p.trim().is_empty() && w.starts_with(p.trim())))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Err(Error::value(format!(
+            "bench: no workload matches '{}'; the workloads are {}",
+            only.unwrap_or_default(),
+            partita::bench::WORKLOADS.join(", ")
+        ))
+        .into());
+    }
+    let mut runs: Vec<(&str, usize, SchedulerKind)> = Vec::new();
+    for w in &wanted {
+        runs.push((w, workers, SchedulerKind::Threads));
+        if w.starts_with("W4") {
+            runs.push((w, 1, SchedulerKind::Sync));
+        }
+    }
+    if scaling {
+        for w in ["W1b", "W2a", "W3a"] {
+            for k in 1..=cores {
+                if k != workers {
+                    runs.push((w, k, SchedulerKind::Threads));
+                }
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for (w, k, scheduler) in runs {
+        // A fresh engine per workload keeps only its own data in memory.
+        let engine = Engine::new();
+        let prepared = match partita::bench::prepare(&engine, w, scale) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("bench {w}: {}", e.message);
+                continue;
+            }
+        };
+        let opts = ComputeOptions {
+            scheduler,
+            workers: k,
+            ..ComputeOptions::default()
+        };
+        let engine_name = match scheduler {
+            SchedulerKind::Threads => "partita-threads",
+            SchedulerKind::Sync => "partita-sync",
+        };
+        match measure(&engine, &prepared, &opts, repeat) {
+            Ok((seconds, checksum, tasks)) => {
+                let mut line = serde_json::json!({
+                    "workload": w,
+                    "engine": engine_name,
+                    "workers": k,
+                    "seconds": seconds,
+                    "checksum": checksum,
+                    "scale": scale,
+                    "runs": repeat.max(1),
+                    "tasks": tasks,
+                    "note": prepared.note,
+                });
+                if w.starts_with("W4") {
+                    line["us_per_task"] = serde_json::json!(seconds * 1e6 / tasks.max(1) as f64);
+                }
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            Err(f) => eprintln!("bench {w}: {}", f.error.message),
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Bench {
+            only,
+            workers,
+            repeat,
+            scale,
+            scaling,
+        } => bench(only, workers, repeat, scale, scaling),
         Command::Run {
             plan,
             workers,
