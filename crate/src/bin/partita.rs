@@ -236,8 +236,8 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
                     "tasks": tasks,
                     "note": prepared.note,
                 });
-                if w.starts_with("W4") {
-                    line["us_per_task"] = serde_json::json!(seconds * 1e6 / tasks.max(1) as f64);
+                if let (true, Some(fields)) = (w.starts_with("W4"), line.as_object_mut()) {
+                    fields.insert("us_per_task".into(), serde_json::json!(seconds * 1e6 / tasks.max(1) as f64));
                 }
                 let _ = writeln!(out, "{line}");
                 let _ = out.flush();
