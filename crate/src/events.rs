@@ -87,6 +87,8 @@ type Listener = Box<dyn Fn(&Event) + Send + Sync>;
 struct Inner {
     log: Mutex<Log>,
     listener: Option<Listener>,
+    /// Nobody will read the events: the scheduler skips making them.
+    silent: bool,
 }
 
 #[derive(Default)]
@@ -119,8 +121,25 @@ impl EventSink {
             inner: Arc::new(Inner {
                 log: Mutex::new(Log::default()),
                 listener: Some(Box::new(listener)),
+                silent: false,
             }),
         }
+    }
+
+    /// A sink that keeps nothing: for runs nobody watches (benchmarks, quiet runs), so
+    /// the scheduler need not format keys and previews for every task.
+    pub fn silent() -> EventSink {
+        EventSink {
+            inner: Arc::new(Inner {
+                log: Mutex::new(Log::default()),
+                listener: None,
+                silent: true,
+            }),
+        }
+    }
+
+    pub fn is_silent(&self) -> bool {
+        self.inner.silent
     }
 
     fn lock(&self) -> MutexGuard<'_, Log> {
@@ -129,6 +148,9 @@ impl EventSink {
     }
 
     pub fn emit(&self, event: Event) {
+        if self.inner.silent {
+            return;
+        }
         if let Some(listener) = &self.inner.listener {
             listener(&event);
         }

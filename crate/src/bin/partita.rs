@@ -152,13 +152,12 @@ fn measure(
     opts: &ComputeOptions,
     repeat: usize,
 ) -> Result<(f64, f64, usize), Failure> {
-    let sink = EventSink::new();
-    let warm = engine.compute(&prepared.plan, opts, &sink)?;
+    let warm = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
     let checksum = (prepared.checksum)(&warm)?;
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat.max(1) {
         let started = Instant::now();
-        let out = engine.compute(&prepared.plan, opts, &EventSink::new())?;
+        let out = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
         times.push(started.elapsed().as_secs_f64());
         drop(out);
     }

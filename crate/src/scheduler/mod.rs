@@ -421,6 +421,9 @@ impl<E: Executor> Scheduler<E> {
             return;
         }
         self.started = true;
+        if self.sink.is_silent() {
+            return;
+        }
         self.sink.emit(Event::GraphBuilt {
             run: self.opts.run,
             t: now_ms(),
@@ -495,6 +498,9 @@ impl<E: Executor> Scheduler<E> {
                 if let Some(w) = self.worker_of.get_mut(task.index()) {
                     *w = Some(worker);
                 }
+                if self.sink.is_silent() {
+                    return Ok(());
+                }
                 let (key, layer) = self.key_and_layer(task);
                 self.sink.emit(Event::TaskStarted {
                     run: self.opts.run,
@@ -513,6 +519,15 @@ impl<E: Executor> Scheduler<E> {
                 result,
             } => {
                 self.running = self.running.saturating_sub(1);
+                // Unwatched successes skip the keys and previews that events carry.
+                let result = match result {
+                    Ok(output) if self.sink.is_silent() && !self.cancel_on_finish.contains(&task) => {
+                        self.tasks_run += 1;
+                        self.finish(task, output);
+                        return Ok(());
+                    }
+                    other => other,
+                };
                 let (key, layer) = self.key_and_layer(task);
                 // A future cancelled while it ran: its result is thrown away.
                 let result = match self.cancel_on_finish.iter().position(|c| *c == task) {
