@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+NPARTITIONS = 16
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 REQUIREMENTS = os.path.join(HERE, "requirements.txt")
@@ -37,7 +38,7 @@ WORKLOADS = [
     "W1a", "W1b", "W1c", "W1d", "W1e",
     "W2a", "W2b", "W2c", "W2d", "W2e",
     "W3a", "W3b", "W3c", "W3d", "W3e",
-    "W4a", "W4b",
+    "W4-10000", "W4-100000",
 ]
 
 # Checksums that are integers compare exactly; the others at this relative tolerance.
@@ -144,13 +145,19 @@ def self_test():
 
 # --------------------------------------------------------------------------- sizes
 
+def round_half_up(x):
+    """Rounds as Rust's f64::round does for positive numbers (Python's round() goes to even)."""
+    return math.floor(x + 0.5)
+
+
 def scaled_rows(n, scale):
-    return max(1, round(n * scale))
+    """Row counts scale linearly, with at least one row per partition."""
+    return max(NPARTITIONS, round_half_up(n * scale))
 
 
-def scaled_side(side, nchunks, scale):
-    """Side scaled by sqrt(scale), rounded to a multiple of the chunk count (at least one row per chunk)."""
-    return max(1, round(side * math.sqrt(scale) / nchunks)) * nchunks
+def scaled_side(side, scale):
+    """Array sides scale by sqrt(scale), rounded to a multiple of 8 (the chunk count of x)."""
+    return max(1, round_half_up(side * math.sqrt(scale) / 8)) * 8
 
 
 class Sizes:
@@ -158,19 +165,19 @@ class Sizes:
         self.scale = scale
         self.w1_records = scaled_rows(2_000_000, scale)
         self.w1_lines = scaled_rows(200_000, scale)
-        self.w2_side = scaled_side(8192, 8, scale)
+        self.w2_side = scaled_side(8192, scale)
         self.w2_chunk = self.w2_side // 8
-        self.w2_ab_side = scaled_side(4096, 4, scale)
+        self.w2_ab_side = scaled_side(4096, scale)
         self.w2_ab_chunk = self.w2_ab_side // 4
-        # W2e's column slice 100:5000 keeps its place relative to the side.
-        self.w2e_c0 = round(100 * self.w2_side / 8192)
-        self.w2e_c1 = round(5000 * self.w2_side / 8192)
+        # W2e's column slice keeps its bounds, cut at the side.
+        self.w2e_c0 = 100
+        self.w2e_c1 = min(5000, self.w2_side)
         self.w3_rows = scaled_rows(10_000_000, scale)
-        self.w3_csv_rows = min(self.w3_rows, scaled_rows(1_000_000, scale))
-        self.w4_n = {"W4a": scaled_rows(10_000, scale), "W4b": scaled_rows(100_000, scale)}
+        self.w3_csv_rows = scaled_rows(1_000_000, scale)
+        # W4 measures the scheduler, so its task counts do not scale.
+        self.w4_n = {"W4-10000": 10_000, "W4-100000": 100_000}
 
 
-NPARTITIONS = 16
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -186,7 +193,10 @@ class Data:
     def get(self, name):
         if name not in self.cache:
             t0 = time.perf_counter()
-            self.cache[name] = getattr(self, "make_" + name)()
+            if name.startswith("W4-"):
+                self.cache[name] = self.make_w4(name)
+            else:
+                self.cache[name] = getattr(self, "make_" + name)()
             log(f"peers:   generated {name} in {time.perf_counter() - t0:.2f} s")
         return self.cache[name]
 
@@ -375,11 +385,8 @@ class Data:
         return duckdb.connect()
 
     # W4
-    def make_w4a(self):
-        return tree_graph(self.sizes.w4_n["W4a"])
-
-    def make_w4b(self):
-        return tree_graph(self.sizes.w4_n["W4b"])
+    def make_w4(self, name):
+        return tree_graph(self.sizes.w4_n[name])
 
 
 def one():
@@ -678,10 +685,10 @@ def w4_dask(data, scheduler):
     get = dask.threaded.get if scheduler == "threads" else dask.get
 
     def run(name):
-        dsk, root = data.get(name.lower())
+        dsk, root = data.get(name)
         return get(dsk, root)
 
-    return {"W4a": lambda: run("W4a"), "W4b": lambda: run("W4b")}
+    return {name: (lambda name=name: run(name)) for name in data.sizes.w4_n}
 
 
 def implementations(group, engine, data):
@@ -751,7 +758,7 @@ def parse_list(text, allowed, what):
         if not item:
             continue
         if what == "workload":
-            hits = [w for w in allowed if w == item or w[:2] == item]
+            hits = [w for w in allowed if w.startswith(item)]
         else:
             hits = [e for e in allowed if e == item]
         if not hits:
@@ -777,8 +784,8 @@ def main():
         return 0
     if args.repeat < 1:
         sys.exit("peers: --repeat must be at least 1")
-    if not (args.scale > 0):
-        sys.exit("peers: --scale must be positive")
+    if not (0 < args.scale <= 1):
+        sys.exit("peers: --scale must be in (0, 1]")
 
     workloads = parse_list(args.only, WORKLOADS, "workload")
     engines = parse_list(args.engines, ENGINES, "engine")
@@ -804,8 +811,8 @@ def main():
                 if not checksums_agree(checksum, again):
                     log(f"peers: WARNING {workload} {engine}: checksum changed between runs ({checksum} vs {again})")
             times.sort()
-            mid = len(times) // 2
-            seconds = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+            # The middle run; for an even count the upper middle one, as partita bench does.
+            seconds = times[len(times) // 2]
             line = {
                 "workload": workload,
                 "engine": engine,

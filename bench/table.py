@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 REL_TOL = 1e-9
 SOURCES = ("native", "browser", "peers")
-PEER_ORDER = ["dask-threads", "dask-sync", "pandas", "polars", "duckdb", "numpy", "python"]
+ENGINE_ORDER = ["partita-threads", "partita-sync", "dask-threads", "dask-sync", "pandas", "polars", "duckdb", "numpy", "python"]
 
 
 def warn(msg):
@@ -56,8 +56,10 @@ def read_lines(path, source):
 
 
 def workload_sort_key(name):
-    m = re.match(r"W(\d+)([a-z]*)$", name)
-    return (int(m.group(1)), m.group(2)) if m else (1 << 30, name)
+    m = re.match(r"W(\d+)([a-z]*)(?:-(\d+))?$", name)
+    if not m:
+        return (1 << 30, name, 0)
+    return (int(m.group(1)), m.group(2), int(m.group(3) or 0))
 
 
 def same_checksum(a, b):
@@ -161,7 +163,7 @@ def build(rows, baseline_engine):
         {col_key(r) for r in rows},
         key=lambda k: (
             SOURCES.index(k[0]),
-            PEER_ORDER.index(k[1]) if k[1] in PEER_ORDER else -1,
+            ENGINE_ORDER.index(k[1]) if k[1] in ENGINE_ORDER else len(ENGINE_ORDER),
             k[1],
         ),
     )
@@ -171,7 +173,9 @@ def build(rows, baseline_engine):
     native_engines = [k[1] for k in cols if k[0] == "native"]
     if baseline_engine and baseline_engine not in native_engines:
         warn(f"baseline engine {baseline_engine!r} is not in the native file; no ratios")
-    base = baseline_engine or (native_engines[0] if native_engines else None)
+    if not baseline_engine and native_engines:
+        baseline_engine = "partita-threads" if "partita-threads" in native_engines else native_engines[0]
+    base = baseline_engine
     if base is None:
         warn("no partita native measurements; no ratios")
 
@@ -189,8 +193,13 @@ def build(rows, baseline_engine):
     for scale in scales:
         at = [r for r in rows if r.get("scale", 1.0) == scale]
         cell = {}
+        scaling = {}
         for r in at:
-            cell[(r["workload"], col_key(r))] = r
+            k = (r["workload"], col_key(r))
+            scaling.setdefault(k, {})[r.get("workers")] = r
+            # With several worker counts (partita bench --scaling) the main table shows the most.
+            if k not in cell or (r.get("workers") or 0) > (cell[k].get("workers") or 0):
+                cell[k] = r
         workloads = sorted({r["workload"] for r in at}, key=workload_sort_key)
         used = [k for k in cols if any((w, k) in cell for w in workloads)]
         base_key = ("native", base) if base and ("native", base) in used else None
@@ -227,20 +236,35 @@ def build(rows, baseline_engine):
             out.append(f"| {w} | " + " | ".join(cells) + " |")
         out.append("")
 
-        w4 = [r for r in at if "us_per_task" in r]
+        several = {k: v for k, v in scaling.items() if len(v) > 1}
+        if several:
+            out.append("Seconds by worker count:")
+            out.append("")
+            out.append("| workload | engine | workers | seconds |")
+            out.append("| --- | --- | ---: | ---: |")
+            for (w, k), by_workers in sorted(several.items(), key=lambda kv: (workload_sort_key(kv[0][0]), kv[0][1])):
+                for n in sorted(by_workers, key=lambda n: n or 0):
+                    out.append(f"| {w} | {cols[k]} | {n} | {fmt_seconds(float(by_workers[n]['seconds']))} |")
+            out.append("")
+
+        w4 = [cell[(w, k)] for (w, k) in cell if "us_per_task" in cell[(w, k)]]
         if w4:
-            out.append("Scheduler overhead (W4), microseconds per task:")
+            out.append("Scheduler overhead (W4), microseconds per task (tasks in the graph):")
             out.append("")
             w4_cols = [k for k in used if any((r["workload"], k) in cell and "us_per_task" in r for r in w4)]
-            out.append("| workload | tasks | " + " | ".join(cols[k] for k in w4_cols) + " |")
-            out.append("| --- | ---: |" + " ---: |" * len(w4_cols))
+            out.append("| workload | " + " | ".join(cols[k] for k in w4_cols) + " |")
+            out.append("| --- |" + " ---: |" * len(w4_cols))
             for w in sorted({r["workload"] for r in w4}, key=workload_sort_key):
-                tasks = next((r.get("tasks") for r in w4 if r["workload"] == w and r.get("tasks")), "")
                 vals = []
                 for k in w4_cols:
                     r = cell.get((w, k))
-                    vals.append(f"{float(r['us_per_task']):.1f}" if r and "us_per_task" in r else "–")
-                out.append(f"| {w} | {tasks} | " + " | ".join(vals) + " |")
+                    if r and "us_per_task" in r:
+                        # Engines count tasks differently, so each cell says how many it had.
+                        tasks = f" ({r['tasks']} tasks)" if r.get("tasks") else ""
+                        vals.append(f"{float(r['us_per_task']):.1f}{tasks}")
+                    else:
+                        vals.append("–")
+                out.append(f"| {w} | " + " | ".join(vals) + " |")
             out.append("")
 
     if notes:
@@ -271,7 +295,7 @@ def main():
     ap.add_argument("--native", help="JSON lines from `partita bench`")
     ap.add_argument("--browser", help="JSON lines from the browser benchmark")
     ap.add_argument("--peers", help="JSON lines from bench/peers.py")
-    ap.add_argument("--baseline", help="engine in the native file that ratios divide by (default: its first engine)")
+    ap.add_argument("--baseline", help="engine in the native file that ratios divide by (default: partita-threads)")
     ap.add_argument("-o", "--output", help="markdown file to write (default: standard output)")
     args = ap.parse_args()
     if not (args.native or args.browser or args.peers):
