@@ -75,6 +75,8 @@ def same_checksum(a, b):
 def fmt_seconds(s):
     if s <= 0:
         return "0"
+    # Three significant digits without an exponent; round first so 0.9996 becomes 1.00.
+    s = float(f"{s:.3g}")
     digits = max(0, 2 - math.floor(math.log10(s)))
     return f"{s:.{digits}f}"
 
