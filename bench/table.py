@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Turn benchmark JSON lines (partita native, partita browser, peers) into a markdown table.
+
+    python3 bench/table.py --native native.jsonl --browser browser.jsonl --peers peers.jsonl -o results.md
+
+Any of the files may be missing. The format of the lines and the workloads are in
+docs/benchmarks.md. Needs only the standard library.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import sys
+from collections import OrderedDict
+
+REL_TOL = 1e-9
+SOURCES = ("native", "browser", "peers")
+ENGINE_ORDER = ["partita-threads", "partita-sync", "dask-threads", "dask-sync", "pandas", "polars", "duckdb", "numpy", "python"]
+
+
+def warn(msg):
+    print(f"table: {msg}", file=sys.stderr)
+
+
+def read_lines(path, source):
+    """Measurement dicts from one JSON-line file; unreadable lines are reported and skipped."""
+    rows = []
+    if not path:
+        return rows
+    if not os.path.exists(path):
+        warn(f"{path}: no such file; the {source} columns are left out")
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            text = text.strip()
+            if not text or not text.startswith("{"):
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as e:
+                warn(f"{path}:{lineno}: not JSON ({e}); skipped")
+                continue
+            missing = [k for k in ("workload", "engine", "seconds") if k not in row]
+            if missing:
+                warn(f"{path}:{lineno}: no {', '.join(missing)}; skipped")
+                continue
+            row["_source"] = source
+            rows.append(row)
+    if not rows:
+        warn(f"{path}: no measurements")
+    return rows
+
+
+def workload_sort_key(name):
+    m = re.match(r"W(\d+)([a-z]*)(?:-(\d+))?$", name)
+    if not m:
+        return (1 << 30, name, 0)
+    return (int(m.group(1)), m.group(2), int(m.group(3) or 0))
+
+
+def same_checksum(a, b):
+    if a is None or b is None:
+        return True
+    a, b = float(a), float(b)
+    # Integral checksums (counts, sums of integers) must match exactly.
+    if a.is_integer() and b.is_integer():
+        return a == b
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0)
+
+
+def fmt_seconds(s):
+    if s <= 0:
+        return "0"
+    # Three significant digits without an exponent; round first so 0.9996 becomes 1.00.
+    s = float(f"{s:.3g}")
+    digits = max(0, 2 - math.floor(math.log10(s)))
+    return f"{s:.{digits}f}"
+
+
+def fmt_ratio(r):
+    if r >= 100:
+        return f"{r:.0f}"
+    if r >= 10:
+        return f"{r:.1f}"
+    return f"{r:.2f}"
+
+
+# --------------------------------------------------------------------------- machine
+
+def machine_lines():
+    cpu, logical, physical = "unknown CPU", None, None
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+        m = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+        cpu = m.group(1).strip() if m else cpu
+        logical = len(re.findall(r"^processor\s*:", info, re.M))
+        cores = {}
+        for block in info.split("\n\n"):
+            pid = re.search(r"^physical id\s*:\s*(\d+)", block, re.M)
+            cc = re.search(r"^cpu cores\s*:\s*(\d+)", block, re.M)
+            if cc:
+                cores[pid.group(1) if pid else "0"] = int(cc.group(1))
+        physical = sum(cores.values()) or None
+    except OSError:
+        logical = os.cpu_count()
+    mem = "unknown"
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"^MemTotal:\s*(\d+) kB", f.read(), re.M)
+        if m:
+            mem = f"{int(m.group(1)) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    osname = platform.system()
+    try:
+        with open("/etc/os-release") as f:
+            m = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', f.read(), re.M)
+        if m:
+            osname = m.group(1)
+    except OSError:
+        pass
+    cores = f"{logical} logical"
+    if physical:
+        cores += f", {physical} physical"
+    return [
+        f"- CPU: {cpu} ({cores})",
+        f"- memory: {mem}",
+        f"- OS: {osname}, kernel {platform.release()}",
+        f"- table made: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+# --------------------------------------------------------------------------- table
+
+def column_label(source, engine, clash):
+    if source == "peers":
+        return engine
+    if engine in clash or not engine.startswith("partita"):
+        return f"partita {source}" if engine == "partita" else f"{engine} ({source})"
+    return engine
+
+
+def build(rows, baseline_engine):
+    out = []
+    scales = sorted({r.get("scale", 1.0) for r in rows}, reverse=True)
+    if len(scales) > 1:
+        warn(f"the files mix scales {scales}; one table per scale")
+
+    # Columns: partita native, partita browser, then peers in a fixed order.
+    cols = OrderedDict()
+    by_engine_sources = {}
+    for r in rows:
+        by_engine_sources.setdefault(r["engine"], set()).add(r["_source"])
+    clash = {e for e, s in by_engine_sources.items() if len(s) > 1}
+
+    def col_key(r):
+        return (r["_source"], r["engine"])
+
+    ordered = sorted(
+        {col_key(r) for r in rows},
+        key=lambda k: (
+            SOURCES.index(k[0]),
+            ENGINE_ORDER.index(k[1]) if k[1] in ENGINE_ORDER else len(ENGINE_ORDER),
+            k[1],
+        ),
+    )
+    for k in ordered:
+        cols[k] = column_label(k[0], k[1], clash)
+
+    native_engines = [k[1] for k in cols if k[0] == "native"]
+    if baseline_engine and baseline_engine not in native_engines:
+        warn(f"baseline engine {baseline_engine!r} is not in the native file; no ratios")
+    if not baseline_engine and native_engines:
+        baseline_engine = "partita-threads" if "partita-threads" in native_engines else native_engines[0]
+    base = baseline_engine
+    if base is None:
+        warn("no partita native measurements; no ratios")
+
+    versions = OrderedDict()
+    for r in rows:
+        if r.get("version"):
+            versions.setdefault(cols[col_key(r)], (r["version"], r.get("workers")))
+    if versions:
+        out.append("- tools (engine: version, workers):")
+        for label, (v, w) in versions.items():
+            out.append(f"  - {label}: {v}" + (f", {w}" if w is not None else ""))
+    out.append("")
+
+    notes = []
+    for scale in scales:
+        at = [r for r in rows if r.get("scale", 1.0) == scale]
+        cell = {}
+        scaling = {}
+        for r in at:
+            k = (r["workload"], col_key(r))
+            scaling.setdefault(k, {})[r.get("workers")] = r
+            # With several worker counts (partita bench --scaling) the main table shows the most.
+            if k not in cell or (r.get("workers") or 0) > (cell[k].get("workers") or 0):
+                cell[k] = r
+        workloads = sorted({r["workload"] for r in at}, key=workload_sort_key)
+        used = [k for k in cols if any((w, k) in cell for w in workloads)]
+        base_key = ("native", base) if base and ("native", base) in used else None
+
+        if len(scales) > 1:
+            out.append(f"### Scale {scale:g}")
+            out.append("")
+        sentence = f"Scale {scale:g}; median seconds"
+        if base_key:
+            sentence += f", and ×ratio = seconds / {cols[base_key]}'s seconds (above 1: slower than partita)."
+        else:
+            sentence += "; no partita native run to compare with."
+        out.append(sentence)
+        out.append("")
+        out.append("| workload | " + " | ".join(cols[k] for k in used) + " |")
+        out.append("| --- |" + " ---: |" * len(used))
+        for w in workloads:
+            ref = reference_checksum(w, used, cell, base_key)
+            base_row = cell.get((w, base_key)) if base_key else None
+            cells = []
+            for k in used:
+                r = cell.get((w, k))
+                if r is None:
+                    cells.append("–")
+                    continue
+                text = fmt_seconds(float(r["seconds"]))
+                if base_row and k != base_key and float(base_row["seconds"]) > 0:
+                    text += f" (×{fmt_ratio(float(r['seconds']) / float(base_row['seconds']))})"
+                if ref is not None and not same_checksum(r.get("checksum"), ref[1]):
+                    text += " ✗"
+                    notes.append(f"- {w} at scale {scale:g}: {cols[k]} gave checksum {r.get('checksum')!r}, "
+                                 f"{ref[0]} {ref[1]!r}")
+                cells.append(text)
+            out.append(f"| {w} | " + " | ".join(cells) + " |")
+        out.append("")
+
+        several = {k: v for k, v in scaling.items() if len(v) > 1}
+        if several:
+            out.append("Seconds by worker count:")
+            out.append("")
+            out.append("| workload | engine | workers | seconds |")
+            out.append("| --- | --- | ---: | ---: |")
+            for (w, k), by_workers in sorted(several.items(), key=lambda kv: (workload_sort_key(kv[0][0]), kv[0][1])):
+                for n in sorted(by_workers, key=lambda n: n or 0):
+                    out.append(f"| {w} | {cols[k]} | {n} | {fmt_seconds(float(by_workers[n]['seconds']))} |")
+            out.append("")
+
+        w4 = [cell[(w, k)] for (w, k) in cell if "us_per_task" in cell[(w, k)]]
+        if w4:
+            out.append("Scheduler overhead (W4), microseconds per task (tasks in the graph):")
+            out.append("")
+            w4_cols = [k for k in used if any((r["workload"], k) in cell and "us_per_task" in r for r in w4)]
+            out.append("| workload | " + " | ".join(cols[k] for k in w4_cols) + " |")
+            out.append("| --- |" + " ---: |" * len(w4_cols))
+            for w in sorted({r["workload"] for r in w4}, key=workload_sort_key):
+                vals = []
+                for k in w4_cols:
+                    r = cell.get((w, k))
+                    if r and "us_per_task" in r:
+                        # Engines count tasks differently, so each cell says how many it had.
+                        tasks = f" ({r['tasks']} tasks)" if r.get("tasks") else ""
+                        vals.append(f"{float(r['us_per_task']):.1f}{tasks}")
+                    else:
+                        vals.append("–")
+                out.append(f"| {w} | " + " | ".join(vals) + " |")
+            out.append("")
+
+    if notes:
+        out.append("✗ marks a checksum that disagrees:")
+        out.append("")
+        out.extend(notes)
+        out.append("")
+    return out, len(notes)
+
+
+def reference_checksum(workload, used, cell, base_key):
+    """The checksum most engines agree on; on a tie, partita native's."""
+    given = [(k, cell[(workload, k)].get("checksum")) for k in used if (workload, k) in cell]
+    given = [(k, v) for k, v in given if v is not None]
+    if not given:
+        return None
+    votes = lambda v: sum(same_checksum(v, o) for _, o in given)
+    top = max(votes(v) for _, v in given)
+    tied = [(k, v) for k, v in given if votes(v) == top]
+    k, v = next(((k, v) for k, v in tied if k == base_key), tied[0])
+    if top == len(given):
+        return ("all gave", v)
+    return ("most engines gave" if top * 2 > len(given) else f"{k[1]} ({k[0]}) gave", v)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Make a markdown table from benchmark JSON lines (docs/benchmarks.md).")
+    ap.add_argument("--native", help="JSON lines from `partita bench`")
+    ap.add_argument("--browser", help="JSON lines from the browser benchmark")
+    ap.add_argument("--peers", help="JSON lines from bench/peers.py")
+    ap.add_argument("--baseline", help="engine in the native file that ratios divide by (default: partita-threads)")
+    ap.add_argument("-o", "--output", help="markdown file to write (default: standard output)")
+    args = ap.parse_args()
+    if not (args.native or args.browser or args.peers):
+        ap.error("give at least one of --native, --browser, --peers")
+
+    rows = []
+    for source in SOURCES:
+        rows.extend(read_lines(getattr(args, source), source))
+    if not rows:
+        sys.exit("table: no measurements in any file")
+
+    lines = ["## Benchmark results", "", "Machine:", ""] + machine_lines()
+    body, mismatches = build(rows, args.baseline)
+    text = "\n".join(lines + body).rstrip() + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    if mismatches:
+        warn(f"{mismatches} checksum mismatch(es); see the ✗ notes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
