@@ -65,7 +65,7 @@ test('groupby aggregates per group through chunk, combine and agg layers', async
     { dept: 'ops', salary_sum: 99.5, salary_mean: 49.75, salary_count: 2, salary_max: 52.5, remote: 1 },
   ]);
   const graph = await byDept.graph({ optimize: false });
-  const labels = graph.layers.map((l) => `${l.label}:${l.tasks.length}`);
+  const labels = graph.layers.map((l) => `${l.label}:${l.tasks}`);
   assert.deepEqual(labels.filter((l) => l.startsWith('groupby')), ['groupby-chunk:3', 'groupby-combine:2', 'groupby-agg:1']);
   const sizes = await df.groupby(['remote']).size({ splitOut: 2 }).compute();
   assert.deepEqual(
