@@ -120,6 +120,22 @@ async function compute(msg) {
   }
 }
 
+/** Times a benchmark workload: one warm-up, then the median of `repeat` runs. */
+function bench(msg) {
+  const { workload, scale = 1, repeat = 3, options = {} } = msg;
+  const note = engine.bench_prepare(workload, scale);
+  const opts = JSON.stringify(options);
+  const checksum = engine.bench_run(opts);
+  const times = [];
+  for (let i = 0; i < Math.max(1, repeat); i++) {
+    const t0 = performance.now();
+    engine.bench_run(opts);
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { seconds: times[Math.floor(times.length / 2)], checksum, note, tasks: engine.bench_tasks(), runs: times.length };
+}
+
 function step(msg) {
   const entry = runs.get(msg.target);
   if (!entry) throw JSON.stringify({ kind: 'value', message: `no computation in step mode with id ${msg.target}` });
@@ -181,6 +197,8 @@ async function handle(msg) {
       }
       return !!entry;
     }
+    case 'bench':
+      return bench(msg);
     case 'unpersist':
       return engine.unpersist(JSON.stringify(msg.tokens ?? []));
     case 'trap':

@@ -465,6 +465,20 @@ export interface DataFrameConstructors {
   readCsv(text: string | Uint8Array | ArrayBuffer, options?: { blocksize?: number; dtype?: Record<string, 'int64' | 'float64' | 'bool' | 'string'> }): DataFrame;
 }
 
+/** One benchmark measurement, as `partita bench` prints it. */
+export interface BenchLine {
+  workload: string;
+  engine: string;
+  workers: number;
+  seconds: number;
+  checksum: number;
+  scale: number;
+  runs: number;
+  tasks: number;
+  note: string;
+  us_per_task?: number;
+}
+
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 
 /** A task started at once (`ctx.submit`). */
@@ -505,6 +519,8 @@ export declare class Context {
   gather(futures: Array<Future | Json>): Promise<Json[]>;
   asCompleted(futures: Future[]): AsyncGenerator<Future>;
   unpersist(tokens: string[]): Promise<number>;
+  /** Runs one benchmark workload (docs/benchmarks.md); the fields of a `partita bench` line. */
+  bench(workload: string, options?: { scale?: number; repeat?: number; scheduler?: 'threads' | 'sync' }): Promise<BenchLine>;
   close(): void;
   unref(): void;
 }

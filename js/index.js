@@ -299,6 +299,29 @@ export class Context {
     }
   }
 
+  /**
+   * Runs one benchmark workload (docs/benchmarks.md) in the engine Worker: its data is
+   * made first (not timed), then one warm-up and the median of `repeat` runs, unwatched.
+   * Returns the same fields as a line of `partita bench`.
+   */
+  async bench(workload, { scale = 1, repeat = 3, scheduler = 'threads' } = {}) {
+    const workers = this.#workers;
+    const r = await this.request('bench', { workload, scale, repeat, options: { workers, scheduler } });
+    const line = {
+      workload,
+      engine: `partita-wasm-${this.#info.bundle}${scheduler === 'sync' ? '-sync' : ''}`,
+      workers: scheduler === 'sync' ? 1 : workers,
+      seconds: r.seconds,
+      checksum: r.checksum,
+      scale,
+      runs: r.runs,
+      tasks: r.tasks,
+      note: r.note,
+    };
+    if (workload.startsWith('W4')) line.us_per_task = (r.seconds * 1e6) / Math.max(1, r.tasks);
+    return line;
+  }
+
   /** Drops persisted collections. */
   unpersist(tokens) {
     return this.request('unpersist', { tokens });

@@ -153,6 +153,8 @@ pub struct WasmEngine {
     engine: Engine,
     runs: HashMap<u32, RunEntry>,
     next_run: u32,
+    /// The benchmark workload being measured, with its own engine holding its data.
+    bench: Option<(Engine, crate::bench::Prepared)>,
 }
 
 impl Default for WasmEngine {
@@ -169,7 +171,43 @@ impl WasmEngine {
             engine: Engine::new(),
             runs: HashMap::new(),
             next_run: 1,
+            bench: None,
         }
+    }
+
+    /// Benchmarks (docs/benchmarks.md): makes a workload's data (not timed) in an engine
+    /// of its own, dropping the previous workload's; returns its note (sizes).
+    pub fn bench_prepare(&mut self, workload: &str, scale: f64) -> Result<String, JsValue> {
+        self.bench = None;
+        let engine = Engine::new();
+        let prepared = crate::bench::prepare(&engine, workload, scale).map_err(js_error)?;
+        let note = prepared.note.clone();
+        self.bench = Some((engine, prepared));
+        Ok(note)
+    }
+
+    /// Runs the prepared workload once to the end, unwatched; returns its checksum. The
+    /// caller times it.
+    pub fn bench_run(&mut self, options: &str) -> Result<f64, JsValue> {
+        let (opts, _) = parse_options(options)?;
+        let (engine, prepared) = self
+            .bench
+            .as_ref()
+            .ok_or_else(|| js_error(Error::value("bench: no workload prepared")))?;
+        let out = engine
+            .compute(&prepared.plan, &opts, &EventSink::silent())
+            .map_err(js_error)?;
+        (prepared.checksum)(&out).map_err(js_error)
+    }
+
+    /// The number of tasks the prepared workload runs (for microseconds per task).
+    pub fn bench_tasks(&self) -> Result<u32, JsValue> {
+        let (engine, prepared) = self
+            .bench
+            .as_ref()
+            .ok_or_else(|| js_error(Error::value("bench: no workload prepared")))?;
+        let graph = engine.graph(&prepared.plan, OptimizeOptions::ALL).map_err(js_error)?;
+        Ok(u32::try_from(graph.tasks().len()).unwrap_or(u32::MAX))
     }
 
     /// `{"threads": bool, "threadCount": n, "version": "…"}`.
