@@ -203,6 +203,7 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
         }
     }
     let mut out = std::io::stdout().lock();
+    let mut failed: Vec<&str> = Vec::new();
     for (w, k, scheduler) in runs {
         // A fresh engine per workload keeps only its own data in memory.
         let engine = Engine::new();
@@ -210,6 +211,7 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
             Ok(p) => p,
             Err(e) => {
                 eprintln!("bench {w}: {}", e.message);
+                failed.push(w);
                 continue;
             }
         };
@@ -241,10 +243,20 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
                 let _ = writeln!(out, "{line}");
                 let _ = out.flush();
             }
-            Err(f) => eprintln!("bench {w}: {}", f.error.message),
+            Err(f) => {
+                eprintln!("bench {w}: {}", f.error.message);
+                failed.push(w);
+            }
         }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            error: Error::value(format!("bench: {} failed", failed.join(", "))),
+            code: 1,
+        })
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
