@@ -758,7 +758,8 @@ def parse_list(text, allowed, what):
         if not item:
             continue
         if what == "workload":
-            hits = [w for w in allowed if w.startswith(item)]
+            # A full name picks that workload only (W4-10000 is not a prefix of W4-100000 here).
+            hits = [item] if item in allowed else [w for w in allowed if w.startswith(item)]
         else:
             hits = [e for e in allowed if e == item]
         if not hits:

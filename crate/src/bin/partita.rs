@@ -174,8 +174,12 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
         .iter()
         .copied()
         .filter(|w| {
-            only.as_deref()
-                .is_none_or(|o| o.split(',').any(|p| !p.trim().is_empty() && w.starts_with(p.trim())))
+            // A full name picks that workload only (W4-10000 is not a prefix of W4-100000 here).
+            only.as_deref().is_none_or(|o| {
+                o.split(',').map(str::trim).any(|p| {
+                    !p.is_empty() && (*w == p || (!partita::bench::WORKLOADS.contains(&p) && w.starts_with(p)))
+                })
+            })
         })
         .collect();
     if wanted.is_empty() {
