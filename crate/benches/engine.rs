@@ -1,0 +1,67 @@
+//! Micro-benchmarks (criterion): the scheduler's cost per task, with and without worker
+//! threads, and the expression evaluator's cost per call. `cargo bench -p partita`.
+//! Workload-level figures come from `partita bench` (docs/benchmarks.md).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use partita::engine::{ComputeOptions, Engine, SchedulerKind};
+use partita::events::EventSink;
+use partita::expr::{Function, Lang};
+use partita::graph::OptimizeOptions;
+use partita::plan::{Node, Plan};
+use partita::value::Value;
+use serde_json::json;
+use std::hint::black_box;
+
+/// `leaves` trivial tasks reduced 8 at a time (W4's shape).
+fn tree(leaves: usize) -> Plan {
+    Plan::new(
+        vec![
+            Node::new("r", "bag.range", &[], json!({"n": leaves, "npartitions": leaves})),
+            Node::new("out", "bag.count", &["r"], json!({"split_every": 8})),
+        ],
+        &["out"],
+    )
+}
+
+fn scheduler(c: &mut Criterion) {
+    let engine = Engine::new();
+    let mut group = c.benchmark_group("scheduler per task");
+    for leaves in [1_000usize, 10_000] {
+        let plan = tree(leaves);
+        let tasks = engine.graph(&plan, OptimizeOptions::ALL).map(|g| g.tasks().len()).unwrap_or(leaves);
+        group.throughput(Throughput::Elements(tasks as u64));
+        for (name, scheduler, workers) in [("sync", SchedulerKind::Sync, 1), ("threads", SchedulerKind::Threads, 2)] {
+            let opts = ComputeOptions {
+                scheduler,
+                workers,
+                ..ComputeOptions::default()
+            };
+            group.bench_with_input(BenchmarkId::new(name, leaves), &plan, |b, plan| {
+                b.iter(|| black_box(engine.compute(plan, &opts, &EventSink::silent())))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn expressions(c: &mut Criterion) {
+    let row = Value::record([
+        ("name".to_string(), Value::str("B")),
+        ("value".to_string(), Value::Int(812)),
+    ]);
+    let mut group = c.benchmark_group("expression per call");
+    group.throughput(Throughput::Elements(1));
+    for (name, source) in [
+        ("js field arithmetic", "x => x.value * 2 + 1"),
+        ("python predicate", "lambda x: x['value'] % 7 == 0 and x['name'] != 'A'"),
+        ("js string method", "x => x.name.toLowerCase() + '-' + x.value"),
+    ] {
+        if let Ok(f) = Function::parse(source, Lang::Auto) {
+            group.bench_function(name, |b| b.iter(|| black_box(f.call1(black_box(&row)))));
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scheduler, expressions);
+criterion_main!(benches);
