@@ -2,7 +2,10 @@
 //! dask.dataframe. This file builds graphs (lowering of `dataframe.*` plan ops); `kernels`
 //! holds the per-partition functions on Arrow arrays.
 
+pub mod columnar;
 pub mod kernels;
+pub mod rows;
+pub mod transform;
 
 use crate::error::{Error, Result};
 use crate::graph::{Key, LayerKind};
@@ -58,6 +61,8 @@ pub enum FrameOp {
         last: bool,
         kind: FrameReduce,
     },
+    /// The ops of `transform.rs`.
+    More(Arc<transform::Step>),
 }
 
 impl FrameOp {
@@ -69,15 +74,22 @@ impl FrameOp {
             FrameOp::Head(_) => "head".into(),
             FrameOp::ReducePart => "reduce-chunk".into(),
             FrameOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
+            FrameOp::More(s) => s.name(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
-        matches!(self, FrameOp::ReduceCombine { .. })
+        match self {
+            FrameOp::More(s) => s.takes_list(),
+            other => matches!(other, FrameOp::ReduceCombine { .. }),
+        }
     }
 
     pub fn fusable(&self) -> bool {
-        !matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Head(_))
+        match self {
+            FrameOp::More(s) => s.fusable(),
+            other => !matches!(other, FrameOp::ReduceCombine { .. } | FrameOp::Head(_)),
+        }
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
@@ -93,6 +105,7 @@ impl FrameOp {
             }
         };
         Ok(match self {
+            FrameOp::More(s) => s.execute(inputs)?,
             FrameOp::ReadCsv { text, header, schema } => {
                 Partition::Frame(kernels::read_csv_block(text, *header, schema)?)
             }
@@ -160,6 +173,11 @@ fn partitions(
 pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let records = ctx.list_arg("records")?;
     let schema = kernels::infer_schema(records)?;
+    from_rows(l, ctx, records, schema, "from_records")
+}
+
+/// Rows cut into partitions as from_records does (shared with from_columns).
+fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], schema: SchemaRef, label: &str) -> Result<Collection> {
     let n = records.len();
     // Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
     // is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
@@ -199,7 +217,7 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
         schema,
         divisions: (n > 0).then_some(divisions),
     };
-    partitions(l, ctx, "from_records", LayerKind::Input, meta, tasks)
+    partitions(l, ctx, label, LayerKind::Input, meta, tasks)
 }
 
 /// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a
@@ -276,11 +294,14 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 
 /// Row filtering with a column predicate (`df[df.val > 0.5]`).
 pub fn lower_filter(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    if ctx.json_arg("expr").is_some() {
+        return transform::lower_query(l, ctx);
+    }
     let a = ctx.input(0)?.clone();
     let m = l.frame_meta(&a)?;
     let spec = ctx
         .json_arg("predicate")
-        .ok_or_else(|| Error::plan(format!("{}: needs a predicate", op_label(ctx))))?;
+        .ok_or_else(|| Error::plan(format!("{}: needs a predicate or an expr", op_label(ctx))))?;
     let p = Arc::new(Predicate::from_json(spec, &m.columns()).map_err(|e| e.context(op_label(ctx)))?);
     let tasks = a
         .tasks
