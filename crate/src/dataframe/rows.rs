@@ -155,6 +155,7 @@ pub fn cast(c: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRef> {
                         .parse::<i64>()
                         .map(Some)
                         .map_err(|_| fail(format!("invalid literal for int: '{s}'"))),
+                    Value::Bool(b) => Ok(Some(i64::from(*b))),
                     v => Ok(v.as_i64()),
                 })
                 .collect::<Result<Int64Array>>()?,
