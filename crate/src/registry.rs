@@ -864,6 +864,17 @@ pub static OPS: &[OpSpec] = &[
     frame_op("dataframe.describe", "count mean std min 25% 50% 75% max per numeric column; exact quantiles from all values.", Kind::Value, &[SPLIT_EVERY], T::lower_describe),
     frame_op("dataframe.value_counts", "Counts of each non-null value of a column by count descending, as a tree reduction; a frame of [column, count].", Kind::Frame, &[required("column", ArgType::Str), SPLIT_EVERY], T::lower_value_counts),
     frame_op("dataframe.to_csv", "The frame as CSV text with a header.", Kind::Value, &[], T::lower_to_csv),
+    frame_op("dataframe.to_ipc", "The frame as one Arrow IPC stream, base64 (JS: toArrow() gives the bytes).", Kind::Value, &[], T::lower_to_ipc),
+    OpSpec {
+        name: "dataframe.from_ipc",
+        doc: "A dataframe from Arrow IPC stream or file bytes (base64), cut into npartitions (or chunksize rows) as from_records.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Frame,
+        args: &[required("ipc", ArgType::Str), arg("npartitions", POS), arg("chunksize", POS)],
+        check: no_check,
+        lower: T::lower_from_ipc,
+    },
     OpSpec {
         name: "delayed.value",
         doc: "A literal value as a delayed object.",

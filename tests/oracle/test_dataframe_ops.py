@@ -262,3 +262,30 @@ def test_errors_name_the_op_column_and_dtypes():
     assert "no column 'zz'; the columns are key, cat, val, flag" in r
     v = fails(src + [{"id": "q", "op": "dataframe.value_counts", "inputs": ["df"], "args": {"column": "zz"}}], "q")
     assert "no column 'zz'" in v
+
+
+@pytest.mark.parametrize("parts", [1, 5])
+@pytest.mark.parametrize("file_format", [False, True])
+def test_arrow_ipc_in_and_out(parts, file_format):
+    import base64
+
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(PDF, preserve_index=False)
+    # Smaller ints and floats come in as int64 and float64.
+    table = table.append_column("small", pa.array(np.arange(N, dtype=np.int32)))
+    sink = pa.BufferOutputStream()
+    writer = (pa.ipc.new_file if file_format else pa.ipc.new_stream)(sink, table.schema)
+    writer.write_table(table, max_chunksize=30)
+    writer.close()
+    b64 = base64.b64encode(sink.getvalue().to_pybytes()).decode()
+    nodes = [{"id": "a", "op": "dataframe.from_ipc", "args": {"ipc": b64, "npartitions": parts}}]
+    expected = PDF.assign(small=np.arange(N))
+    assert close(run(nodes, "a"), records(expected))
+    nodes += [
+        {"id": "q", "op": "dataframe.query", "inputs": ["a"], "args": {"expr": "r => r.small % 3 == 0"}},
+        {"id": "o", "op": "dataframe.to_ipc", "inputs": ["q"]},
+    ]
+    back = pa.ipc.open_stream(base64.b64decode(run(nodes, "o"))).read_all().to_pandas()
+    assert close(records(back), records(expected[expected.small % 3 == 0]))
+    assert "not base64" in fails([{"id": "a", "op": "dataframe.from_ipc", "args": {"ipc": "@@@"}}], "a")

@@ -3,6 +3,7 @@
 //! holds the per-partition functions on Arrow arrays.
 
 pub mod columnar;
+pub mod ipc;
 pub mod kernels;
 pub mod rows;
 pub mod transform;
@@ -179,25 +180,7 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
 /// Rows cut into partitions as from_records does (shared with from_columns).
 fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], schema: SchemaRef, label: &str) -> Result<Collection> {
     let n = records.len();
-    // Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
-    // is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
-    let sizes: Vec<usize> = match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
-        (Some(c), _) => {
-            let c = c.max(1);
-            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
-        }
-        (None, p) => {
-            let mut parts = p.unwrap_or(1).max(1);
-            let (mut left, mut out) = (n, Vec::new());
-            while left > 0 && parts > 0 {
-                let size = left.div_ceil(parts);
-                out.push(size);
-                left -= size;
-                parts -= 1;
-            }
-            out
-        }
-    };
+    let sizes = partition_sizes(ctx, n)?;
     let mut tasks = Vec::new();
     let mut divisions = Vec::new();
     let mut start = 0usize;
@@ -218,6 +201,28 @@ fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], sche
         divisions: (n > 0).then_some(divisions),
     };
     partitions(l, ctx, label, LayerKind::Input, meta, tasks)
+}
+
+/// Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
+/// is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
+fn partition_sizes(ctx: &NodeCtx, n: usize) -> Result<Vec<usize>> {
+    Ok(match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
+        (Some(c), _) => {
+            let c = c.max(1);
+            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
+        }
+        (None, p) => {
+            let mut parts = p.unwrap_or(1).max(1);
+            let (mut left, mut out) = (n, Vec::new());
+            while left > 0 && parts > 0 {
+                let size = left.div_ceil(parts);
+                out.push(size);
+                left -= size;
+                parts -= 1;
+            }
+            out
+        }
+    })
 }
 
 /// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a

@@ -47,6 +47,7 @@ pub enum Step {
     DescribePart,
     DescribeCombine { last: bool },
     ToCsv,
+    ToIpc,
 }
 
 impl Step {
@@ -74,6 +75,7 @@ impl Step {
             Step::DescribePart => "describe-chunk",
             Step::DescribeCombine { .. } => "describe-aggregate",
             Step::ToCsv => "to-csv",
+            Step::ToIpc => "to-ipc",
         }
         .into()
     }
@@ -87,6 +89,7 @@ impl Step {
                 | Step::DescribeCombine { .. }
                 | Step::Distinct(_)
                 | Step::ToCsv
+                | Step::ToIpc
                 | Step::FromArray(_)
         )
     }
@@ -163,14 +166,18 @@ impl Step {
             Step::MomentsCombine { last } => Partition::Value(rows::moments_combine(&values()?, *last)?),
             Step::DescribePart => Partition::Value(rows::describe_part(frame(0)?)),
             Step::DescribeCombine { last } => Partition::Value(rows::describe_combine(&values()?, *last)?),
-            Step::ToCsv => {
+            Step::ToCsv | Step::ToIpc => {
                 let owned: Vec<RecordBatch> = frames()?.into_iter().cloned().collect();
                 let schema = owned
                     .first()
                     .map(RecordBatch::schema)
-                    .ok_or_else(|| Error::internal("to_csv: no partitions"))?;
+                    .ok_or_else(|| Error::internal(format!("{name}: no partitions")))?;
                 let all = super::kernels::concat(&schema, &owned)?;
-                Partition::Value(Value::str(rows::to_csv(&all)?))
+                Partition::Value(Value::str(if matches!(self, Step::ToCsv) {
+                    rows::to_csv(&all)?
+                } else {
+                    super::ipc::base64_encode(&super::ipc::write(&all)?)
+                }))
             }
         })
     }
@@ -856,6 +863,49 @@ pub fn lower_to_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let name = ctx.layer_name("to-csv");
     let layer = l.layer(&name, "to-csv", LayerKind::Blockwise, None);
     let t = l.task(Key::part(&name, 0), layer, a.tasks.clone(), step(Step::ToCsv))?;
+    Ok(Collection {
+        kind: Kind::Value,
+        name,
+        tasks: vec![t],
+        token: ctx.token.clone(),
+    })
+}
+
+/// `from_ipc(ipc, npartitions | chunksize)`: Arrow IPC stream or file bytes (base64),
+/// read while the graph is built and cut as from_records cuts rows.
+pub fn lower_from_ipc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let text = ctx
+        .str_arg("ipc")?
+        .ok_or_else(|| Error::plan(format!("{}: needs ipc (base64 of Arrow IPC bytes)", op_label(ctx))))?;
+    let bytes = super::ipc::base64_decode(text).map_err(|e| e.context(op_label(ctx)))?;
+    let all = super::ipc::read(&bytes).map_err(|e| e.context(op_label(ctx)))?;
+    let n = all.num_rows();
+    let mut tasks = Vec::new();
+    let mut divisions = Vec::new();
+    let mut start = 0usize;
+    for size in super::partition_sizes(ctx, n)? {
+        divisions.push(start as i64);
+        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(all.slice(start, size))))));
+        start += size;
+    }
+    if tasks.is_empty() {
+        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(all.slice(0, 0))))));
+    }
+    divisions.push(n.saturating_sub(1) as i64);
+    let meta = FrameMeta {
+        schema: all.schema(),
+        divisions: (n > 0).then_some(divisions),
+    };
+    partitions(l, ctx, "from-ipc", LayerKind::Input, meta, tasks)
+}
+
+/// `to_ipc()`: the whole frame as one Arrow IPC stream, as base64 text (the JS binding
+/// gives it back as bytes).
+pub fn lower_to_ipc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let (a, _) = input_meta(l, ctx)?;
+    let name = ctx.layer_name("to-ipc");
+    let layer = l.layer(&name, "to-ipc", LayerKind::Blockwise, None);
+    let t = l.task(Key::part(&name, 0), layer, a.tasks.clone(), step(Step::ToIpc))?;
     Ok(Collection {
         kind: Kind::Value,
         name,
