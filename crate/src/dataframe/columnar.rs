@@ -199,6 +199,9 @@ impl Compiler<'_> {
                 let mut left = self.compile(first)?;
                 let mut acc: Option<Node> = None;
                 for (op, right, span) in rest {
+                    if matches!(op, CompareOp::In | CompareOp::NotIn) {
+                        return Err(self.unsupported(*span, "'in'"));
+                    }
                     let r = self.compile(right)?;
                     let c = self.compare(*op, left, r.clone(), *span)?;
                     acc = Some(match acc {
