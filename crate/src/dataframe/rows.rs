@@ -306,7 +306,7 @@ pub fn value_counts_combine(parts: &[&Value]) -> Value {
 /// descending (ties in first-seen order).
 pub fn value_counts_finish(parts: &[&Value], column: &str, dtype: &DataType) -> Result<RecordBatch> {
     let mut counts: Vec<(Value, i64)> = read_pairs(parts).into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let values: Vec<Value> = counts.iter().map(|(v, _)| v.clone()).collect();
     let schema = value_counts_schema(column, dtype);
     let cols: Vec<ArrayRef> = vec![
