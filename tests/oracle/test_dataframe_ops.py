@@ -289,3 +289,17 @@ def test_arrow_ipc_in_and_out(parts, file_format):
     back = pa.ipc.open_stream(base64.b64decode(run(nodes, "o"))).read_all().to_pandas()
     assert close(records(back), records(expected[expected.small % 3 == 0]))
     assert "not base64" in fails([{"id": "a", "op": "dataframe.from_ipc", "args": {"ipc": "@@@"}}], "a")
+
+
+def test_comparisons_with_nan_are_false_except_ne():
+    nodes = [
+        source(3),
+        {"id": "a", "op": "dataframe.assign", "inputs": ["df"], "args": {"columns": {"n": "r => r.val / 0 - r.val / 0"}}},
+        {"id": "q", "op": "dataframe.query", "inputs": ["a"], "args": {"expr": "r => r.n > 0 || r.n <= 0"}},
+        {"id": "ne", "op": "dataframe.query", "inputs": ["a"], "args": {"expr": "r => r.n != 1"}},
+    ]
+    d = PDF.assign(n=PDF.val / 0 - PDF.val / 0)
+    assert run(nodes, "q") == records(d[(d.n > 0) | (d.n <= 0)])
+    # A null (pandas' NaN from a missing value) drops the row, even with !=.
+    assert close(run(nodes, "ne"), records(d[(d.n != 1) & d.val.notna()]))
+    assert len(run(nodes, "ne")) == PDF.val.notna().sum()

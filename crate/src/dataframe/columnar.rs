@@ -514,8 +514,7 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
         }
         K::Cmp(op, a, b) => {
             let (x, y) = (eval(a, batch)?, eval(b, batch)?);
-            Arc::new(
-                match op {
+            let out = match op {
                     CompareOp::Eq => arrow_ord::cmp::eq(&x, &y),
                     CompareOp::Ne => arrow_ord::cmp::neq(&x, &y),
                     CompareOp::Lt => arrow_ord::cmp::lt(&x, &y),
@@ -524,8 +523,28 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
                     CompareOp::Ge => arrow_ord::cmp::gt_eq(&x, &y),
                     other => return Err(Error::internal(format!("comparison {}", other.symbol()))),
                 }
-                .map_err(ak)?,
-            )
+                .map_err(ak)?;
+            // Arrow orders NaN above every number; IEEE (and pandas) make every comparison
+            // with NaN false, except !=.
+            match (x.as_primitive_opt::<Float64Type>(), y.as_primitive_opt::<Float64Type>()) {
+                (Some(p), Some(q)) if p.values().iter().chain(q.values().iter()).any(|v| v.is_nan()) => {
+                    let ne = *op == CompareOp::Ne;
+                    Arc::new(
+                        (0..out.len())
+                            .map(|i| {
+                                if out.is_null(i) {
+                                    None
+                                } else if p.value(i).is_nan() || q.value(i).is_nan() {
+                                    Some(ne)
+                                } else {
+                                    Some(out.value(i))
+                                }
+                            })
+                            .collect::<BooleanArray>(),
+                    )
+                }
+                _ => Arc::new(out),
+            }
         }
         K::Cond(c, a, b) => {
             let (c, x, y) = (eval(c, batch)?, eval(a, batch)?, eval(b, batch)?);
