@@ -188,7 +188,7 @@ fn bad_input_names_the_op_column_and_dtypes_and_the_engine_stays_usable() {
                 ],
                 &["d"],
             ),
-            "column 'a' is string but a value is 1 (int)",
+            "to_dataframe: column 'a' is string but a value is",
         ),
         (
             Plan::new(vec![Node::new("i", "dataframe.from_ipc", &[], json!({"ipc": "AAAA"}))], &["i"]),
@@ -220,4 +220,36 @@ fn ipc_round_trips_and_to_csv_has_a_header() {
     assert!(text.starts_with("k,v,s\n0,0.0,r0\n1,0.5,r1\n"), "{text}");
     assert_eq!(text.lines().count(), 101);
     assert!(text.contains("\n3,,r3\n"), "nulls are empty fields");
+}
+
+#[test]
+fn python_bitwise_operators_work_on_bools_and_ints_in_bag_expressions_too() {
+    use partita::expr::{Function, Lang};
+    use partita::value::Value;
+    let call = |src: &str| Function::parse(src, Lang::Auto).unwrap().call1(&Value::Int(6)).unwrap();
+    assert_eq!(call("lambda x: (x > 1) & (x < 5)"), Value::Bool(false));
+    assert_eq!(call("lambda x: (x > 1) | (x < 5)"), Value::Bool(true));
+    assert_eq!(call("lambda x: ~(x > 1)"), Value::Bool(false));
+    assert_eq!(call("lambda x: x & 3"), Value::Int(2));
+    assert_eq!(call("lambda x: x | 1"), Value::Int(7));
+    assert_eq!(call("lambda x: ~x"), Value::Int(-7));
+    // & binds tighter than comparisons, as in Python: 1 < (x & 3).
+    assert_eq!(call("lambda x: 1 < x & 3"), Value::Bool(true));
+    let err = Function::parse("lambda x: 'a' & x", Lang::Auto).unwrap().call1(&Value::Int(1)).unwrap_err();
+    assert!(err.to_string().contains("unsupported operand types for &"), "{err}");
+}
+
+#[test]
+fn map_partitions_with_meta_does_not_call_the_function_while_building() {
+    let engine = Engine::new();
+    // On the fake row s is "foo", so s.slice(1) would work, but int(s) would fail: meta avoids the call.
+    let plan = one(
+        "dataframe.map_partitions",
+        json!({"func": "lambda r: {'n': int(r['s'][1:])}", "meta": {"n": "int64"}}),
+    );
+    let out = compute(&engine, &plan).unwrap();
+    assert_eq!(out[7], json!({"n": 2}));
+    let no_meta = one("dataframe.map_partitions", json!({"func": "lambda r: {'n': int(r['s'][1:])}"}));
+    let err = compute(&engine, &no_meta).unwrap_err();
+    assert!(err.contains("pass meta"), "{err}");
 }

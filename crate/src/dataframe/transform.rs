@@ -574,20 +574,20 @@ fn fake(t: &DataType) -> Value {
 pub fn lower_map_partitions(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let (a, m) = input_meta(l, ctx)?;
     let f = ctx.func_arg("func")?;
-    let meta_row = Value::record(m.schema.fields().iter().map(|fl| (fl.name().clone(), fake(fl.data_type()))));
-    let out = f.call1(&meta_row).map_err(|e| {
-        Error::new(
-            e.kind,
-            format!(
-                "{}: inferring the output columns by calling the function on a fake row {meta_row} failed (pass meta to set them): {}",
-                op_label(ctx),
-                e.message
-            ),
-        )
-    })?;
     let schema = match ctx.json_arg("meta") {
         Some(meta) => meta_schema(ctx, meta)?,
         None => {
+            let meta_row = Value::record(m.schema.fields().iter().map(|fl| (fl.name().clone(), fake(fl.data_type()))));
+            let out = f.call1(&meta_row).map_err(|e| {
+                Error::new(
+                    e.kind,
+                    format!(
+                        "{}: inferring the output columns by calling the function on a fake row {meta_row} failed (pass meta to set them): {}",
+                        op_label(ctx),
+                        e.message
+                    ),
+                )
+            })?;
             let rec = out.as_record().ok_or_else(|| {
                 Error::type_error(format!(
                     "{}: the function must return a record (one row), and on a fake row it returned {out}",
