@@ -761,7 +761,6 @@ fn array_rows(inputs: &[Arc<Partition>], schema: &SchemaRef) -> Result<RecordBat
 }
 
 /// A tree reduction whose final task makes a one-partition frame with `schema`.
-#[allow(clippy::too_many_arguments)]
 fn frame_tree(
     l: &mut Lowerer,
     ctx: &NodeCtx,
