@@ -155,6 +155,14 @@ export class Bag extends Collection {
   remove(predicate) {
     return this.#bag('bag.remove', { predicate });
   }
+  /**
+   * A bag of records as a dataframe (`bag.to_dataframe`), one partition per bag
+   * partition. Dtypes from `{meta: {col: 'int64' | 'float64' | 'bool' | 'string'}}`, or
+   * from the items when the bag is a literal sequence.
+   */
+  toDataframe(options = {}) {
+    return this._derive('dataframe', 'bag.to_dataframe', [this], options);
+  }
   /** A field, index, or list of them; `{default}` for missing ones. */
   pluck(key, options = {}) {
     return this.#bag('bag.pluck', { key, ...options });
@@ -535,7 +543,42 @@ export class DataFrame extends Collection {
        */
       readCsv: (text, options = {}) =>
         make('dataframe.read_csv', { text: typeof text === 'string' ? text : new TextDecoder().decode(text), ...options }),
+      /** `fromColumns({name: [values]}, {npartitions | chunksize})`, cut as fromRecords. */
+      fromColumns: (columns, options = {}) =>
+        make('dataframe.from_columns', {
+          columns: Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, Array.from(v)])),
+          ...options,
+        }),
+      /**
+       * `fromArrow(bytes, {npartitions | chunksize})`: Arrow IPC stream or file bytes (a
+       * Uint8Array or ArrayBuffer). For an apache-arrow Table pass `tableToIPC(table)`.
+       */
+      fromArrow: (bytes, options = {}) => make('dataframe.from_ipc', { ipc: toBase64(ipcBytes(bytes)), ...options }),
+      /** `fromArray(array, {columns})`: a 1-D or 2-D array, one partition per row chunk. */
+      fromArray: (array, options = {}) => {
+        if (!(array instanceof ArrayCollection)) throw new EngineError('type', 'fromArray takes an array collection (ctx.array.*)');
+        return new DataFrame(ctx, builder, 'dataframe', builder.node('dataframe.from_array', [array], planArgs(options)));
+      },
     };
+  }
+
+  /**
+   * Computes the frame. `{format: 'arrow'}` gives the rows as one Arrow IPC stream (a
+   * Uint8Array that apache-arrow's `tableFromIPC` reads) instead of a DataFrameResult.
+   */
+  async compute(options = {}) {
+    const { format, ...rest } = options;
+    if (format === 'arrow') return this.toArrow(rest);
+    if (format !== undefined && format !== 'records') {
+      throw new EngineError('value', `compute: format must be 'records' or 'arrow', not ${JSON.stringify(format)}`);
+    }
+    return super.compute(rest);
+  }
+
+  /** The rows as one Arrow IPC stream (a Uint8Array). */
+  async toArrow(options = {}) {
+    const text = await this.#value('dataframe.to_ipc', {}).compute(options);
+    return fromBase64(text);
   }
 
   #frame(op, args) {
@@ -553,10 +596,89 @@ export class DataFrame extends Collection {
   select(columns) {
     return this.#frame('dataframe.select', { columns });
   }
-  /** Rows where the predicate holds (`df[df.val > 0.5]`). */
+  /**
+   * Rows where the predicate holds (`df[df.val > 0.5]`): a column predicate
+   * (`df.col('val').gt(0.5)`), or a row function (`r => r.val > 0.5 && r.cat == 'a'`, or
+   * its source, or a Python lambda) evaluated over whole Arrow columns.
+   */
   filter(predicate) {
+    if (typeof predicate === 'function' || typeof predicate === 'string') {
+      return this.#frame('dataframe.filter', { expr: functionSource(predicate) });
+    }
     const spec = predicate instanceof ColumnPredicate ? predicate.spec : predicate;
     return this.#frame('dataframe.filter', { predicate: spec });
+  }
+  /** Rows where a row function holds, as `df.query` (`r => r.val > 0.5`). */
+  query(expr) {
+    return this.#frame('dataframe.query', { expr: functionSource(expr) });
+  }
+  /** New or replaced columns from row functions: `df.assign({z: r => r.x * 2})`. */
+  assign(columns) {
+    const cols = Object.fromEntries(Object.entries(columns).map(([k, f]) => [k, functionSource(f)]));
+    return this.#frame('dataframe.assign', { columns: cols });
+  }
+  /** Columns renamed: `df.rename({old: 'new'})`. */
+  rename(columns) {
+    return this.#frame('dataframe.rename', { columns });
+  }
+  /** Every column except these (a name or a list). */
+  drop(columns) {
+    return this.#frame('dataframe.drop', { columns });
+  }
+  /** Columns cast: `df.astype({x: 'float64'})` (int64, float64, bool, string), or one dtype for all. */
+  astype(dtypes) {
+    return this.#frame('dataframe.astype', { dtypes });
+  }
+  /** Missing values filled: a scalar (in the columns whose dtype it fits) or `{col: value}`. */
+  fillna(value) {
+    return this.#frame('dataframe.fillna', { value });
+  }
+  /** Rows without missing values (`{subset, how: 'any' | 'all'}`). */
+  dropna(options = {}) {
+    return this.#frame('dataframe.dropna', options);
+  }
+  /** A frame of bools: whether each value is missing. */
+  isnull() {
+    return this.#frame('dataframe.isnull', {});
+  }
+  /** Distinct rows (`{subset, splitEvery}`), as a tree reduction to one partition. */
+  dropDuplicates(options = {}) {
+    return this.#frame('dataframe.drop_duplicates', options);
+  }
+  /**
+   * A row function returning a record (`r => ({y: r.x + 1})`), applied to every row. The
+   * output dtypes come from `{meta: {col: dtype}}` or from calling it on a fake row, as Dask.
+   */
+  mapPartitions(func, options = {}) {
+    return this.#frame('dataframe.map_partitions', { func: functionSource(func), ...options });
+  }
+  /** Counts of each non-null value of a column, by count descending: a frame of [column, count]. */
+  valueCounts(column, options = {}) {
+    return this.#frame('dataframe.value_counts', { column, ...options });
+  }
+  /** Only the partitions at index (an int or a list of ints): Dask's `df.partitions[i]`. */
+  getPartitions(index) {
+    return this.#frame('dataframe.partitions', { index });
+  }
+  /** `df.partitions[i]`, as in Dask. */
+  get partitions() {
+    return new Proxy(
+      {},
+      {
+        get: (_, key) => {
+          if (typeof key === 'string' && /^-?\d+$/.test(key)) return this.getPartitions(Number(key));
+          return undefined;
+        },
+      },
+    );
+  }
+  /** The last rows of the last partition, as Dask's tail. */
+  tail(n = 5) {
+    return this.#frame('dataframe.tail', { n });
+  }
+  /** The frame as CSV text with a header (a lazy value). */
+  toCsv() {
+    return this.#value('dataframe.to_csv', {});
   }
   /** The first rows of the first partition(s), as Dask's head. */
   head(n = 5, { npartitions } = {}) {
@@ -571,7 +693,7 @@ export class DataFrame extends Collection {
     return new GroupBy(this, by, options);
   }
 }
-for (const r of ['sum', 'mean', 'count', 'min', 'max']) {
+for (const r of ['sum', 'mean', 'count', 'min', 'max', 'std', 'var', 'nunique', 'describe']) {
   /** A per-column tree reduction (`{splitEvery}`); numeric columns only, except count. */
   DataFrame.prototype[r] = function (options = {}) {
     return this._derive('value', `dataframe.${r}`, [this], options);
@@ -614,4 +736,33 @@ for (const a of ['sum', 'mean', 'count', 'size', 'min', 'max', 'std', 'var', 'fi
   GroupBy.prototype[a] = function (options = {}) {
     return this.agg(a, options);
   };
+}
+
+/** IPC bytes from a Uint8Array, an ArrayBuffer or a typed array view. */
+function ipcBytes(input) {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (input && typeof input === 'object' && 'schema' in input) {
+    throw new EngineError(
+      'type',
+      "fromArrow takes Arrow IPC bytes; for an apache-arrow Table pass tableToIPC(table) (import { tableToIPC } from 'apache-arrow')",
+    );
+  }
+  throw new EngineError('type', `fromArrow takes Arrow IPC bytes (a Uint8Array), got ${typeof input}`);
+}
+
+function toBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
 }

@@ -184,6 +184,8 @@ export declare class Bag<T = Json> extends Collection<T[]> {
   filter(predicate: Func): Bag<T>;
   remove(predicate: Func): Bag<T>;
   pluck<U = Json>(key: Json, options?: { default?: Json }): Bag<U>;
+  /** A bag of records as a dataframe; dtypes from meta, or from the items of a literal bag. */
+  toDataframe(options?: { meta?: Record<string, FrameDType> }): DataFrame;
   flatten<U = Json>(): Bag<U>;
   mapPartitions<U = Json>(func: Func): Bag<U>;
   randomSample(prob: number, options?: { randomState?: number }): Bag<T>;
@@ -417,8 +419,38 @@ export interface DataFrameMetadata extends CollectionMetadata {
 export declare class DataFrame<R = Record<string, Json>> extends Collection<DataFrameResult<R>> {
   col(name: string): Column;
   select(columns: string[]): DataFrame;
-  filter(predicate: ColumnPredicate | PredicateJson): DataFrame<R>;
+  /** A column predicate, or a row function (`r => r.val > 0.5`, or its source, or a Python lambda) evaluated over Arrow columns. */
+  filter(predicate: ColumnPredicate | PredicateJson | Func): DataFrame<R>;
+  query(expr: Func): DataFrame<R>;
+  /** New or replaced columns from row functions: `df.assign({z: r => r.x * 2})`. */
+  assign(columns: Record<string, Func>): DataFrame;
+  rename(columns: Record<string, string>): DataFrame;
+  drop(columns: string | string[]): DataFrame;
+  astype(dtypes: FrameDType | Record<string, FrameDType>): DataFrame;
+  /** A scalar fills the columns whose dtype it fits; `{col: value}` fills those columns. */
+  fillna(value: number | string | boolean | Record<string, number | string | boolean>): DataFrame;
+  dropna(options?: { subset?: string | string[]; how?: 'any' | 'all' }): DataFrame<R>;
+  isnull(): DataFrame<Record<string, boolean>>;
+  dropDuplicates(options?: { subset?: string | string[]; splitEvery?: number }): DataFrame<R>;
+  /** A row function returning a record; output dtypes from meta or from a call on a fake row, as Dask. */
+  mapPartitions(func: Func, options?: { meta?: Record<string, FrameDType> }): DataFrame;
+  /** A frame of two columns, the column's values and `count`, by count descending. */
+  valueCounts(column: string, options?: ReductionOptions): DataFrame;
+  getPartitions(index: number | number[]): DataFrame<R>;
+  /** `df.partitions[i]`, as in Dask (negative indices count from the end). */
+  readonly partitions: { readonly [index: number]: DataFrame<R> };
+  tail(n?: number): DataFrame<R>;
   head(n?: number, options?: { npartitions?: number }): DataFrame<R>;
+  toCsv(): Delayed<string>;
+  /** The rows as one Arrow IPC stream, which apache-arrow's `tableFromIPC` reads. */
+  toArrow(options?: ComputeOptions): Promise<Uint8Array>;
+  compute(options?: ComputeOptions & { format?: 'records' }): Promise<DataFrameResult<R>>;
+  compute(options: ComputeOptions & { format: 'arrow' }): Promise<Uint8Array>;
+  std(options?: ReductionOptions & { ddof?: number }): Delayed<Record<string, number | null>>;
+  var(options?: ReductionOptions & { ddof?: number }): Delayed<Record<string, number | null>>;
+  nunique(options?: ReductionOptions): Delayed<Record<string, number>>;
+  /** count mean std min 25% 50% 75% max per numeric column (`df.describe().to_dict()`). */
+  describe(options?: ReductionOptions): Delayed<Record<string, Record<'count' | 'mean' | 'std' | 'min' | '25%' | '50%' | '75%' | 'max', number | null>>>;
   len(options?: ReductionOptions): Delayed<number>;
   sum(options?: ReductionOptions): Delayed<Record<string, number | null>>;
   mean(options?: ReductionOptions): Delayed<Record<string, number | null>>;
@@ -463,6 +495,11 @@ export interface DataFrameConstructors {
   fromRecords<R = Record<string, Json>>(records: Iterable<R>, options?: { npartitions?: number; chunksize?: number }): DataFrame<R>;
   /** CSV text or UTF-8 bytes; `dtype` overrides inferred dtypes by column. */
   readCsv(text: string | Uint8Array | ArrayBuffer, options?: { blocksize?: number; dtype?: Record<string, 'int64' | 'float64' | 'bool' | 'string'> }): DataFrame;
+  fromColumns(columns: Record<string, Iterable<Json>>, options?: { npartitions?: number; chunksize?: number }): DataFrame;
+  /** Arrow IPC stream or file bytes; for an apache-arrow Table pass `tableToIPC(table)`. */
+  fromArrow(bytes: Uint8Array | ArrayBuffer, options?: { npartitions?: number; chunksize?: number }): DataFrame;
+  /** A 1-D or 2-D array: one column per array column, one partition per row chunk. */
+  fromArray(array: ArrayCollection, options?: { columns?: string[] }): DataFrame;
 }
 
 /** One benchmark measurement, as `partita bench` prints it. */
@@ -478,6 +515,9 @@ export interface BenchLine {
   note: string;
   us_per_task?: number;
 }
+
+/** The dtypes a dataframe column can have. */
+export type FrameDType = 'int64' | 'float64' | 'bool' | 'string';
 
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 

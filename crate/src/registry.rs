@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::plan::Node;
+use crate::dataframe::transform as T;
 use crate::{array, bag, dataframe, delayed};
 
 /// What a plan node produces.
@@ -806,9 +807,9 @@ pub static OPS: &[OpSpec] = &[
     frame_op("dataframe.select", "Columns by name, in the order given (df[[...]]).", Kind::Frame, &[required("columns", ArgType::List)], dataframe::lower_select),
     frame_op(
         "dataframe.filter",
-        "Rows where a column predicate holds: {col, op, value}, {isnull}, {notnull}, {and}, {or}, {not}; evaluated with Arrow kernels.",
+        "Rows where a column predicate ({col, op, value}, {isnull}, {notnull}, {and}, {or}, {not}) or a row expression (expr) holds; evaluated with Arrow kernels.",
         Kind::Frame,
-        &[required("predicate", ANY)],
+        &[arg("predicate", ANY), arg("expr", FUNC1)],
         dataframe::lower_filter,
     ),
     frame_op("dataframe.head", "The first n rows of the first npartitions partitions (1 by default), as Dask.", Kind::Frame, &[arg("n", ArgType::Int { min: 0 }), arg("npartitions", POS)], dataframe::lower_head),
@@ -833,6 +834,62 @@ pub static OPS: &[OpSpec] = &[
         dataframe::groupby::lower_groupby_agg,
     ),
     frame_op("dataframe.len", "The number of rows, as a tree reduction.", Kind::Value, &[SPLIT_EVERY], dataframe::lower_len),
+    OpSpec {
+        name: "dataframe.from_columns",
+        doc: "A dataframe from {name: [values]}, cut into npartitions (or chunksize rows) as from_records.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Frame,
+        args: &[required("columns", ANY), arg("npartitions", POS), arg("chunksize", POS)],
+        check: no_check,
+        lower: T::lower_from_columns,
+    },
+    OpSpec {
+        name: "dataframe.from_array",
+        doc: "A dataframe from a 1-D or 2-D array: one column per array column (names from columns), one partition per row chunk.",
+        inputs: Arity::Exactly(1),
+        input_kind: InputKind::Only(Kind::Array),
+        output: Kind::Frame,
+        args: &[arg("columns", ANY)],
+        check: no_check,
+        lower: T::lower_from_array,
+    },
+    bag_op(
+        "bag.to_dataframe",
+        "A bag of records as a dataframe, one partition per bag partition; dtypes from meta {col: dtype}, or from the data of a literal bag.",
+        Kind::Frame,
+        &[arg("meta", ANY)],
+        T::lower_bag_to_dataframe,
+    ),
+    frame_op("dataframe.partitions", "Only the partitions at index (an int or a list of ints), as df.partitions[i].", Kind::Frame, &[required("index", ANY)], T::lower_partitions),
+    frame_op("dataframe.tail", "The last n rows of the last partition, as Dask.", Kind::Frame, &[arg("n", ArgType::Int { min: 0 })], T::lower_tail),
+    frame_op("dataframe.query", "Rows where a row expression (r => r.val > 0.5) holds, evaluated over whole Arrow columns.", Kind::Frame, &[required("expr", FUNC1)], T::lower_query),
+    frame_op("dataframe.assign", "New or replaced columns from row expressions {name: expr}, evaluated over whole Arrow columns.", Kind::Frame, &[required("columns", ANY)], T::lower_assign),
+    frame_op("dataframe.rename", "Columns renamed by {old: new}.", Kind::Frame, &[required("columns", ANY)], T::lower_rename),
+    frame_op("dataframe.drop", "Every column except those named.", Kind::Frame, &[required("columns", ANY)], T::lower_drop),
+    frame_op("dataframe.astype", "Columns cast to int64, float64, bool or string ({col: dtype}, or one dtype for all).", Kind::Frame, &[required("dtypes", ANY)], T::lower_astype),
+    frame_op("dataframe.fillna", "Missing values filled with a scalar (in the columns it fits) or {col: value}.", Kind::Frame, &[required("value", ANY)], T::lower_fillna),
+    frame_op("dataframe.dropna", "Rows without missing values in subset (how 'any'), or not all missing (how 'all').", Kind::Frame, &[arg("subset", ANY), arg("how", ArgType::Str)], T::lower_dropna),
+    frame_op("dataframe.isnull", "A frame of bools: whether each value is missing.", Kind::Frame, &[], T::lower_isnull),
+    frame_op("dataframe.drop_duplicates", "Distinct rows (over subset), as a tree reduction to one partition.", Kind::Frame, &[arg("subset", ANY), SPLIT_EVERY], T::lower_drop_duplicates),
+    frame_op("dataframe.map_partitions", "A row function returning a record, per row; output dtypes from meta or from a call on a fake row, as Dask.", Kind::Frame, &[required("func", FUNC1), arg("meta", ANY)], T::lower_map_partitions),
+    frame_op("dataframe.std", "Per numeric column standard deviations (ddof 1), as a tree reduction of (count, mean, M2).", Kind::Value, &[arg("ddof", ArgType::Int { min: 0 }), SPLIT_EVERY], T::lower_std),
+    frame_op("dataframe.var", "Per numeric column variances (ddof 1), as a tree reduction of (count, mean, M2).", Kind::Value, &[arg("ddof", ArgType::Int { min: 0 }), SPLIT_EVERY], T::lower_var),
+    frame_op("dataframe.nunique", "Per column numbers of distinct non-null values, as a tree of distinct sets.", Kind::Value, &[SPLIT_EVERY], T::lower_nunique),
+    frame_op("dataframe.describe", "count mean std min 25% 50% 75% max per numeric column; exact quantiles from all values.", Kind::Value, &[SPLIT_EVERY], T::lower_describe),
+    frame_op("dataframe.value_counts", "Counts of each non-null value of a column by count descending, as a tree reduction; a frame of [column, count].", Kind::Frame, &[required("column", ArgType::Str), SPLIT_EVERY], T::lower_value_counts),
+    frame_op("dataframe.to_csv", "The frame as CSV text with a header.", Kind::Value, &[], T::lower_to_csv),
+    frame_op("dataframe.to_ipc", "The frame as one Arrow IPC stream, base64 (JS: toArrow() gives the bytes).", Kind::Value, &[], T::lower_to_ipc),
+    OpSpec {
+        name: "dataframe.from_ipc",
+        doc: "A dataframe from Arrow IPC stream or file bytes (base64), cut into npartitions (or chunksize rows) as from_records.",
+        inputs: Arity::Exactly(0),
+        input_kind: InputKind::Any,
+        output: Kind::Frame,
+        args: &[required("ipc", ArgType::Str), arg("npartitions", POS), arg("chunksize", POS)],
+        check: no_check,
+        lower: T::lower_from_ipc,
+    },
     OpSpec {
         name: "delayed.value",
         doc: "A literal value as a delayed object.",

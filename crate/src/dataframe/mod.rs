@@ -2,9 +2,13 @@
 //! dask.dataframe. This file builds graphs (lowering of `dataframe.*` plan ops); `kernels`
 //! holds the per-partition functions on Arrow arrays.
 
+pub mod columnar;
 pub mod groupby;
+pub mod ipc;
 pub mod kernels;
+pub mod rows;
 pub mod shuffle;
+pub mod transform;
 
 use crate::error::{Error, Result};
 use crate::graph::{Key, LayerKind};
@@ -70,6 +74,8 @@ pub enum FrameOp {
     HashSplit { keys: Arc<Vec<String>>, n: usize },
     /// Shuffle, second step: bucket `index` of every split, concatenated.
     Gather { index: usize },
+    /// The ops of `transform.rs`.
+    More(Arc<transform::Step>),
 }
 
 impl FrameOp {
@@ -86,24 +92,31 @@ impl FrameOp {
             FrameOp::GroupCombine { last: true, .. } => "groupby-agg".into(),
             FrameOp::HashSplit { .. } => "shuffle-split".into(),
             FrameOp::Gather { .. } => "shuffle-gather".into(),
+            FrameOp::More(s) => s.name(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
-        matches!(
-            self,
-            FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. } | FrameOp::GroupCombine { .. }
-        )
+        match self {
+            FrameOp::More(s) => s.takes_list(),
+            other => matches!(
+                other,
+                FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. } | FrameOp::GroupCombine { .. }
+            ),
+        }
     }
 
     pub fn fusable(&self) -> bool {
-        !matches!(
-            self,
-            FrameOp::ReduceCombine { .. }
-                | FrameOp::Head(_)
-                | FrameOp::Gather { .. }
-                | FrameOp::GroupCombine { .. }
-        )
+        match self {
+            FrameOp::More(s) => s.fusable(),
+            other => !matches!(
+                other,
+                FrameOp::ReduceCombine { .. }
+                    | FrameOp::Head(_)
+                    | FrameOp::Gather { .. }
+                    | FrameOp::GroupCombine { .. }
+            ),
+        }
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
@@ -119,6 +132,7 @@ impl FrameOp {
             }
         };
         Ok(match self {
+            FrameOp::More(s) => s.execute(inputs)?,
             FrameOp::ReadCsv { text, header, schema, first_line } => {
                 Partition::Frame(kernels::read_csv_block(text, *header, schema, *first_line)?)
             }
@@ -224,26 +238,13 @@ fn partitions(
 pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let records = ctx.list_arg("records")?;
     let schema = kernels::infer_schema(records)?;
+    from_rows(l, ctx, records, schema, "from_records")
+}
+
+/// Rows cut into partitions as from_records does (shared with from_columns).
+fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], schema: SchemaRef, label: &str) -> Result<Collection> {
     let n = records.len();
-    // Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
-    // is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
-    let sizes: Vec<usize> = match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
-        (Some(c), _) => {
-            let c = c.max(1);
-            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
-        }
-        (None, p) => {
-            let mut parts = p.unwrap_or(1).max(1);
-            let (mut left, mut out) = (n, Vec::new());
-            while left > 0 && parts > 0 {
-                let size = left.div_ceil(parts);
-                out.push(size);
-                left -= size;
-                parts -= 1;
-            }
-            out
-        }
-    };
+    let sizes = partition_sizes(ctx, n)?;
     let mut tasks = Vec::new();
     let mut divisions = Vec::new();
     let mut start = 0usize;
@@ -263,7 +264,29 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
         schema,
         divisions: (n > 0).then_some(divisions),
     };
-    partitions(l, ctx, "from_records", LayerKind::Input, meta, tasks)
+    partitions(l, ctx, label, LayerKind::Input, meta, tasks)
+}
+
+/// Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
+/// is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
+fn partition_sizes(ctx: &NodeCtx, n: usize) -> Result<Vec<usize>> {
+    Ok(match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
+        (Some(c), _) => {
+            let c = c.max(1);
+            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
+        }
+        (None, p) => {
+            let mut parts = p.unwrap_or(1).max(1);
+            let (mut left, mut out) = (n, Vec::new());
+            while left > 0 && parts > 0 {
+                let size = left.div_ceil(parts);
+                out.push(size);
+                left -= size;
+                parts -= 1;
+            }
+            out
+        }
+    })
 }
 
 /// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a
@@ -353,11 +376,14 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 
 /// Row filtering with a column predicate (`df[df.val > 0.5]`).
 pub fn lower_filter(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    if ctx.json_arg("expr").is_some() {
+        return transform::lower_query(l, ctx);
+    }
     let a = ctx.input(0)?.clone();
     let m = l.frame_meta(&a)?;
     let spec = ctx
         .json_arg("predicate")
-        .ok_or_else(|| Error::plan(format!("{}: needs a predicate", op_label(ctx))))?;
+        .ok_or_else(|| Error::plan(format!("{}: needs a predicate or an expr", op_label(ctx))))?;
     let p = Arc::new(Predicate::from_json(spec, &m.columns()).map_err(|e| e.context(op_label(ctx)))?);
     let tasks = a
         .tasks

@@ -28,6 +28,8 @@ pub enum UnaryOp {
     Neg,
     Plus,
     Not,
+    /// Python `~`: bitwise on ints, logical on bools (pandas' element-wise not).
+    Invert,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,10 @@ pub enum BinaryOp {
     /// Python's `%`: the sign of the divisor.
     Mod,
     Pow,
+    /// Python `&`: bitwise on ints, logical on bools (pandas' element-wise and).
+    BitAnd,
+    /// Python `|`.
+    BitOr,
 }
 
 impl BinaryOp {
@@ -54,6 +60,8 @@ impl BinaryOp {
             BinaryOp::FloorDiv => "//",
             BinaryOp::Mod => "%",
             BinaryOp::Pow => "**",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::BitOr => "|",
         }
     }
 }

@@ -381,6 +381,11 @@ fn slice(
 fn unary(op: UnaryOp, v: &Value, span: Span) -> EResult<Value> {
     match op {
         UnaryOp::Not => Ok(Value::Bool(!v.truthy())),
+        UnaryOp::Invert => match v {
+            Value::Bool(b) => Ok(Value::Bool(!b)),
+            Value::Int(i) => Ok(Value::Int(!i)),
+            other => err(span, format!("bad operand type for unary ~: '{}'", tname(other))),
+        },
         UnaryOp::Plus => match v {
             Value::Int(_) | Value::Float(_) => Ok(v.clone()),
             Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
@@ -425,6 +430,25 @@ fn repeat_count(n: &Value, span: Span) -> EResult<usize> {
 
 pub fn binary(op: BinaryOp, a: &Value, b: &Value, span: Span) -> EResult<Value> {
     use Value::*;
+    if matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr) {
+        let and = op == BinaryOp::BitAnd;
+        return match (a, b) {
+            (Bool(x), Bool(y)) => Ok(Bool(if and { *x && *y } else { *x || *y })),
+            (Int(_) | Bool(_), Int(_) | Bool(_)) => {
+                let (x, y) = (as_int(a).unwrap_or(0), as_int(b).unwrap_or(0));
+                Ok(Int(if and { x & y } else { x | y }))
+            }
+            _ => err(
+                span,
+                format!(
+                    "unsupported operand types for {}: '{}' and '{}'",
+                    op.symbol(),
+                    tname(a),
+                    tname(b)
+                ),
+            ),
+        };
+    }
     // Sequences first: concatenation and repetition.
     match (op, a, b) {
         (BinaryOp::Add, Str(x), Str(y)) => return check_string(format!("{x}{y}"), span),
@@ -509,6 +533,8 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value, span: Span) -> EResult<Value> 
             }
             r
         }
+        // Handled before: only ints and bools.
+        BinaryOp::BitAnd | BinaryOp::BitOr => f64::NAN,
     };
     Ok(Value::Float(out))
 }
@@ -559,6 +585,8 @@ fn int_binary(op: BinaryOp, x: i64, y: i64, span: Span) -> EResult<Value> {
                     .map(Value::Int)
             }
         }
+        BinaryOp::BitAnd => Some(Value::Int(x & y)),
+        BinaryOp::BitOr => Some(Value::Int(x | y)),
     };
     match v {
         Some(v) => Ok(v),

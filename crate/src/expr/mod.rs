@@ -128,6 +128,10 @@ impl Function {
     pub fn body(&self) -> &ast::Expr {
         &self.inner.body
     }
+    /// How each parameter binds its argument (a name, or a destructuring pattern).
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.inner.patterns
+    }
 
     /// Calls the function. Runtime errors are `eval` errors (or `limit` errors) with the
     /// position of the failing part and a caret line.

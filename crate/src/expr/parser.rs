@@ -649,13 +649,22 @@ impl Parser {
                 ("in", CompareOp::In),
                 ("is", CompareOp::Is),
             ],
-            Parser::additive,
+            Parser::py_bitor,
             true,
         )
+    }
+    // Python's `|` and `&` bind tighter than comparisons, as in pandas' `(a > 1) & (b < 2)`.
+    fn py_bitor(&mut self) -> PResult<Expr> {
+        self.binary_chain(&[("|", BinaryOp::BitOr)], Parser::py_bitand)
+    }
+    fn py_bitand(&mut self) -> PResult<Expr> {
+        self.binary_chain(&[("&", BinaryOp::BitAnd)], Parser::additive)
     }
     fn py_factor(&mut self) -> PResult<Expr> {
         let op = if self.is_op("-") {
             Some(UnaryOp::Neg)
+        } else if self.is_op("~") {
+            Some(UnaryOp::Invert)
         } else if self.is_op("+") {
             Some(UnaryOp::Plus)
         } else {
