@@ -2,6 +2,8 @@
 //! dask.dataframe. This file builds graphs (lowering of `dataframe.*` plan ops); `kernels`
 //! holds the per-partition functions on Arrow arrays.
 
+pub mod index;
+pub mod join;
 pub mod kernels;
 pub mod shuffle;
 
@@ -21,8 +23,14 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct FrameMeta {
     pub schema: SchemaRef,
-    /// Index values where partitions start, and the last one, when known (n + 1 values).
-    pub divisions: Option<Vec<i64>>,
+    /// Index values where partitions start, and the last one, when known (n + 1 values):
+    /// ints for the RangeIndex of from_records, the index column's values otherwise.
+    pub divisions: Option<Vec<Value>>,
+    /// The physical column that is the index (after `set_index`); none for a RangeIndex.
+    pub index: Option<String>,
+    /// The task that computes the divisions in the graph (set_index without divisions),
+    /// so a computed or persisted result can report them.
+    pub divisions_key: Option<Key>,
 }
 
 impl FrameMeta {
@@ -35,8 +43,9 @@ impl FrameMeta {
         serde_json::json!({
             "columns": self.columns(),
             "dtypes": self.schema.fields().iter().map(|f| kernels::dtype_name(f.data_type())).collect::<Vec<_>>(),
-            "divisions": self.divisions,
+            "divisions": self.divisions.as_ref().map(|d| d.iter().map(Value::to_json).collect::<Vec<_>>()),
             "known_divisions": self.divisions.is_some(),
+            "index": self.index,
         })
     }
 }
@@ -63,6 +72,10 @@ pub enum FrameOp {
     HashSplit { keys: Arc<Vec<String>>, n: usize },
     /// Shuffle, second step: bucket `index` of every split, concatenated.
     Gather { index: usize },
+    /// A partition-wise merge of a left and a right partition.
+    Join(Arc<join::JoinSpec>),
+    /// Range shuffles, sorting, loc and repartition steps.
+    Index(index::IndexOp),
 }
 
 impl FrameOp {
@@ -76,18 +89,21 @@ impl FrameOp {
             FrameOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
             FrameOp::HashSplit { .. } => "shuffle-split".into(),
             FrameOp::Gather { .. } => "shuffle-gather".into(),
+            FrameOp::Join(_) => "merge".into(),
+            FrameOp::Index(op) => op.name().into(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
         matches!(self, FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. })
+            || matches!(self, FrameOp::Index(op) if op.takes_list())
     }
 
     pub fn fusable(&self) -> bool {
         !matches!(
             self,
             FrameOp::ReduceCombine { .. } | FrameOp::Head(_) | FrameOp::Gather { .. }
-        )
+        ) && !matches!(self, FrameOp::Index(op) if op.takes_list())
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
@@ -158,6 +174,8 @@ impl FrameOp {
                     .ok_or_else(|| Error::internal(format!("{name}: no inputs")))?;
                 Partition::Frame(kernels::concat(&schema, &pieces)?)
             }
+            FrameOp::Join(spec) => Partition::Frame(join::join(frame(0)?, frame(1)?, spec)?),
+            FrameOp::Index(op) => op.execute(inputs)?,
         })
     }
 }
@@ -220,7 +238,7 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
     let mut divisions = Vec::new();
     let mut start = 0usize;
     for size in sizes {
-        divisions.push(start as i64);
+        divisions.push(Value::Int(start as i64));
         let rows = records.get(start..start + size).unwrap_or_default();
         let batch = kernels::batch_from_records(rows, &schema)?;
         tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
@@ -230,10 +248,12 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
         let batch = kernels::batch_from_records(&[], &schema)?;
         tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
     }
-    divisions.push(n.saturating_sub(1) as i64);
+    divisions.push(Value::Int(n.saturating_sub(1) as i64));
     let meta = FrameMeta {
         schema,
         divisions: (n > 0).then_some(divisions),
+        index: None,
+        divisions_key: None,
     };
     partitions(l, ctx, "from_records", LayerKind::Input, meta, tasks)
 }
@@ -265,6 +285,8 @@ pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         FrameMeta {
             schema,
             divisions: None,
+            index: None,
+            divisions_key: None,
         },
         tasks,
     )
@@ -300,6 +322,8 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let meta = FrameMeta {
         schema: Arc::new(arrow_schema::Schema::new(fields)),
         divisions: m.divisions.clone(),
+        index: m.index.clone(),
+        divisions_key: m.divisions_key.clone(),
     };
     let cols = Arc::new(columns);
     let tasks = a
@@ -336,6 +360,8 @@ pub fn lower_head(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let meta = FrameMeta {
         schema: Arc::clone(&m.schema),
         divisions: None,
+        index: m.index.clone(),
+        divisions_key: None,
     };
     partitions(
         l,

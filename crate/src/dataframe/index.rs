@@ -1,0 +1,641 @@
+//! The index and row order: `set_index` and `sort_values` as range shuffles (rows split
+//! by where their value falls between divisions, an all-to-all gather, then a sort per
+//! partition), `loc` (label slices that read only the partitions whose divisions can
+//! hold them), and `repartition`.
+//!
+//! When `set_index` is not given divisions, a task in the graph computes them from
+//! per-partition samples of the column (the `-sample` and `-divisions` layers), and every
+//! split task depends on it, so the graph can be built before any value is known.
+
+use crate::error::{Error, Result};
+use crate::graph::{Key, LayerKind, TaskId};
+use crate::lower::{Collection, Lowerer, NodeCtx};
+use crate::ops::Op;
+use crate::partition::Partition;
+use crate::value::Value;
+use arrow_array::{RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Schema};
+use serde_json::Value as Json;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use super::join::{cell, key_columns};
+use super::{kernels, op_label, partitions, FrameMeta, FrameOp};
+
+/// How many values each partition contributes to the divisions estimate.
+const SAMPLES: usize = 100;
+
+/// A step of an index op, as task data.
+#[derive(Debug, Clone)]
+pub enum IndexOp {
+    /// `[rows, [sorted values...]]`: evenly spaced order statistics of one column.
+    Sample { column: Arc<str> },
+    /// n + 1 divisions from every partition's sample (weighted by its rows).
+    Divisions { n: usize },
+    /// The rows in `n` buckets by where `column` falls between the divisions (given, or
+    /// read from the second input); nulls go to the last bucket.
+    RangeSplit {
+        column: Arc<str>,
+        n: usize,
+        divisions: Option<Arc<Vec<Value>>>,
+        descending: bool,
+    },
+    /// A stable sort by `by` (nulls last), then `first` moved to the front.
+    Sort {
+        by: Arc<Vec<String>>,
+        descending: bool,
+        first: Option<Arc<str>>,
+    },
+    /// Rows whose `column` lies in [start, stop] (both inclusive, as pandas' loc).
+    Loc {
+        column: Arc<str>,
+        start: Option<Value>,
+        stop: Option<Value>,
+    },
+    /// The inputs, concatenated in order.
+    Concat,
+    /// Piece `k` of `of` of a partition cut evenly by rows.
+    Piece { k: usize, of: usize },
+}
+
+impl IndexOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            IndexOp::Sample { .. } => "sample",
+            IndexOp::Divisions { .. } => "divisions",
+            IndexOp::RangeSplit { .. } => "range-split",
+            IndexOp::Sort { .. } => "sort",
+            IndexOp::Loc { .. } => "loc",
+            IndexOp::Concat => "concat",
+            IndexOp::Piece { .. } => "split",
+        }
+    }
+
+    pub fn takes_list(&self) -> bool {
+        matches!(self, IndexOp::Divisions { .. } | IndexOp::Concat)
+    }
+
+    pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
+        let name = self.name();
+        let frame = |i: usize| -> Result<&RecordBatch> {
+            match inputs.get(i).map(|p| &**p) {
+                Some(Partition::Frame(b)) => Ok(b),
+                Some(other) => Err(Error::internal(format!(
+                    "{name}: expected a dataframe partition, got {}",
+                    other.kind_name()
+                ))),
+                None => Err(Error::internal(format!("{name}: missing input {i}"))),
+            }
+        };
+        Ok(match self {
+            IndexOp::Sample { column } => Partition::Value(sample(frame(0)?, column)?),
+            IndexOp::Divisions { n } => {
+                let parts: Vec<&Value> = inputs
+                    .iter()
+                    .map(|p| p.as_value("divisions"))
+                    .collect::<Result<_>>()?;
+                Partition::Value(Value::list(divisions(&parts, *n)))
+            }
+            IndexOp::RangeSplit {
+                column,
+                n,
+                divisions,
+                descending,
+            } => {
+                let computed;
+                let divs: &[Value] = match divisions {
+                    Some(d) => d,
+                    None => {
+                        computed = inputs
+                            .get(1)
+                            .ok_or_else(|| Error::internal("range-split: no divisions input"))?
+                            .as_value("range-split")?
+                            .as_list()
+                            .map(<[Value]>::to_vec)
+                            .unwrap_or_default();
+                        &computed
+                    }
+                };
+                Partition::FrameParts(range_split(frame(0)?, column, *n, divs, *descending)?)
+            }
+            IndexOp::Sort { by, descending, first } => {
+                Partition::Frame(sort(frame(0)?, by, *descending, first.as_deref())?)
+            }
+            IndexOp::Loc { column, start, stop } => {
+                Partition::Frame(loc(frame(0)?, column, start.as_ref(), stop.as_ref())?)
+            }
+            IndexOp::Concat => {
+                let batches: Vec<RecordBatch> = (0..inputs.len())
+                    .map(|i| frame(i).cloned())
+                    .collect::<Result<_>>()?;
+                let schema = batches
+                    .first()
+                    .map(RecordBatch::schema)
+                    .ok_or_else(|| Error::internal("concat: no partitions"))?;
+                Partition::Frame(kernels::concat(&schema, &batches)?)
+            }
+            IndexOp::Piece { k, of } => {
+                let b = frame(0)?;
+                let (a, z) = piece_bounds(b.num_rows(), *k, *of);
+                Partition::Frame(b.slice(a, z - a))
+            }
+        })
+    }
+}
+
+/// Rows [a, z) of piece k of `of`, as np.linspace(0, rows, of + 1).astype(int) cuts.
+fn piece_bounds(rows: usize, k: usize, of: usize) -> (usize, usize) {
+    let of = of.max(1);
+    let at = |i: usize| (rows * i.min(of)) / of;
+    (at(k), at(k + 1).max(at(k)))
+}
+
+/// The non-null values of `column`, sorted.
+fn sorted_values(batch: &RecordBatch, column: &str) -> Result<Vec<Value>> {
+    let cols = key_columns(batch, &[column.to_string()], "set_index")?;
+    let col = cols.first().ok_or_else(|| Error::internal("sample: no column"))?;
+    let mut vals: Vec<Value> = (0..batch.num_rows()).map(|r| cell(col, r)).filter(|v| !v.is_null()).collect();
+    vals.sort();
+    Ok(vals)
+}
+
+/// `[rows, [values]]`: up to SAMPLES evenly spaced order statistics, min and max included.
+fn sample(batch: &RecordBatch, column: &str) -> Result<Value> {
+    let vals = sorted_values(batch, column)?;
+    let m = vals.len();
+    let picked: Vec<Value> = if m <= SAMPLES {
+        vals
+    } else {
+        (0..SAMPLES)
+            .filter_map(|i| vals.get(i * (m - 1) / (SAMPLES - 1)).cloned())
+            .collect()
+    };
+    Ok(Value::list(vec![Value::Int(m as i64), Value::list(picked)]))
+}
+
+/// n + 1 divisions: the minimum, n - 1 weighted quantiles, the maximum. Empty when the
+/// column has no values at all.
+fn divisions(parts: &[&Value], n: usize) -> Vec<Value> {
+    let mut weighted: Vec<(Value, f64)> = Vec::new();
+    for p in parts {
+        let list = p.as_list().unwrap_or(&[]);
+        let rows = list.first().and_then(Value::as_f64).unwrap_or(0.0);
+        let vals = list.get(1).and_then(Value::as_list).unwrap_or(&[]);
+        if vals.is_empty() {
+            continue;
+        }
+        let w = rows / vals.len() as f64;
+        weighted.extend(vals.iter().map(|v| (v.clone(), w)));
+    }
+    weighted.sort_by(|a, b| a.0.cmp(&b.0));
+    let total: f64 = weighted.iter().map(|(_, w)| w).sum();
+    let (Some(lo), Some(hi)) = (weighted.first(), weighted.last()) else {
+        return Vec::new();
+    };
+    let mut out = vec![lo.0.clone()];
+    let mut cum = 0.0;
+    let mut it = weighted.iter();
+    let mut current = lo.0.clone();
+    for q in 1..n.max(1) {
+        let target = total * q as f64 / n as f64;
+        while cum < target {
+            match it.next() {
+                Some((v, w)) => {
+                    cum += w;
+                    current = v.clone();
+                }
+                None => break,
+            }
+        }
+        out.push(current.clone());
+    }
+    out.push(hi.0.clone());
+    out
+}
+
+/// The bucket of every row: partition j holds [d_j, d_j+1); values below the first or
+/// above the last division go to the first or last; nulls last.
+fn range_split(batch: &RecordBatch, column: &str, n: usize, divs: &[Value], descending: bool) -> Result<Vec<RecordBatch>> {
+    let n = n.max(1);
+    let cols = key_columns(batch, &[column.to_string()], "range-split")?;
+    let col = cols.first().ok_or_else(|| Error::internal("range-split: no column"))?;
+    let interior: &[Value] = divs.get(1..n.min(divs.len())).unwrap_or(&[]);
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for r in 0..batch.num_rows() {
+        let v = cell(col, r);
+        let j = if v.is_null() {
+            n - 1
+        } else {
+            let j = interior.partition_point(|d| *d <= v).min(n - 1);
+            if descending {
+                n - 1 - j
+            } else {
+                j
+            }
+        };
+        if let Some(b) = rows.get_mut(j) {
+            b.push(r as u32);
+        }
+    }
+    rows.into_iter()
+        .map(|idx| super::shuffle::take_rows(batch, idx, "range-split"))
+        .collect()
+}
+
+/// Compares two values with nulls last, whatever the direction.
+fn cmp_nulls_last(a: &Value, b: &Value, descending: bool) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if descending => b.cmp(a),
+        _ => a.cmp(b),
+    }
+}
+
+/// A stable sort of the rows by `by`, then `first` (the index) moved to the front.
+fn sort(batch: &RecordBatch, by: &[String], descending: bool, first: Option<&str>) -> Result<RecordBatch> {
+    let cols = key_columns(batch, by, "sort")?;
+    let keys: Vec<Vec<Value>> = (0..batch.num_rows())
+        .map(|r| cols.iter().map(|c| cell(c, r)).collect())
+        .collect();
+    let mut idx: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    let key = |i: &u32| keys.get(*i as usize);
+    idx.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| cmp_nulls_last(p, q, descending))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal),
+        _ => Ordering::Equal,
+    });
+    let sorted = super::shuffle::take_rows(batch, idx, "sort")?;
+    match first {
+        Some(f) => {
+            let schema = batch.schema();
+            let at = schema
+                .index_of(f)
+                .map_err(|_| Error::value(format!("set_index: no column '{f}'")))?;
+            let order: Vec<usize> = std::iter::once(at).chain((0..schema.fields().len()).filter(|i| *i != at)).collect();
+            sorted
+                .project(&order)
+                .map_err(|e| Error::internal(format!("set_index: {e}")))
+        }
+        None => Ok(sorted),
+    }
+}
+
+/// The rows whose `column` lies in [start, stop].
+fn loc(batch: &RecordBatch, column: &str, start: Option<&Value>, stop: Option<&Value>) -> Result<RecordBatch> {
+    let cols = key_columns(batch, &[column.to_string()], "loc")?;
+    let col = cols.first().ok_or_else(|| Error::internal("loc: no column"))?;
+    let keep: Vec<u32> = (0..batch.num_rows())
+        .filter(|r| {
+            let v = cell(col, *r);
+            !v.is_null() && start.is_none_or(|s| *s <= v) && stop.is_none_or(|s| v <= *s)
+        })
+        .map(|r| r as u32)
+        .collect();
+    if keep.len() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
+    arrow_select::take::take_record_batch(batch, &UInt32Array::from(keep))
+        .map_err(|e| Error::internal(format!("loc: {e}")))
+}
+
+/// A label from JSON, checked against the index dtype.
+fn label(ctx: &NodeCtx, v: &Json, column: &str, t: &DataType, what: &str) -> Result<Value> {
+    let ok = match t {
+        DataType::Int64 | DataType::Float64 => v.is_number(),
+        DataType::Utf8 => v.is_string(),
+        DataType::Boolean => v.is_boolean(),
+        _ => false,
+    };
+    if !ok {
+        return Err(Error::type_error(format!(
+            "{}: {what} {v} does not fit the index '{column}' of dtype {}",
+            op_label(ctx),
+            kernels::dtype_name(t)
+        )));
+    }
+    Ok(Value::from_json(v))
+}
+
+/// The index of `m` if `name` names one of its columns (with its dtype).
+fn column_type(ctx: &NodeCtx, m: &FrameMeta, name: &str) -> Result<DataType> {
+    let t = m
+        .schema
+        .fields()
+        .iter()
+        .find(|f| f.name() == name)
+        .map(|f| f.data_type().clone())
+        .ok_or_else(|| {
+            Error::value(format!(
+                "{}: no column '{name}'; the columns are {}",
+                op_label(ctx),
+                m.columns().join(", ")
+            ))
+        })?;
+    if !matches!(t, DataType::Int64 | DataType::Float64 | DataType::Utf8 | DataType::Boolean) {
+        return Err(Error::type_error(format!(
+            "{}: cannot order by '{name}' of dtype {}",
+            op_label(ctx),
+            kernels::dtype_name(&t)
+        )));
+    }
+    Ok(t)
+}
+
+/// The split and all-to-all layers of a range shuffle by `column` into `n` outputs; with
+/// no divisions, the sample and divisions layers first. Returns the gathered tasks and
+/// the divisions task.
+fn range_shuffle(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    inputs: &[TaskId],
+    column: &str,
+    n: usize,
+    divisions: Option<Arc<Vec<Value>>>,
+    descending: bool,
+) -> Result<(Vec<TaskId>, Option<TaskId>)> {
+    let column: Arc<str> = Arc::from(column);
+    let div_task = if divisions.is_none() {
+        let sample_label = format!("{label}-sample");
+        let sample_name = ctx.layer_name(&sample_label);
+        let layer = l.layer(&sample_name, &sample_label, LayerKind::ReductionPart, Some(0));
+        let mut samples = Vec::with_capacity(inputs.len());
+        for (i, dep) in inputs.iter().enumerate() {
+            let op = IndexOp::Sample { column: Arc::clone(&column) };
+            samples.push(l.task(Key::part(&sample_name, i), layer, vec![*dep], Op::Frame(FrameOp::Index(op)))?);
+        }
+        let div_label = format!("{label}-divisions");
+        let div_name = ctx.layer_name(&div_label);
+        let layer = l.layer(&div_name, &div_label, LayerKind::ReductionAggregate, Some(1));
+        let op = IndexOp::Divisions { n };
+        Some(l.task(Key::part(&div_name, 0), layer, samples, Op::Frame(FrameOp::Index(op)))?)
+    } else {
+        None
+    };
+    let split_label = format!("{label}-split");
+    let split_name = ctx.layer_name(&split_label);
+    let layer = l.layer(&split_name, &split_label, LayerKind::Blockwise, None);
+    let mut splits = Vec::with_capacity(inputs.len());
+    for (i, dep) in inputs.iter().enumerate() {
+        let op = IndexOp::RangeSplit {
+            column: Arc::clone(&column),
+            n,
+            divisions: divisions.clone(),
+            descending,
+        };
+        let deps = std::iter::once(*dep).chain(div_task).collect();
+        splits.push(l.task(Key::part(&split_name, i), layer, deps, Op::Frame(FrameOp::Index(op)))?);
+    }
+    let name = ctx.layer_name(label);
+    let layer = l.layer(&name, label, LayerKind::Shuffle, None);
+    let mut out = Vec::with_capacity(n);
+    for j in 0..n {
+        out.push(l.task(Key::part(&name, j), layer, splits.clone(), Op::Frame(FrameOp::Gather { index: j }))?);
+    }
+    Ok((out, div_task))
+}
+
+/// `set_index(column, divisions?, npartitions?)`: a range shuffle on the column, then a
+/// sort per partition; the column becomes the index (the first column).
+pub fn lower_set_index(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let column = ctx
+        .str_arg("column")?
+        .ok_or_else(|| Error::plan(format!("{}: needs a column", op_label(ctx))))?
+        .to_string();
+    let t = column_type(ctx, &m, &column)?;
+    let given: Option<Vec<Value>> = match ctx.json_arg("divisions") {
+        None => None,
+        Some(Json::Array(items)) => {
+            let vals = items
+                .iter()
+                .map(|v| label(ctx, v, &column, &t, "the division"))
+                .collect::<Result<Vec<_>>>()?;
+            if vals.len() < 2 || vals.windows(2).any(|w| matches!(w, [x, y] if x > y)) {
+                return Err(Error::value(format!(
+                    "{}: divisions must be at least two values in ascending order",
+                    op_label(ctx)
+                )));
+            }
+            Some(vals)
+        }
+        Some(other) => {
+            return Err(Error::plan(format!("{}: divisions must be a list, not {other}", op_label(ctx))))
+        }
+    };
+    let n = match &given {
+        Some(d) => d.len() - 1,
+        None => ctx.usize_arg("npartitions")?.unwrap_or(a.npartitions()).max(1),
+    };
+    let (gathered, div_task) = range_shuffle(
+        l,
+        ctx,
+        "set_index-shuffle",
+        &a.tasks,
+        &column,
+        n,
+        given.clone().map(Arc::new),
+        false,
+    )?;
+    let by = Arc::new(vec![column.clone()]);
+    let first: Arc<str> = Arc::from(column.as_str());
+    let tasks = gathered
+        .iter()
+        .map(|t| {
+            let op = IndexOp::Sort {
+                by: Arc::clone(&by),
+                descending: false,
+                first: Some(Arc::clone(&first)),
+            };
+            (vec![*t], Op::Frame(FrameOp::Index(op)))
+        })
+        .collect();
+    let at = m.schema.index_of(&column).unwrap_or(0);
+    let fields = std::iter::once(at)
+        .chain((0..m.schema.fields().len()).filter(|i| *i != at))
+        .filter_map(|i| m.schema.fields().get(i).cloned());
+    let div_key = match div_task {
+        Some(t) => Some(l.graph.task(t)?.key.clone()),
+        None => None,
+    };
+    let meta = FrameMeta {
+        schema: Arc::new(Schema::new(fields.collect::<Vec<_>>())),
+        divisions: given,
+        index: Some(column),
+        divisions_key: div_key,
+    };
+    partitions(l, ctx, "set_index", LayerKind::Blockwise, meta, tasks)
+}
+
+/// A column name or a list of them.
+fn by_arg(ctx: &NodeCtx) -> Result<Vec<String>> {
+    let bad = || Error::plan(format!("{}: 'by' must be a column name or a list of them", op_label(ctx)));
+    match ctx.json_arg("by") {
+        Some(Json::String(s)) => Ok(vec![s.clone()]),
+        Some(Json::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+            .collect(),
+        _ => Err(bad()),
+    }
+}
+
+/// `sort_values(by, ascending)`: a range shuffle on the first column, then a stable sort
+/// per partition; the partitions in order are globally sorted (nulls last).
+pub fn lower_sort_values(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let by = by_arg(ctx)?;
+    for b in &by {
+        column_type(ctx, &m, b)?;
+    }
+    let descending = !ctx.bool_arg("ascending", true)?;
+    let first = by.first().cloned().unwrap_or_default();
+    let n = a.npartitions().max(1);
+    let (gathered, _) = range_shuffle(l, ctx, "sort_values-shuffle", &a.tasks, &first, n, None, descending)?;
+    let by = Arc::new(by);
+    let tasks = gathered
+        .iter()
+        .map(|t| {
+            let op = IndexOp::Sort {
+                by: Arc::clone(&by),
+                descending,
+                first: None,
+            };
+            (vec![*t], Op::Frame(FrameOp::Index(op)))
+        })
+        .collect();
+    let meta = FrameMeta {
+        schema: Arc::clone(&m.schema),
+        divisions: None,
+        index: m.index.clone(),
+        divisions_key: None,
+    };
+    partitions(l, ctx, "sort_values", LayerKind::Blockwise, meta, tasks)
+}
+
+/// `loc[start:stop]` or `loc[label]` on the index: with known divisions only the
+/// partitions that can hold the labels are read.
+pub fn lower_loc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let column = m.index.clone().ok_or_else(|| {
+        Error::value(format!(
+            "{}: loc selects by the index, and this frame has none (a RangeIndex); call set_index first",
+            op_label(ctx)
+        ))
+    })?;
+    let t = column_type(ctx, &m, &column)?;
+    let read = |name: &str| -> Result<Option<Value>> {
+        ctx.json_arg(name).map(|v| label(ctx, v, &column, &t, name)).transpose()
+    };
+    let (start, stop) = match read("label")? {
+        Some(v) => (Some(v.clone()), Some(v)),
+        None => (read("start")?, read("stop")?),
+    };
+    let n = a.npartitions();
+    // Partition i holds [d_i, d_i+1); the first and the last also hold what lies beyond.
+    let (keep, divisions): (Vec<usize>, Option<Vec<Value>>) = match &m.divisions {
+        Some(d) if d.len() == n + 1 => {
+            let keep: Vec<usize> = (0..n)
+                .filter(|&i| {
+                    let lo = d.get(i).filter(|_| i > 0);
+                    let hi = d.get(i + 1).filter(|_| i + 1 < n);
+                    let below = matches!((&stop, lo), (Some(s), Some(lo)) if s < lo);
+                    let above = matches!((&start, hi), (Some(s), Some(hi)) if s >= hi);
+                    !below && !above
+                })
+                .collect();
+            let divs = match (keep.first(), keep.last()) {
+                (Some(&f), Some(&z)) => {
+                    let mut divs: Vec<Value> = d.get(f..=z + 1).map(<[Value]>::to_vec).unwrap_or_default();
+                    if let (Some(s), Some(x)) = (&start, divs.first_mut()) {
+                        if *s > *x {
+                            *x = s.clone();
+                        }
+                    }
+                    if let (Some(s), Some(x)) = (&stop, divs.last_mut()) {
+                        if *s < *x {
+                            *x = s.clone();
+                        }
+                    }
+                    Some(divs)
+                }
+                _ => None,
+            };
+            (keep, divs)
+        }
+        _ => ((0..n).collect(), None),
+    };
+    // A slice that misses every partition still reads the first, for the schema.
+    let keep = if keep.is_empty() { vec![0] } else { keep };
+    let column: Arc<str> = Arc::from(column.as_str());
+    let tasks = keep
+        .iter()
+        .filter_map(|i| a.tasks.get(*i))
+        .map(|t| {
+            let op = IndexOp::Loc {
+                column: Arc::clone(&column),
+                start: start.clone(),
+                stop: stop.clone(),
+            };
+            (vec![*t], Op::Frame(FrameOp::Index(op)))
+        })
+        .collect();
+    let meta = FrameMeta {
+        schema: Arc::clone(&m.schema),
+        divisions,
+        index: m.index.clone(),
+        divisions_key: None,
+    };
+    partitions(l, ctx, "loc", LayerKind::Blockwise, meta, tasks)
+}
+
+/// `repartition(npartitions)` as Dask: fewer concatenates neighbours (the divisions a
+/// subset of the old), more cuts each partition evenly by rows (divisions unknown).
+pub fn lower_repartition(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let a = ctx.input(0)?.clone();
+    let m = l.frame_meta(&a)?;
+    let n = ctx
+        .usize_arg("npartitions")?
+        .ok_or_else(|| Error::plan(format!("{}: needs npartitions", op_label(ctx))))?
+        .max(1);
+    let old = a.npartitions();
+    let mut tasks: Vec<(Vec<TaskId>, Op)> = Vec::new();
+    let divisions = if n <= old {
+        // Dask's boundaries: int(k * old / n) for k in 0..=n.
+        let bounds: Vec<usize> = (0..=n).map(|k| k * old / n).collect();
+        for w in bounds.windows(2) {
+            if let [s, e] = w {
+                let deps = a.tasks.get(*s..*e).map(<[TaskId]>::to_vec).unwrap_or_default();
+                tasks.push((deps, Op::Frame(FrameOp::Index(IndexOp::Concat))));
+            }
+        }
+        m.divisions
+            .as_ref()
+            .and_then(|d| bounds.iter().map(|b| d.get(*b).cloned()).collect::<Option<Vec<_>>>())
+    } else {
+        // Dask's split counts: old partitions each cut in n / old, the last also takes the rest.
+        for (i, t) in a.tasks.iter().enumerate() {
+            let of = n / old + if i + 1 == old { n % old } else { 0 };
+            for k in 0..of {
+                tasks.push((vec![*t], Op::Frame(FrameOp::Index(IndexOp::Piece { k, of }))));
+            }
+        }
+        None
+    };
+    let meta = FrameMeta {
+        schema: Arc::clone(&m.schema),
+        divisions,
+        index: m.index.clone(),
+        divisions_key: None,
+    };
+    partitions(l, ctx, "repartition", LayerKind::Blockwise, meta, tasks)
+}
