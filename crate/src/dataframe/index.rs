@@ -347,6 +347,14 @@ fn column_type(ctx: &NodeCtx, m: &FrameMeta, name: &str) -> Result<DataType> {
     Ok(t)
 }
 
+/// What a range shuffle orders by and into how many partitions.
+struct RangeBy {
+    column: String,
+    n: usize,
+    divisions: Option<Arc<Vec<Value>>>,
+    descending: bool,
+}
+
 /// The split and all-to-all layers of a range shuffle by `column` into `n` outputs; with
 /// no divisions, the sample and divisions layers first. Returns the gathered tasks and
 /// the divisions task.
@@ -355,12 +363,15 @@ fn range_shuffle(
     ctx: &NodeCtx,
     label: &str,
     inputs: &[TaskId],
-    column: &str,
-    n: usize,
-    divisions: Option<Arc<Vec<Value>>>,
-    descending: bool,
+    by: RangeBy,
 ) -> Result<(Vec<TaskId>, Option<TaskId>)> {
-    let column: Arc<str> = Arc::from(column);
+    let RangeBy {
+        column,
+        n,
+        divisions,
+        descending,
+    } = by;
+    let column: Arc<str> = Arc::from(column.as_str());
     let div_task = if divisions.is_none() {
         let sample_label = format!("{label}-sample");
         let sample_name = ctx.layer_name(&sample_label);
@@ -434,16 +445,13 @@ pub fn lower_set_index(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         Some(d) => d.len() - 1,
         None => ctx.usize_arg("npartitions")?.unwrap_or(a.npartitions()).max(1),
     };
-    let (gathered, div_task) = range_shuffle(
-        l,
-        ctx,
-        "set_index-shuffle",
-        &a.tasks,
-        &column,
+    let by = RangeBy {
+        column: column.clone(),
         n,
-        given.clone().map(Arc::new),
-        false,
-    )?;
+        divisions: given.clone().map(Arc::new),
+        descending: false,
+    };
+    let (gathered, div_task) = range_shuffle(l, ctx, "set_index-shuffle", &a.tasks, by)?;
     let by = Arc::new(vec![column.clone()]);
     let first: Arc<str> = Arc::from(column.as_str());
     let tasks = gathered
@@ -499,7 +507,13 @@ pub fn lower_sort_values(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let descending = !ctx.bool_arg("ascending", true)?;
     let first = by.first().cloned().unwrap_or_default();
     let n = a.npartitions().max(1);
-    let (gathered, _) = range_shuffle(l, ctx, "sort_values-shuffle", &a.tasks, &first, n, None, descending)?;
+    let range = RangeBy {
+        column: first,
+        n,
+        divisions: None,
+        descending,
+    };
+    let (gathered, _) = range_shuffle(l, ctx, "sort_values-shuffle", &a.tasks, range)?;
     let by = Arc::new(by);
     let tasks = gathered
         .iter()
