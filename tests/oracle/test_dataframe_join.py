@@ -229,3 +229,14 @@ def test_set_index_errors_name_the_column():
     assert "no column 'zz'; the columns are k, s, v, x" in fails([SRC, {"id": "i", "op": "dataframe.set_index", "inputs": ["df"], "args": {"column": "zz"}}], "i")
     assert "ascending order" in fails([SRC, {"id": "i", "op": "dataframe.set_index", "inputs": ["df"], "args": {"column": "x", "divisions": [5, 1]}}], "i")
     assert "no column 'q'" in fails([SRC, {"id": "o", "op": "dataframe.sort_values", "inputs": ["df"], "args": {"by": "q"}}], "o")
+
+
+def test_select_keeps_the_index_column_first():
+    nodes = [
+        SRC,
+        {"id": "i", "op": "dataframe.set_index", "inputs": ["df"], "args": {"column": "x", "divisions": [0, 60, 119]}},
+        {"id": "s", "op": "dataframe.select", "inputs": ["i"], "args": {"columns": ["v", "k"]}},
+    ]
+    assert same(run(nodes, "s"), records(LPDF.set_index("x")[["v", "k"]].reset_index()))
+    meta = validate(nodes, "s")
+    assert meta["columns"] == ["x", "v", "k"] and meta["index"] == "x" and meta["divisions"] == [0, 60, 119]

@@ -143,6 +143,16 @@ impl IndexOp {
     }
 }
 
+/// `columns` with the index column first (added when missing).
+pub fn with_index_first(columns: Vec<String>, index: Option<&str>) -> Vec<String> {
+    match index {
+        Some(ix) => std::iter::once(ix.to_string())
+            .chain(columns.into_iter().filter(|c| c != ix))
+            .collect(),
+        None => columns,
+    }
+}
+
 /// Rows [a, z) of piece k of `of`, as np.linspace(0, rows, of + 1).astype(int) cuts.
 fn piece_bounds(rows: usize, k: usize, of: usize) -> (usize, usize) {
     let of = of.max(1);

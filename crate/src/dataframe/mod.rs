@@ -296,7 +296,7 @@ pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let a = ctx.input(0)?.clone();
     let m = l.frame_meta(&a)?;
-    let columns: Vec<String> = ctx
+    let columns = ctx
         .list_arg("columns")?
         .iter()
         .map(|c| {
@@ -304,7 +304,9 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 .map(str::to_string)
                 .ok_or_else(|| Error::plan(format!("{}: column names are strings, not {c}", op_label(ctx))))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<String>>>()?;
+    // The index column stays, first, as pandas keeps the index when columns are picked.
+    let columns = index::with_index_first(columns, m.index.as_deref());
     let have = m.columns();
     let mut fields = Vec::new();
     for c in &columns {
