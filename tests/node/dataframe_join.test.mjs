@@ -128,8 +128,14 @@ test('sortValues is globally sorted and stable; repartition joins or cuts partit
   const fm = await fewer.metadata();
   assert.equal(fm.npartitions, 2);
   assert.deepEqual(fm.divisions, [0, 20, 39]);
+  // More partitions of a RangeIndex: Dask's interpolated divisions.
   const more = await df.repartition({ npartitions: 9 }).compute();
   assert.equal(more.npartitions, 9);
-  assert.equal(more.divisions, null);
+  assert.deepEqual(more.divisions, [0, 4, 8, 13, 17, 22, 26, 31, 35, 39]);
   assert.deepEqual(more.records, scores);
+  // With an index column, rows are cut evenly and the divisions are unknown.
+  const cut = await df.setIndex('i', { divisions: [0, 20, 39] }).repartition({ npartitions: 4 }).compute();
+  assert.equal(cut.npartitions, 4);
+  assert.equal(cut.divisions, null);
+  assert.equal(cut.length, 40);
 });

@@ -218,11 +218,23 @@ def test_repartition_as_dask(parts, new):
 
     ddf = dd.from_pandas(LPDF, npartitions=parts).repartition(npartitions=new)
     assert meta["npartitions"] == ddf.npartitions
-    if new <= parts:
-        assert tuple(meta["divisions"]) == ddf.divisions
-    else:
-        # Dask interpolates numeric divisions; partita cuts rows evenly and does not know them.
-        assert meta["known_divisions"] is False
+    assert tuple(meta["divisions"]) == ddf.divisions
+    # Each partition holds the rows its divisions say (a RangeIndex: labels are positions).
+    for i in range(new):
+        nodes.append({"id": f"h{i}", "op": "dataframe.head", "inputs": ["p"], "args": {"n": 1000, "npartitions": i + 1}})
+        assert len(run(nodes, f"h{i}")) == ddf.divisions[i + 1] - ddf.divisions[0] + (1 if i == new - 1 else 0)
+
+
+def test_repartition_to_more_with_an_index_cuts_rows_evenly():
+    nodes = [
+        SRC,
+        {"id": "i", "op": "dataframe.set_index", "inputs": ["df"], "args": {"column": "x", "divisions": [0, 60, 119]}},
+        {"id": "p", "op": "dataframe.repartition", "inputs": ["i"], "args": {"npartitions": 5}},
+    ]
+    assert same(run(nodes, "p"), records(LPDF.set_index("x").reset_index()))
+    meta = validate(nodes, "p")
+    # Dask would interpolate and split by value; partita cuts rows and does not know them.
+    assert meta["npartitions"] == 5 and meta["known_divisions"] is False
 
 
 def test_set_index_errors_name_the_column():

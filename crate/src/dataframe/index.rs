@@ -56,6 +56,8 @@ pub enum IndexOp {
     Concat,
     /// Piece `k` of `of` of a partition cut evenly by rows.
     Piece { k: usize, of: usize },
+    /// Rows [start, stop) of each input (clamped to its rows), concatenated.
+    Slices(Arc<Vec<(usize, usize)>>),
 }
 
 impl IndexOp {
@@ -68,6 +70,7 @@ impl IndexOp {
             IndexOp::Loc { .. } => "loc",
             IndexOp::Concat => "concat",
             IndexOp::Piece { .. } => "split",
+            IndexOp::Slices(_) => "repartition",
         }
     }
 
@@ -133,6 +136,19 @@ impl IndexOp {
                     .map(RecordBatch::schema)
                     .ok_or_else(|| Error::internal("concat: no partitions"))?;
                 Partition::Frame(kernels::concat(&schema, &batches)?)
+            }
+            IndexOp::Slices(ranges) => {
+                let mut pieces = Vec::with_capacity(ranges.len());
+                for (i, (a, z)) in ranges.iter().enumerate() {
+                    let b = frame(i)?;
+                    let a = (*a).min(b.num_rows());
+                    pieces.push(b.slice(a, (*z).clamp(a, b.num_rows()) - a));
+                }
+                let schema = pieces
+                    .first()
+                    .map(RecordBatch::schema)
+                    .ok_or_else(|| Error::internal("repartition: no partitions"))?;
+                Partition::Frame(kernels::concat(&schema, &pieces)?)
             }
             IndexOp::Piece { k, of } => {
                 let b = frame(0)?;
@@ -622,6 +638,62 @@ pub fn lower_loc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     partitions(l, ctx, "loc", LayerKind::Blockwise, meta, tasks)
 }
 
+/// The int divisions of a RangeIndex frame (no index column), when known.
+fn range_divisions(m: &FrameMeta, parts: usize) -> Option<Vec<i64>> {
+    if m.index.is_some() {
+        return None;
+    }
+    let d: Vec<i64> = m.divisions.as_ref()?.iter().map(Value::as_i64).collect::<Option<_>>()?;
+    (d.len() == parts + 1).then_some(d)
+}
+
+/// Dask's divisions for more partitions: np.interp of the distinct divisions at n + 1
+/// evenly spaced points (over xp = linspace(0, len, len), as Dask writes it), truncated
+/// to ints, the ends kept, duplicates dropped.
+fn interpolate(d: &[i64], n: usize) -> Vec<i64> {
+    let mut fp: Vec<i64> = Vec::with_capacity(d.len());
+    for v in d {
+        if !fp.contains(v) {
+            fp.push(*v);
+        }
+    }
+    let (Some(&first), Some(&last)) = (d.first(), d.last()) else {
+        return Vec::new();
+    };
+    let len = fp.len();
+    if len < 2 {
+        return vec![first, last];
+    }
+    // Computed as NumPy does (linspace points, then slope * (x - x0) + y0), so the
+    // truncation lands on the same ints.
+    let step = len as f64 / (len - 1) as f64;
+    let xp = |k: usize| if k + 1 == len { len as f64 } else { k as f64 * step };
+    let at = |x: f64| -> f64 {
+        let k = (0..len - 1).rev().find(|k| xp(*k) <= x).unwrap_or(0);
+        let (Some(a), Some(b)) = (fp.get(k), fp.get(k + 1)) else {
+            return last as f64;
+        };
+        let slope = (*b - *a) as f64 / (xp(k + 1) - xp(k));
+        slope * (x - xp(k)) + *a as f64
+    };
+    let xstep = len as f64 / n as f64;
+    let mut out: Vec<i64> = (0..=n)
+        .map(|j| at(if j == n { len as f64 } else { j as f64 * xstep }).trunc() as i64)
+        .collect();
+    if let Some(x) = out.first_mut() {
+        *x = first;
+    }
+    out.pop();
+    let mut uniq: Vec<i64> = Vec::with_capacity(out.len() + 1);
+    for v in out {
+        if !uniq.contains(&v) {
+            uniq.push(v);
+        }
+    }
+    uniq.push(last);
+    uniq
+}
+
 /// `repartition(npartitions)` as Dask: fewer concatenates neighbours (the divisions a
 /// subset of the old), more cuts each partition evenly by rows (divisions unknown).
 pub fn lower_repartition(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
@@ -645,6 +717,30 @@ pub fn lower_repartition(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         m.divisions
             .as_ref()
             .and_then(|d| bounds.iter().map(|b| d.get(*b).cloned()).collect::<Option<Vec<_>>>())
+    } else if let Some(d) = range_divisions(&m, old) {
+        // A RangeIndex: Dask's interpolated divisions, rows cut by position.
+        let new = interpolate(&d, n);
+        let count = new.len().saturating_sub(1);
+        let end = |v: &[i64], i: usize, last: usize| v.get(i + 1).map(|x| if i + 1 == last { x + 1 } else { *x });
+        for j in 0..count {
+            let (Some(lo), Some(hi)) = (new.get(j).copied(), end(&new, j, count)) else { continue };
+            let mut deps = Vec::new();
+            let mut ranges = Vec::new();
+            for (i, t) in a.tasks.iter().enumerate() {
+                let (Some(s0), Some(e0)) = (d.get(i).copied(), end(&d, i, old)) else { continue };
+                let (s, e) = (lo.max(s0), hi.min(e0));
+                if s < e {
+                    deps.push(*t);
+                    ranges.push(((s - s0) as usize, (e - s0) as usize));
+                }
+            }
+            if deps.is_empty() {
+                deps.extend(a.tasks.first());
+                ranges.push((0, 0));
+            }
+            tasks.push((deps, Op::Frame(FrameOp::Index(IndexOp::Slices(Arc::new(ranges))))));
+        }
+        Some(new.into_iter().map(Value::Int).collect())
     } else {
         // Dask's split counts: old partitions each cut in n / old, the last also takes the rest.
         for (i, t) in a.tasks.iter().enumerate() {
