@@ -851,7 +851,7 @@ pub static OPS: &[OpSpec] = &[
     ),
     frame_op(
         "dataframe.repartition",
-        "npartitions partitions: fewer by concatenating neighbours, more by cutting partitions evenly by rows, as Dask.",
+        "npartitions partitions, as Dask: fewer by concatenating neighbours; more by cutting partitions (at interpolated divisions for a RangeIndex, evenly by rows otherwise).",
         Kind::Frame,
         &[required("npartitions", POS)],
         dataframe::index::lower_repartition,
