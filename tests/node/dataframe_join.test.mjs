@@ -122,7 +122,7 @@ test('sortValues is globally sorted and stable; repartition joins or cuts partit
   const byTwo = await df.sortValues(['grp', 'key']).compute();
   assert.deepEqual(
     byTwo.records.slice(0, 3).map((r) => [r.grp, r.key]),
-    [['a', 0], ['a', 1], ['a', 2]],
+    [['a', 0], ['a', 2], ['a', 4]],
   );
   const fewer = df.repartition({ npartitions: 2 });
   const fm = await fewer.metadata();

@@ -252,3 +252,16 @@ def test_select_keeps_the_index_column_first():
     assert same(run(nodes, "s"), records(LPDF.set_index("x")[["v", "k"]].reset_index()))
     meta = validate(nodes, "s")
     assert meta["columns"] == ["x", "v", "k"] and meta["index"] == "x" and meta["divisions"] == [0, 60, 119]
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+def test_head_of_a_sort_on_few_distinct_values_finds_rows_in_the_first_partition(ascending):
+    # Three strings (and nulls) over five partitions: some partitions must stay empty, and
+    # they come after the first, so head() reads rows as it does in pandas.
+    nodes = [
+        SRC,
+        {"id": "o", "op": "dataframe.sort_values", "inputs": ["df"], "args": {"by": "s", "ascending": ascending}},
+        {"id": "h", "op": "dataframe.head", "inputs": ["o"], "args": {"n": 3}},
+    ]
+    expected = LPDF.sort_values("s", ascending=ascending, kind="stable", na_position="last").head(3)
+    assert same(run(nodes, "h"), records(expected))

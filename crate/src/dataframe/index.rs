@@ -233,7 +233,15 @@ fn divisions(parts: &[&Value], n: usize) -> Vec<Value> {
                 None => break,
             }
         }
-        out.push(current.clone());
+        // Repeated quantiles (few distinct values) are dropped here and the maximum is
+        // repeated at the end instead, so empty partitions come last, just before the
+        // one that holds the maximum, and head() still finds rows in the first.
+        if out.last() != Some(&current) {
+            out.push(current.clone());
+        }
+    }
+    while out.len() < n.max(1) {
+        out.push(hi.0.clone());
     }
     out.push(hi.0.clone());
     out
