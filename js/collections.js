@@ -463,17 +463,19 @@ for (const r of REDUCTIONS) {
 
 /** A computed dataframe: its rows as records, with columns, dtypes and partitioning. */
 export class DataFrameResult {
-  constructor(columns, dtypes, records, npartitions, divisions) {
+  constructor(columns, dtypes, records, npartitions, divisions, index = null) {
     this.columns = columns;
     this.dtypes = dtypes;
     this.records = records;
     this.npartitions = npartitions;
     /** Index values where partitions start (and the last), or null when unknown. */
     this.divisions = divisions;
+    /** The column that is the index (the first column), or null for a RangeIndex. */
+    this.index = index;
   }
 
   static fromResult(r) {
-    return new DataFrameResult(r.columns, r.dtypes, r.records, r.npartitions, r.divisions ?? null);
+    return new DataFrameResult(r.columns, r.dtypes, r.records, r.npartitions, r.divisions ?? null, r.index ?? null);
   }
 
   get length() {
@@ -691,6 +693,37 @@ export class DataFrame extends Collection {
   /** Groups by one or more key columns: `df.groupby('key', {splitEvery, splitOut}).agg({...})`. */
   groupby(by, options = {}) {
     return new GroupBy(this, by, options);
+  }
+  /**
+   * A join with another frame: `merge(other, {on, leftOn, rightOn, how, suffixes})`; a
+   * broadcast join when a side has one partition, else a hash shuffle of both sides.
+   */
+  merge(other, { on, leftOn, rightOn, how, suffixes } = {}) {
+    return this._derive('dataframe', 'dataframe.merge', [this, other], { on, left_on: leftOn, right_on: rightOn, how, suffixes });
+  }
+  /** `join(other, {on, how, suffixes})`: merge on key columns (left join by default, as pandas). */
+  join(other, { on, how = 'left', suffixes } = {}) {
+    return this.merge(other, { on, how, suffixes });
+  }
+  /** A column as the sorted index: `setIndex('id', {divisions, npartitions})`. */
+  setIndex(column, { divisions, npartitions } = {}) {
+    return this.#frame('dataframe.set_index', { column, divisions, npartitions });
+  }
+  /** Rows sorted by a column (or columns), stable, nulls last: `sortValues('x', {ascending})`. */
+  sortValues(by, { ascending } = {}) {
+    return this.#frame('dataframe.sort_values', { by, ascending });
+  }
+  /**
+   * Rows by index label: `loc(5)` or `loc({start, stop})` (both inclusive, either may be
+   * omitted); with known divisions only the partitions that can hold them are read.
+   */
+  loc(selection) {
+    const isSlice = selection !== null && typeof selection === 'object' && !Array.isArray(selection);
+    return this.#frame('dataframe.loc', isSlice ? { start: selection.start, stop: selection.stop } : { label: selection });
+  }
+  /** `repartition({npartitions})`: fewer joins neighbours, more cuts partitions evenly. */
+  repartition({ npartitions } = {}) {
+    return this.#frame('dataframe.repartition', { npartitions });
   }
 }
 for (const r of ['sum', 'mean', 'count', 'min', 'max', 'std', 'var', 'nunique', 'describe']) {

@@ -372,7 +372,9 @@ export declare class DataFrameResult<R = Record<string, Json>> {
   readonly records: R[];
   readonly npartitions: number;
   /** Index values where partitions start (and the last), or null when unknown. */
-  readonly divisions: number[] | null;
+  readonly divisions: Array<number | string | boolean> | null;
+  /** The column that is the index (the first column), or null for a RangeIndex. */
+  readonly index: string | null;
   readonly length: number;
   toRecords(): R[];
 }
@@ -411,9 +413,14 @@ export interface DataFrameMetadata extends CollectionMetadata {
   kind: 'dataframe';
   columns: string[];
   dtypes: string[];
-  divisions: number[] | null;
+  divisions: Array<number | string | boolean> | null;
   known_divisions: boolean;
+  /** The column that is the index, or null for a RangeIndex. */
+  index: string | null;
 }
+
+export type MergeHow = 'inner' | 'left' | 'right' | 'outer';
+export type IndexLabel = number | string | boolean;
 
 /** A lazy dataframe (dask.dataframe): Arrow record batches as partitions. */
 export declare class DataFrame<R = Record<string, Json>> extends Collection<DataFrameResult<R>> {
@@ -457,6 +464,15 @@ export declare class DataFrame<R = Record<string, Json>> extends Collection<Data
   count(options?: ReductionOptions): Delayed<Record<string, number>>;
   min(options?: ReductionOptions): Delayed<Record<string, number | null>>;
   max(options?: ReductionOptions): Delayed<Record<string, number | null>>;
+  merge(
+    other: DataFrame,
+    options?: { on?: string | string[]; leftOn?: string | string[]; rightOn?: string | string[]; how?: MergeHow; suffixes?: [string, string] },
+  ): DataFrame;
+  join(other: DataFrame, options?: { on?: string | string[]; how?: MergeHow; suffixes?: [string, string] }): DataFrame;
+  setIndex(column: string, options?: { divisions?: IndexLabel[]; npartitions?: number }): DataFrame<R>;
+  sortValues(by: string | string[], options?: { ascending?: boolean }): DataFrame<R>;
+  loc(selection: IndexLabel | { start?: IndexLabel; stop?: IndexLabel }): DataFrame<R>;
+  repartition(options: { npartitions: number }): DataFrame<R>;
   metadata(): Promise<DataFrameMetadata>;
   /** Groups by one or more key columns; aggregating gives one row per group, keys first. */
   groupby(by: string | string[], options?: GroupByOptions): GroupBy;

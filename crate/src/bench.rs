@@ -202,7 +202,7 @@ fn w3_source(engine: &Engine, z: &Sizes) -> Result<Node> {
         let batch = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| Error::internal(format!("bench W3: {e}")))?;
         parts.push(Partition::Frame(batch));
     }
-    let meta = FrameMeta { schema, divisions: None };
+    let meta = FrameMeta::new(schema, None);
     adopt(engine, &node, Kind::Frame, parts, None, Some(meta));
     Ok(node)
 }
@@ -218,7 +218,7 @@ fn weights_source(engine: &Engine, z: &Sizes) -> Result<Node> {
         Arc::new(Float64Array::from((0..z.keys as u64).map(|k| unit(10, k)).collect::<Vec<_>>())),
     ];
     let batch = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| Error::internal(format!("bench weights: {e}")))?;
-    adopt(engine, &node, Kind::Frame, vec![Partition::Frame(batch)], None, Some(FrameMeta { schema, divisions: None }));
+    adopt(engine, &node, Kind::Frame, vec![Partition::Frame(batch)], None, Some(FrameMeta::new(schema, None)));
     Ok(node)
 }
 

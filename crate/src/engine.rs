@@ -87,7 +87,9 @@ pub enum Computed {
         columns: Vec<String>,
         dtypes: Vec<String>,
         npartitions: usize,
-        divisions: Option<Vec<i64>>,
+        divisions: Option<Vec<Value>>,
+        /// The column that is the index, when the frame has one (it comes first).
+        index: Option<String>,
     },
 }
 
@@ -245,7 +247,7 @@ impl Engine {
                     name: out.name.clone(),
                     partitions,
                     array: out.array.clone(),
-                    frame: out.frame.clone(),
+                    frame: computed_frame_meta(out, &result),
                 },
             );
             tokens.push(out.token.clone());
@@ -291,6 +293,42 @@ pub struct OutputTasks {
     pub array: Option<Arc<crate::array::meta::ArrayMeta>>,
     /// Schema and divisions of a dataframe output.
     pub frame: Option<Arc<crate::dataframe::FrameMeta>>,
+    /// The task that computes the output's divisions in the graph (set_index).
+    pub divisions_task: Option<TaskId>,
+}
+
+/// Divisions a task computed in the graph, when a frame's metadata points to one.
+fn computed_divisions(
+    out: &OutputTasks,
+    result: &impl Fn(TaskId) -> Option<Arc<Partition>>,
+) -> Option<Vec<Value>> {
+    let m = out.frame.as_ref()?;
+    if let Some(d) = &m.divisions {
+        return Some(d.clone());
+    }
+    let p = result(out.divisions_task?)?;
+    match &*p {
+        Partition::Value(v) => v
+            .as_list()
+            .filter(|d| d.len() == out.tasks.len() + 1)
+            .map(<[Value]>::to_vec),
+        _ => None,
+    }
+}
+
+/// The metadata a persisted frame keeps: with the divisions its graph computed.
+fn computed_frame_meta(
+    out: &OutputTasks,
+    result: &impl Fn(TaskId) -> Option<Arc<Partition>>,
+) -> Option<Arc<crate::dataframe::FrameMeta>> {
+    let m = out.frame.as_ref()?;
+    if m.divisions.is_some() || m.divisions_key.is_none() {
+        return Some(Arc::clone(m));
+    }
+    let mut meta = (**m).clone();
+    meta.divisions = computed_divisions(out, result);
+    meta.divisions_key = None;
+    Some(Arc::new(meta))
 }
 
 /// Maps output collections from the lowered graph into the optimised one by key.
@@ -308,13 +346,19 @@ fn output_tasks(lowered: &Lowered, run: &TaskGraph) -> Result<Vec<OutputTasks>> 
                         .ok_or_else(|| Error::internal(format!("output task {key} was optimised away")))
                 })
                 .collect::<Result<_>>()?;
+            let frame = lowered.frames.get(&c.name).cloned();
+            let divisions_task = frame
+                .as_ref()
+                .and_then(|m| m.divisions_key.as_ref())
+                .and_then(|k| run.find(k));
             Ok(OutputTasks {
                 kind: c.kind,
                 tasks,
                 token: c.token.clone(),
                 name: c.name.clone(),
                 array: lowered.arrays.get(&c.name).cloned(),
-                frame: lowered.frames.get(&c.name).cloned(),
+                frame,
+                divisions_task,
             })
         })
         .collect()
@@ -349,7 +393,7 @@ fn assemble(
                         }
                     }
                 }
-                let (columns, dtypes, divisions) = match &out.frame {
+                let (columns, dtypes, index) = match &out.frame {
                     Some(m) => (
                         m.columns(),
                         m.schema
@@ -357,16 +401,18 @@ fn assemble(
                             .iter()
                             .map(|f| crate::dataframe::kernels::dtype_name(f.data_type()))
                             .collect(),
-                        m.divisions.clone(),
+                        m.index.clone(),
                     ),
                     None => (Vec::new(), Vec::new(), None),
                 };
+                let divisions = computed_divisions(out, &result);
                 return Ok(Computed::Frame {
                     value: Value::list(rows),
                     columns,
                     dtypes,
                     npartitions: parts.len(),
                     divisions,
+                    index,
                 });
             }
             if let (Kind::Array, Some(meta)) = (out.kind, &out.array) {

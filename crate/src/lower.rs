@@ -327,6 +327,13 @@ impl<'a> Lowerer<'a> {
                     out_tasks.push(*t);
                 }
             }
+            // Divisions computed in the graph are kept, so the result can report them.
+            let computed = self.frames.get(&c.name).and_then(|m| m.divisions_key.as_ref());
+            if let Some(t) = computed.and_then(|k| self.graph.find(k)) {
+                if !out_tasks.contains(&t) {
+                    out_tasks.push(t);
+                }
+            }
         }
         self.graph.set_outputs(out_tasks);
         Ok(Lowered {

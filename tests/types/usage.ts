@@ -60,6 +60,11 @@ export async function everything(): Promise<void> {
   const rowsOut: number = table.length;
   const dfMeta: DataFrameMetadata = await ctx.dataframe.readCsv('a\n1\n', { blocksize: 1024 }).metadata();
   void [rowsOut, dfMeta.known_divisions, frame.sum(), frame.len()];
+  const other = ctx.dataframe.fromRecords([{ a: 1, c: 2.5 }]);
+  const merged: DataFrameResult = await frame.merge(other, { on: 'a', how: 'outer', suffixes: ['_l', '_r'] }).compute();
+  const indexName: string | null = merged.index;
+  const byIndex = frame.setIndex('a', { divisions: [0, 5, 9] }).loc({ start: 1, stop: 4 }).repartition({ npartitions: 2 });
+  void [indexName, byIndex, frame.join(other, { on: ['a'] }), frame.merge(other, { leftOn: 'a', rightOn: 'a' }), frame.sortValues(['a', 'b'], { ascending: false }), frame.setIndex('b').loc('x'), dfMeta.index];
   const partsAsDelayed: Delayed<number[]>[] = await numbers.toDelayed();
 
   const events: EngineEvent[] = [];

@@ -89,7 +89,12 @@ export const renderers = {
     const head = document.createElement('div');
     head.className = 'frame-head';
     const divisions = df.divisions ? `divisions (${df.divisions.join(', ')})` : 'divisions unknown';
-    head.textContent = `dataframe · ${df.length.toLocaleString('en')} row${df.length === 1 ? '' : 's'} × ${df.columns.length} column${df.columns.length === 1 ? '' : 's'} · npartitions=${df.npartitions} · ${divisions}`;
+    // An index column (set_index) comes first and labels the rows, as pandas prints it.
+    const index = df.index ?? null;
+    const columns = index === null ? df.columns : df.columns.filter((c) => c !== index);
+    const dtypes = index === null ? df.dtypes : df.dtypes.filter((_, i) => df.columns[i] !== index);
+    const indexText = index === null ? '' : ` · index ${index}`;
+    head.textContent = `dataframe · ${df.length.toLocaleString('en')} row${df.length === 1 ? '' : 's'} × ${columns.length} column${columns.length === 1 ? '' : 's'} · npartitions=${df.npartitions} · ${divisions}${indexText}`;
     const table = document.createElement('table');
     table.className = 'frame';
     const row = (cells, tag, cls) => {
@@ -103,12 +108,13 @@ export const renderers = {
       return tr;
     };
     const thead = document.createElement('thead');
-    thead.append(row(['', ...df.columns], 'th'), row(['', ...df.dtypes], 'th', 'dtypes'));
+    const show = (v) => (v === null || v === undefined ? 'NaN' : String(v));
+    thead.append(row([index ?? '', ...columns], 'th'), row(['', ...dtypes], 'th', 'dtypes'));
     const tbody = document.createElement('tbody');
     df.records.slice(0, MAX).forEach((r, i) => {
-      tbody.append(row([String(i), ...df.columns.map((c) => (r[c] === null || r[c] === undefined ? 'NaN' : String(r[c])))], 'td'));
+      tbody.append(row([index === null ? String(i) : show(r[index]), ...columns.map((c) => show(r[c]))], 'td'));
     });
-    if (df.length > MAX) tbody.append(row(['…', ...df.columns.map(() => '…')], 'td', 'more'));
+    if (df.length > MAX) tbody.append(row(['…', ...columns.map(() => '…')], 'td', 'more'));
     table.append(thead, tbody);
     target.append(head, table);
   },

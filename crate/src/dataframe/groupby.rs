@@ -789,10 +789,7 @@ pub fn lower_groupby_agg(l: &mut crate::lower::Lowerer, ctx: &crate::lower::Node
     };
     l.set_frame_meta(
         &c,
-        FrameMeta {
-            schema: Arc::clone(&spec.output_schema),
-            divisions: None,
-        },
+        FrameMeta::new(Arc::clone(&spec.output_schema), None),
     );
     Ok(c)
 }

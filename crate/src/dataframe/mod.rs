@@ -4,7 +4,9 @@
 
 pub mod columnar;
 pub mod groupby;
+pub mod index;
 pub mod ipc;
+pub mod join;
 pub mod kernels;
 pub mod rows;
 pub mod shuffle;
@@ -26,11 +28,42 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct FrameMeta {
     pub schema: SchemaRef,
-    /// Index values where partitions start, and the last one, when known (n + 1 values).
-    pub divisions: Option<Vec<i64>>,
+    /// Index values where partitions start, and the last one, when known (n + 1 values):
+    /// ints for the RangeIndex of from_records, the index column's values otherwise.
+    pub divisions: Option<Vec<Value>>,
+    /// The physical column that is the index (after `set_index`); none for a RangeIndex.
+    pub index: Option<String>,
+    /// The task that computes the divisions in the graph (set_index without divisions),
+    /// so a computed or persisted result can report them.
+    pub divisions_key: Option<Key>,
 }
 
 impl FrameMeta {
+    /// Metadata without an index column; `divisions` as RangeIndex positions.
+    pub fn new(schema: SchemaRef, divisions: Option<Vec<i64>>) -> FrameMeta {
+        FrameMeta {
+            schema,
+            divisions: divisions.map(|d| d.into_iter().map(Value::Int).collect()),
+            index: None,
+            divisions_key: None,
+        }
+    }
+
+    /// The same partitioning and index over a new schema (row-wise ops keep them); the
+    /// index is dropped when its column is gone.
+    pub fn with_schema(&self, schema: SchemaRef) -> FrameMeta {
+        let index = self
+            .index
+            .clone()
+            .filter(|i| schema.fields().iter().any(|f| f.name() == i));
+        FrameMeta {
+            schema,
+            divisions: self.divisions.clone(),
+            divisions_key: self.divisions_key.clone(),
+            index,
+        }
+    }
+
     pub fn columns(&self) -> Vec<String> {
         self.schema.fields().iter().map(|f| f.name().clone()).collect()
     }
@@ -40,8 +73,9 @@ impl FrameMeta {
         serde_json::json!({
             "columns": self.columns(),
             "dtypes": self.schema.fields().iter().map(|f| kernels::dtype_name(f.data_type())).collect::<Vec<_>>(),
-            "divisions": self.divisions,
+            "divisions": self.divisions.as_ref().map(|d| d.iter().map(Value::to_json).collect::<Vec<_>>()),
             "known_divisions": self.divisions.is_some(),
+            "index": self.index,
         })
     }
 }
@@ -76,6 +110,10 @@ pub enum FrameOp {
     Gather { index: usize },
     /// The ops of `transform.rs`.
     More(Arc<transform::Step>),
+    /// A partition-wise merge of a left and a right partition.
+    Join(Arc<join::JoinSpec>),
+    /// Range shuffles, sorting, loc and repartition steps.
+    Index(index::IndexOp),
 }
 
 impl FrameOp {
@@ -93,12 +131,15 @@ impl FrameOp {
             FrameOp::HashSplit { .. } => "shuffle-split".into(),
             FrameOp::Gather { .. } => "shuffle-gather".into(),
             FrameOp::More(s) => s.name(),
+            FrameOp::Join(_) => "merge".into(),
+            FrameOp::Index(op) => op.name().into(),
         }
     }
 
     pub fn takes_list(&self) -> bool {
         match self {
             FrameOp::More(s) => s.takes_list(),
+            FrameOp::Index(op) => op.takes_list(),
             other => matches!(
                 other,
                 FrameOp::ReduceCombine { .. } | FrameOp::Gather { .. } | FrameOp::GroupCombine { .. }
@@ -109,6 +150,7 @@ impl FrameOp {
     pub fn fusable(&self) -> bool {
         match self {
             FrameOp::More(s) => s.fusable(),
+            FrameOp::Index(op) => !op.takes_list(),
             other => !matches!(
                 other,
                 FrameOp::ReduceCombine { .. }
@@ -200,6 +242,8 @@ impl FrameOp {
                     .ok_or_else(|| Error::internal(format!("{name}: no inputs")))?;
                 Partition::Frame(kernels::concat(&schema, &pieces)?)
             }
+            FrameOp::Join(spec) => Partition::Frame(join::join(frame(0)?, frame(1)?, spec)?),
+            FrameOp::Index(op) => op.execute(inputs)?,
         })
     }
 }
@@ -249,7 +293,7 @@ fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], sche
     let mut divisions = Vec::new();
     let mut start = 0usize;
     for size in sizes {
-        divisions.push(start as i64);
+        divisions.push(Value::Int(start as i64));
         let rows = records.get(start..start + size).unwrap_or_default();
         let batch = kernels::batch_from_records(rows, &schema)?;
         tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
@@ -259,10 +303,12 @@ fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], sche
         let batch = kernels::batch_from_records(&[], &schema)?;
         tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(batch)))));
     }
-    divisions.push(n.saturating_sub(1) as i64);
+    divisions.push(Value::Int(n.saturating_sub(1) as i64));
     let meta = FrameMeta {
         schema,
         divisions: (n > 0).then_some(divisions),
+        index: None,
+        divisions_key: None,
     };
     partitions(l, ctx, label, LayerKind::Input, meta, tasks)
 }
@@ -329,6 +375,8 @@ pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         FrameMeta {
             schema,
             divisions: None,
+            index: None,
+            divisions_key: None,
         },
         tasks,
     )
@@ -338,7 +386,7 @@ pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let a = ctx.input(0)?.clone();
     let m = l.frame_meta(&a)?;
-    let columns: Vec<String> = ctx
+    let columns = ctx
         .list_arg("columns")?
         .iter()
         .map(|c| {
@@ -346,7 +394,9 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 .map(str::to_string)
                 .ok_or_else(|| Error::plan(format!("{}: column names are strings, not {c}", op_label(ctx))))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<String>>>()?;
+    // The index column stays, first, as pandas keeps the index when columns are picked.
+    let columns = index::with_index_first(columns, m.index.as_deref());
     let have = m.columns();
     let mut fields = Vec::new();
     for c in &columns {
@@ -364,6 +414,8 @@ pub fn lower_select(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let meta = FrameMeta {
         schema: Arc::new(arrow_schema::Schema::new(fields)),
         divisions: m.divisions.clone(),
+        index: m.index.clone(),
+        divisions_key: m.divisions_key.clone(),
     };
     let cols = Arc::new(columns);
     let tasks = a
@@ -403,6 +455,8 @@ pub fn lower_head(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let meta = FrameMeta {
         schema: Arc::clone(&m.schema),
         divisions: None,
+        index: m.index.clone(),
+        divisions_key: None,
     };
     partitions(
         l,

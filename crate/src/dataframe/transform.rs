@@ -244,10 +244,7 @@ fn object_arg<'a>(ctx: &'a NodeCtx, name: &str) -> Result<&'a serde_json::Map<St
 }
 
 fn same_divisions(m: &FrameMeta, schema: SchemaRef) -> FrameMeta {
-    FrameMeta {
-        schema,
-        divisions: m.divisions.clone(),
-    }
+    m.with_schema(schema)
 }
 
 /// `from_columns({name: [values]}, npartitions | chunksize)`: as from_records.
@@ -318,15 +315,15 @@ pub fn lower_partitions(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         if !idx.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
             return None;
         }
-        let mut out: Vec<i64> = idx.iter().filter_map(|i| d.get(*i).copied()).collect();
+        let mut out: Vec<Value> = idx.iter().filter_map(|i| d.get(*i).cloned()).collect();
         let last = *idx.last()?;
         // Dask closes the list with the division after the last chosen partition.
-        out.push(*d.get(last + 1)?);
+        out.push(d.get(last + 1)?.clone());
         Some(out)
     });
     let meta = FrameMeta {
-        schema: Arc::clone(&m.schema),
         divisions,
+        ..m.with_schema(Arc::clone(&m.schema))
     };
     let s = Arc::new(Step::Identity);
     let tasks = idx
@@ -345,10 +342,7 @@ pub fn lower_tail(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         .tasks
         .last()
         .ok_or_else(|| Error::internal(format!("{}: no partitions", op_label(ctx))))?;
-    let meta = FrameMeta {
-        schema: Arc::clone(&m.schema),
-        divisions: None,
-    };
+    let meta = FrameMeta::new(Arc::clone(&m.schema), None);
     partitions(l, ctx, "tail", LayerKind::Blockwise, meta, vec![(vec![last], step(Step::Tail(n)))])
 }
 
@@ -667,10 +661,7 @@ pub fn lower_bag_to_dataframe(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collecti
             Arc::new(Schema::new(fields))
         }
     };
-    let meta = FrameMeta {
-        schema: Arc::clone(&schema),
-        divisions: None,
-    };
+    let meta = FrameMeta::new(Arc::clone(&schema), None);
     blockwise(l, ctx, "to-dataframe", &a, meta, Step::FromBag(schema))
 }
 
@@ -724,10 +715,7 @@ pub fn lower_from_array(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     if let Some(last) = divisions.last_mut() {
         *last = (*last - 1).max(0);
     }
-    let meta = FrameMeta {
-        schema,
-        divisions: (start > 0).then_some(divisions),
-    };
+    let meta = FrameMeta::new(schema, (start > 0).then_some(divisions));
     partitions(l, ctx, "from-array", LayerKind::Input, meta, tasks)
 }
 
@@ -782,7 +770,7 @@ fn frame_tree(
         |last| step(combine(last)),
     )?;
     c.kind = Kind::Frame;
-    l.set_frame_meta(&c, FrameMeta { schema, divisions: None });
+    l.set_frame_meta(&c, FrameMeta::new(schema, None));
     Ok(c)
 }
 
@@ -891,10 +879,7 @@ pub fn lower_from_ipc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(all.slice(0, 0))))));
     }
     divisions.push(n.saturating_sub(1) as i64);
-    let meta = FrameMeta {
-        schema: all.schema(),
-        divisions: (n > 0).then_some(divisions),
-    };
+    let meta = FrameMeta::new(all.schema(), (n > 0).then_some(divisions));
     partitions(l, ctx, "from-ipc", LayerKind::Input, meta, tasks)
 }
 

@@ -1,0 +1,374 @@
+//! `merge` of two dataframes, as `dd.merge`: a broadcast join when one side has a single
+//! partition (each partition of the other side joins with it), otherwise a hash join
+//! (both sides hash-shuffled on their keys into n = max(npartitions) partitions, then
+//! joined partition by partition). The kernel is a hash join on Arrow arrays: a map from
+//! key tuples to row numbers on one side, then `take` on both sides with nullable
+//! indices (a null index gives a null, which fills the missing side of left, right and
+//! outer joins).
+
+use crate::error::{Error, Result};
+use crate::graph::LayerKind;
+use crate::lower::{Collection, Lowerer, NodeCtx};
+use crate::ops::Op;
+use crate::value::Value;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{kernels, FrameMeta, FrameOp};
+
+/// Which rows a merge keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    Inner,
+    Left,
+    Right,
+    Outer,
+}
+
+impl How {
+    fn parse(s: &str) -> Option<How> {
+        Some(match s {
+            "inner" => How::Inner,
+            "left" => How::Left,
+            "right" => How::Right,
+            "outer" => How::Outer,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an output column comes from: a left column, a right column, or a key both sides
+/// share by name (the left value where the left row exists, else the right one).
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Left(usize),
+    Right(usize),
+    Either(usize, usize),
+}
+
+/// Everything a partition-wise join needs, fixed while the graph is built.
+#[derive(Debug)]
+pub struct JoinSpec {
+    how: How,
+    left_on: Vec<String>,
+    right_on: Vec<String>,
+    columns: Vec<Source>,
+    schema: SchemaRef,
+}
+
+/// One cell as a `Value` (NaN as null, so NaN keys match as pandas matches them).
+pub fn cell(col: &ArrayRef, row: usize) -> Value {
+    if row >= col.len() || col.is_null(row) {
+        return Value::Null;
+    }
+    match col.data_type() {
+        DataType::Int64 => Value::Int(col.as_primitive::<Int64Type>().value(row)),
+        DataType::Float64 => {
+            let x = col.as_primitive::<Float64Type>().value(row);
+            if x.is_nan() {
+                Value::Null
+            } else {
+                Value::Float(x)
+            }
+        }
+        DataType::Boolean => Value::Bool(col.as_boolean().value(row)),
+        DataType::Utf8 => Value::str(col.as_string::<i32>().value(row)),
+        _ => Value::Null,
+    }
+}
+
+/// The columns `keys` of `batch`, naming the columns that exist when one is missing.
+pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .map(|k| {
+            batch.column_by_name(k).cloned().ok_or_else(|| {
+                let have: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+                Error::value(format!("{op}: no column '{k}'; the columns are {}", have.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// The key tuple of every row.
+fn key_rows(batch: &RecordBatch, keys: &[String]) -> Result<Vec<Vec<Value>>> {
+    let cols = key_columns(batch, keys, "merge")?;
+    Ok((0..batch.num_rows())
+        .map(|r| cols.iter().map(|c| cell(c, r)).collect())
+        .collect())
+}
+
+/// Row numbers by key tuple, in row order.
+fn build(keys: &[Vec<Value>]) -> HashMap<&[Value], Vec<u32>> {
+    let mut table: HashMap<&[Value], Vec<u32>> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        table.entry(k.as_slice()).or_default().push(i as u32);
+    }
+    table
+}
+
+/// Joins two partitions. Rows come in the order of the left side (of the right side for
+/// `right`); an outer join adds the unmatched right rows at the end.
+pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<RecordBatch> {
+    let lk = key_rows(left, &spec.left_on)?;
+    let rk = key_rows(right, &spec.right_on)?;
+    let mut li: Vec<Option<u32>> = Vec::new();
+    let mut ri: Vec<Option<u32>> = Vec::new();
+    if spec.how == How::Right {
+        let table = build(&lk);
+        for (j, k) in rk.iter().enumerate() {
+            match table.get(k.as_slice()) {
+                Some(rows) => {
+                    for i in rows {
+                        li.push(Some(*i));
+                        ri.push(Some(j as u32));
+                    }
+                }
+                None => {
+                    li.push(None);
+                    ri.push(Some(j as u32));
+                }
+            }
+        }
+    } else {
+        let table = build(&rk);
+        let mut matched = vec![false; rk.len()];
+        for (i, k) in lk.iter().enumerate() {
+            match table.get(k.as_slice()) {
+                Some(rows) => {
+                    for j in rows {
+                        li.push(Some(i as u32));
+                        ri.push(Some(*j));
+                        if let Some(m) = matched.get_mut(*j as usize) {
+                            *m = true;
+                        }
+                    }
+                }
+                None if spec.how != How::Inner => {
+                    li.push(Some(i as u32));
+                    ri.push(None);
+                }
+                None => {}
+            }
+        }
+        if spec.how == How::Outer {
+            for (j, m) in matched.iter().enumerate() {
+                if !m {
+                    li.push(None);
+                    ri.push(Some(j as u32));
+                }
+            }
+        }
+    }
+    let nl = left.num_rows() as u32;
+    let both: Vec<Option<u32>> = li.iter().zip(&ri).map(|(a, b)| a.or(b.map(|b| b + nl))).collect();
+    let (li, ri, both) = (UInt32Array::from(li), UInt32Array::from(ri), UInt32Array::from(both));
+    let ak = |e: arrow_schema::ArrowError| Error::internal(format!("merge: {e}"));
+    let column = |b: &RecordBatch, i: usize| -> Result<ArrayRef> {
+        b.columns()
+            .get(i)
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("merge: no column {i}")))
+    };
+    let mut out: Vec<ArrayRef> = Vec::with_capacity(spec.columns.len());
+    for src in &spec.columns {
+        out.push(match *src {
+            Source::Left(i) => arrow_select::take::take(&column(left, i)?, &li, None).map_err(ak)?,
+            Source::Right(i) => arrow_select::take::take(&column(right, i)?, &ri, None).map_err(ak)?,
+            Source::Either(a, b) => {
+                let (a, b) = (column(left, a)?, column(right, b)?);
+                let joined = arrow_select::concat::concat(&[a.as_ref(), b.as_ref()]).map_err(ak)?;
+                arrow_select::take::take(&joined, &both, None).map_err(ak)?
+            }
+        });
+    }
+    RecordBatch::try_new(Arc::clone(&spec.schema), out).map_err(ak)
+}
+
+/// A string or a list of strings (one or more column names).
+fn names(ctx: &NodeCtx, arg: &str) -> Result<Option<Vec<String>>> {
+    let bad = || {
+        Error::plan(format!(
+            "{}: '{arg}' must be a column name or a list of column names",
+            super::op_label(ctx)
+        ))
+    };
+    match ctx.json_arg(arg) {
+        None => Ok(None),
+        Some(Json::String(s)) => Ok(Some(vec![s.clone()])),
+        Some(Json::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// The field named `name` in `m`, or an error listing the columns that exist.
+fn field<'a>(ctx: &NodeCtx, m: &'a FrameMeta, name: &str, side: &str) -> Result<(usize, &'a Field)> {
+    m.schema
+        .fields()
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.name() == name)
+        .map(|(i, f)| (i, f.as_ref()))
+        .ok_or_else(|| {
+            Error::value(format!(
+                "{}: no column '{name}' on the {side}; the columns are {}",
+                super::op_label(ctx),
+                m.columns().join(", ")
+            ))
+        })
+}
+
+/// `merge(left, right, on | left_on + right_on, how, suffixes)`.
+pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
+    let label = super::op_label(ctx);
+    let (a, b) = (ctx.input(0)?.clone(), ctx.input(1)?.clone());
+    let (lm, rm) = (l.frame_meta(&a)?, l.frame_meta(&b)?);
+    let how_name = ctx.str_arg("how")?.unwrap_or("inner");
+    let how = How::parse(how_name).ok_or_else(|| {
+        Error::plan(format!("{label}: how must be inner, left, right or outer, not '{how_name}'"))
+    })?;
+    let suffixes: Vec<String> = match ctx.json_arg("suffixes") {
+        None => vec!["_x".into(), "_y".into()],
+        Some(Json::Array(s)) if s.len() == 2 && s.iter().all(Json::is_string) => {
+            s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        }
+        Some(other) => {
+            return Err(Error::plan(format!(
+                "{label}: suffixes must be a list of two strings, not {other}"
+            )))
+        }
+    };
+    let (sx, sy) = (
+        suffixes.first().cloned().unwrap_or_default(),
+        suffixes.get(1).cloned().unwrap_or_default(),
+    );
+    let (left_on, right_on) = match (names(ctx, "on")?, names(ctx, "left_on")?, names(ctx, "right_on")?) {
+        (Some(on), None, None) => (on.clone(), on),
+        (None, Some(lo), Some(ro)) if lo.len() == ro.len() => (lo, ro),
+        (None, Some(lo), Some(ro)) => {
+            return Err(Error::plan(format!(
+                "{label}: left_on has {} keys but right_on has {}",
+                lo.len(),
+                ro.len()
+            )))
+        }
+        (None, None, None) => {
+            // pandas joins on the columns both sides have.
+            let rc = rm.columns();
+            let common: Vec<String> = lm.columns().into_iter().filter(|c| rc.contains(c)).collect();
+            if common.is_empty() {
+                return Err(Error::plan(format!(
+                    "{label}: no key given and no common columns (left: {}; right: {})",
+                    lm.columns().join(", "),
+                    rc.join(", ")
+                )));
+            }
+            (common.clone(), common)
+        }
+        _ => {
+            return Err(Error::plan(format!(
+                "{label}: give either on, or both left_on and right_on"
+            )))
+        }
+    };
+    for (lk, rk) in left_on.iter().zip(&right_on) {
+        let (_, lf) = field(ctx, &lm, lk, "left")?;
+        let (_, rf) = field(ctx, &rm, rk, "right")?;
+        if lf.data_type() != rf.data_type() {
+            let (lt, rt) = (kernels::dtype_name(lf.data_type()), kernels::dtype_name(rf.data_type()));
+            let numeric = [&lt, &rt].iter().all(|t| *t == "int64" || *t == "float64");
+            return Err(Error::type_error(format!(
+                "{label}: the left key '{lk}' is {lt} but the right key '{rk}' is {rt}; {}",
+                if numeric {
+                    "int64 and float64 keys are not promoted (pandas would); cast one with astype"
+                } else {
+                    "keys must have the same dtype"
+                }
+            )));
+        }
+        if !matches!(lf.data_type(), DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8) {
+            return Err(Error::type_error(format!(
+                "{label}: cannot join on '{lk}' of dtype {}",
+                kernels::dtype_name(lf.data_type())
+            )));
+        }
+    }
+    // Keys with the same name on both sides appear once; other same-named columns get
+    // the suffixes, as pandas names them.
+    let shared: Vec<&String> = left_on.iter().zip(&right_on).filter(|(x, y)| x == y).map(|(x, _)| x).collect();
+    let (lcols, rcols) = (lm.columns(), rm.columns());
+    let mut fields: Vec<Field> = Vec::new();
+    let mut columns: Vec<Source> = Vec::new();
+    for (i, f) in lm.schema.fields().iter().enumerate() {
+        let name = f.name();
+        if shared.contains(&name) {
+            let (j, _) = field(ctx, &rm, name, "right")?;
+            columns.push(Source::Either(i, j));
+            fields.push(Field::new(name, f.data_type().clone(), true));
+        } else {
+            let out = if rcols.contains(name) { format!("{name}{sx}") } else { name.clone() };
+            columns.push(Source::Left(i));
+            fields.push(Field::new(out, f.data_type().clone(), true));
+        }
+    }
+    for (j, f) in rm.schema.fields().iter().enumerate() {
+        let name = f.name();
+        if shared.contains(&name) {
+            continue;
+        }
+        let out = if lcols.contains(name) { format!("{name}{sy}") } else { name.clone() };
+        columns.push(Source::Right(j));
+        fields.push(Field::new(out, f.data_type().clone(), true));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for f in &fields {
+        if seen.contains(&f.name().as_str()) {
+            return Err(Error::value(format!(
+                "{label}: the result would have two columns named '{}'; choose other suffixes",
+                f.name()
+            )));
+        }
+        seen.push(f.name());
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let spec = Arc::new(JoinSpec {
+        how,
+        left_on: left_on.clone(),
+        right_on: right_on.clone(),
+        columns,
+        schema: Arc::clone(&schema),
+    });
+    let meta = FrameMeta {
+        schema,
+        divisions: None,
+        index: None,
+        divisions_key: None,
+    };
+    let op = || Op::Frame(FrameOp::Join(Arc::clone(&spec)));
+    let (nl, nr) = (a.npartitions(), b.npartitions());
+    // A single-partition side is broadcast to every partition of the other side, unless
+    // that would repeat its unmatched rows (outer; right with a single right side...).
+    let tasks: Vec<(Vec<crate::graph::TaskId>, Op)> = if nl == 1 && nr == 1 {
+        vec![(vec![a.tasks.first().copied(), b.tasks.first().copied()].into_iter().flatten().collect(), op())]
+    } else if nr == 1 && matches!(how, How::Inner | How::Left) {
+        let r = b.tasks.first().copied();
+        a.tasks.iter().map(|t| (std::iter::once(*t).chain(r).collect(), op())).collect()
+    } else if nl == 1 && matches!(how, How::Inner | How::Right) {
+        let lt = a.tasks.first().copied();
+        b.tasks.iter().map(|t| (lt.into_iter().chain(std::iter::once(*t)).collect(), op())).collect()
+    } else {
+        let n = nl.max(nr);
+        let ls = super::shuffle::hash_shuffle(l, ctx, "merge-shuffle-left", &a.tasks, &left_on, n)?;
+        let rs = super::shuffle::hash_shuffle(l, ctx, "merge-shuffle-right", &b.tasks, &right_on, n)?;
+        ls.into_iter().zip(rs).map(|(x, y)| (vec![x, y], op())).collect()
+    };
+    super::partitions(l, ctx, "merge", LayerKind::Blockwise, meta, tasks)
+}
