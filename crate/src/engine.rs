@@ -140,7 +140,7 @@ impl Engine {
 
     /// The plan's task graph, optimised or not.
     pub fn graph(&self, plan: &Plan, optimize: OptimizeOptions) -> Result<TaskGraph> {
-        Ok(self.lower(plan)?.graph.optimize(optimize))
+        Ok(self.lower(plan)?.graph.into_optimized(optimize))
     }
 
     pub(crate) fn executor(&self, opts: &ComputeOptions) -> Result<Box<dyn Executor>> {
@@ -185,9 +185,10 @@ impl Engine {
         opts: &ComputeOptions,
         sink: &EventSink,
     ) -> Result<(BoxScheduler, Vec<OutputTasks>)> {
-        let lowered = self.lower(plan)?;
-        let graph = lowered.graph.optimize(opts.optimize);
-        let outputs = output_tasks(&lowered, &graph)?;
+        let mut lowered = self.lower(plan)?;
+        let keys = output_keys(&lowered)?;
+        let graph = std::mem::take(&mut lowered.graph).into_optimized(opts.optimize);
+        let outputs = output_tasks(&lowered, &keys, &graph)?;
         let exec = self.executor(opts)?;
         Ok((
             Scheduler::new(graph, exec, sink.clone(), self.run_options(opts)),
@@ -331,17 +332,25 @@ fn computed_frame_meta(
     Some(Arc::new(meta))
 }
 
-/// Maps output collections from the lowered graph into the optimised one by key.
-fn output_tasks(lowered: &Lowered, run: &TaskGraph) -> Result<Vec<OutputTasks>> {
-    let (outputs, lowered_graph) = (&lowered.outputs, &lowered.graph);
-    outputs
+/// The keys of each output collection's tasks in the lowered graph.
+fn output_keys(lowered: &Lowered) -> Result<Vec<Vec<crate::graph::Key>>> {
+    lowered
+        .outputs
         .iter()
-        .map(|c| {
-            let tasks = c
-                .tasks
+        .map(|c| c.tasks.iter().map(|id| Ok(lowered.graph.task(*id)?.key.clone())).collect())
+        .collect()
+}
+
+/// Maps output collections into the optimised graph by key.
+fn output_tasks(lowered: &Lowered, keys: &[Vec<crate::graph::Key>], run: &TaskGraph) -> Result<Vec<OutputTasks>> {
+    lowered
+        .outputs
+        .iter()
+        .zip(keys)
+        .map(|(c, keys)| {
+            let tasks = keys
                 .iter()
-                .map(|id| {
-                    let key = &lowered_graph.task(*id)?.key;
+                .map(|key| {
                     run.find(key)
                         .ok_or_else(|| Error::internal(format!("output task {key} was optimised away")))
                 })

@@ -125,7 +125,8 @@ pub struct Task {
 pub struct TaskGraph {
     tasks: Vec<Task>,
     layers: Vec<Layer>,
-    by_key: HashMap<Key, TaskId>,
+    // foldhash: keys are hashed once per task while building and optimising.
+    by_key: HashMap<Key, TaskId, foldhash::fast::FixedState>,
     outputs: Vec<TaskId>,
 }
 
@@ -328,6 +329,15 @@ impl TaskGraph {
     /// Keeps only the tasks the outputs need (Dask's `cull`). Ids are renumbered; keys and
     /// layers are kept, layers left empty are dropped.
     pub fn cull(&self) -> TaskGraph {
+        let needed = self.needed();
+        self.rebuild(
+            |id| needed.get(id.index()).copied().unwrap_or(false),
+            |_, t| t.clone(),
+        )
+    }
+
+    /// The tasks the outputs depend on.
+    fn needed(&self) -> Vec<bool> {
         let mut needed = vec![false; self.tasks.len()];
         let mut stack: Vec<TaskId> = self.outputs.clone();
         while let Some(id) = stack.pop() {
@@ -339,16 +349,11 @@ impl TaskGraph {
                 stack.extend(t.deps.iter().copied());
             }
         }
-        self.rebuild(
-            |id| needed.get(id.index()).copied().unwrap_or(false),
-            |_, t| t.clone(),
-        )
+        needed
     }
 
-    /// Fuses linear chains (Dask's `fuse`): a task whose only dependent has it as its only
-    /// dependency is merged into that dependent. The fused task keeps the last key of the
-    /// chain and runs the chain's operations in order; outputs are never fused away.
-    pub fn fuse(&self) -> TaskGraph {
+    /// absorbed[i]: task i is folded into its single dependent by `fuse`.
+    fn absorbed(&self) -> Vec<bool> {
         let dependents = self.dependents();
         let is_output: Vec<bool> = {
             let mut v = vec![false; self.tasks.len()];
@@ -359,8 +364,7 @@ impl TaskGraph {
             }
             v
         };
-        // absorbed[i]: task i is folded into its single dependent.
-        let absorbed: Vec<bool> = (0..self.tasks.len())
+        (0..self.tasks.len())
             .map(|i| {
                 let Some(deps_of) = dependents.get(i) else {
                     return false;
@@ -375,7 +379,14 @@ impl TaskGraph {
                     && child.op.fusable()
                     && self.tasks.get(i).is_some_and(|t| t.op.fusable())
             })
-            .collect();
+            .collect()
+    }
+
+    /// Fuses linear chains (Dask's `fuse`): a task whose only dependent has it as its only
+    /// dependency is merged into that dependent. The fused task keeps the last key of the
+    /// chain and runs the chain's operations in order; outputs are never fused away.
+    pub fn fuse(&self) -> TaskGraph {
+        let absorbed = self.absorbed();
         let chain_of = |id: TaskId| -> (Vec<Op>, Vec<TaskId>, Vec<String>) {
             // Walk up the chain from `id` through absorbed single dependencies.
             let mut ops = Vec::new();
@@ -522,8 +533,14 @@ impl TaskGraph {
 
     /// Applies the optimisations that are switched on.
     pub fn optimize(&self, opts: OptimizeOptions) -> TaskGraph {
-        let g = if opts.cull { self.cull() } else { self.clone() };
-        if opts.fuse {
+        self.clone().into_optimized(opts)
+    }
+
+    /// `optimize` without copying: a pass with nothing to cull or fuse keeps the graph as
+    /// it is (large graphs of trivial tasks spend much of their time here otherwise).
+    pub fn into_optimized(self, opts: OptimizeOptions) -> TaskGraph {
+        let g = if opts.cull && self.needed().iter().any(|n| !n) { self.cull() } else { self };
+        if opts.fuse && g.absorbed().iter().any(|a| *a) {
             g.fuse()
         } else {
             g
