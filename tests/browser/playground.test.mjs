@@ -225,7 +225,7 @@ test('a dataframe cell shows a table with dtypes, npartitions and divisions', as
   await page.locator('#run-all').click();
   await page.waitForFunction(() => [...document.querySelectorAll('.cell')].every((c) => c.dataset.status), null, { timeout: 60_000 });
   const statuses = await page.locator('.cell').evaluateAll((cs) => cs.map((c) => c.dataset.status));
-  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok']);
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
   const first = page.locator('.cell').nth(0);
   assert.equal(await first.locator('.frame-head').innerText(), 'dataframe · 12 rows × 3 columns · npartitions=3 · divisions (0, 4, 8, 11)');
   const header = await first.locator('table.frame thead tr').nth(0).locator('th').allInnerTexts();
@@ -255,6 +255,13 @@ test('a dataframe cell shows a table with dtypes, npartitions and divisions', as
     ['red', '6', '1.5', '3', '4'],
   ]);
   assert.match(await page.locator('.cell').nth(4).locator('.frame-head').innerText(), /^dataframe · 10 rows × 2 columns · npartitions=2/);
+  // The merge cell: the shuffled left join keeps every row and adds the coach.
+  const merged = page.locator('.cell').nth(5);
+  const mergedCols = await merged.locator('table.frame thead tr').nth(0).locator('th').allInnerTexts();
+  assert.deepEqual(mergedCols, ['', 'id', 'team', 'score', 'coach']);
+  assert.match(await merged.locator('.frame-head').innerText(), /^dataframe · 12 rows × 4 columns · npartitions=3 · divisions unknown/);
+  const coaches = await merged.locator('table.frame tbody tr td:nth-child(5)').allInnerTexts();
+  assert.ok(coaches.length === 11 && coaches.slice(0, 10).every((c) => ['Ana', 'Ben', 'Cai'].includes(c)), coaches.join());
   // Its graph, one node per task: from_records x3, chunk x3, combine x2 (splitEvery 2), agg.
   await page.locator('#optimize').uncheck();
   await runCell(page, 3);

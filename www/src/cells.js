@@ -31,8 +31,9 @@ export function prepare(code) {
     if (!isStatement && last !== '') {
       try {
         // eslint-disable-next-line no-new
-        new AsyncFunction(`return (${last});`);
-        body[i] = `return (${last});`;
+        // The paren goes on its own line, so a trailing `// comment` cannot swallow it.
+        new AsyncFunction(`return (${last}\n);`);
+        body[i] = `return (${last}\n);`;
       } catch {
         // Not an expression: leave it as a statement.
       }
