@@ -68,6 +68,14 @@ pub fn arange(start: f64, step: f64, offset: usize, len: usize, dtype: DType) ->
     }
 }
 
+/// The block as float64, borrowed when it already is (reductions read big blocks).
+pub fn as_f64(c: &ArrayChunk) -> std::borrow::Cow<'_, ArrayD<f64>> {
+    match c {
+        ArrayChunk::F64(a) => std::borrow::Cow::Borrowed(a),
+        other => std::borrow::Cow::Owned(to_f64(other)),
+    }
+}
+
 pub fn to_f64(c: &ArrayChunk) -> ArrayD<f64> {
     match c {
         ArrayChunk::F64(a) => a.clone(),
@@ -671,7 +679,7 @@ fn reduce_axis(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Result<A
     let along = |n: usize| axis.map(Axis).filter(|a| a.0 < n);
     Ok(match (kind, out_dtype) {
         (RKind::Var { .. }, _) => {
-            let b = to_f64(block);
+            let b = as_f64(block);
             let (n, s, s2) = match along(b.ndim()) {
                 Some(ax) => {
                     let len = b.shape().get(ax.0).copied().unwrap_or(0) as f64;
@@ -719,8 +727,16 @@ fn reduce_axis(kind: RKind, block: &ArrayChunk, axis: Option<usize>) -> Result<A
                 kind.name()
             )))
         }
+        (RKind::Sum | RKind::Mean, DType::F64) => {
+            // ndarray's sums add contiguous data in several lanes at once (vectorised).
+            let b = as_f64(block);
+            ArrayChunk::F64(match along(b.ndim()) {
+                Some(ax) => b.sum_axis(ax).insert_axis(ax),
+                None => ArrayD::from_elem(IxDyn(&[]), b.sum()),
+            })
+        }
         (_, DType::F64) => {
-            let b = to_f64(block);
+            let b = as_f64(block);
             let (init, f): (f64, fn(f64, f64) -> f64) = match kind {
                 RKind::Prod => (1.0, |a, x| a * x),
                 RKind::Min => (f64::INFINITY, |a: f64, x: f64| {
