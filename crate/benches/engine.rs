@@ -28,9 +28,15 @@ fn scheduler(c: &mut Criterion) {
     let mut group = c.benchmark_group("scheduler per task");
     for leaves in [1_000usize, 10_000] {
         let plan = tree(leaves);
-        let tasks = engine.graph(&plan, OptimizeOptions::ALL).map(|g| g.tasks().len()).unwrap_or(leaves);
+        let tasks = engine
+            .graph(&plan, OptimizeOptions::ALL)
+            .map(|g| g.tasks().len())
+            .unwrap_or(leaves);
         group.throughput(Throughput::Elements(tasks as u64));
-        for (name, scheduler, workers) in [("sync", SchedulerKind::Sync, 1), ("threads", SchedulerKind::Threads, 2)] {
+        for (name, scheduler, workers) in [
+            ("sync", SchedulerKind::Sync, 1),
+            ("threads", SchedulerKind::Threads, 2),
+        ] {
             let opts = ComputeOptions {
                 scheduler,
                 workers,
@@ -53,7 +59,10 @@ fn expressions(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, source) in [
         ("js field arithmetic", "x => x.value * 2 + 1"),
-        ("python predicate", "lambda x: x['value'] % 7 == 0 and x['name'] != 'A'"),
+        (
+            "python predicate",
+            "lambda x: x['value'] % 7 == 0 and x['name'] != 'A'",
+        ),
         ("js string method", "x => x.name.toLowerCase() + '-' + x.value"),
     ] {
         if let Ok(f) = Function::parse(source, Lang::Auto) {

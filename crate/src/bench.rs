@@ -44,7 +44,22 @@ pub const CHUNK: usize = 1024;
 
 /// Every workload's name, in the order they run.
 pub const WORKLOADS: &[&str] = &[
-    "W1a", "W1b", "W1c", "W1d", "W1e", "W2a", "W2b", "W2c", "W2d", "W2e", "W3a", "W3b", "W3c", "W3d", "W3e", "W4-10000",
+    "W1a",
+    "W1b",
+    "W1c",
+    "W1d",
+    "W1e",
+    "W2a",
+    "W2b",
+    "W2c",
+    "W2d",
+    "W2e",
+    "W3a",
+    "W3b",
+    "W3c",
+    "W3d",
+    "W3e",
+    "W4-10000",
     "W4-100000",
 ];
 
@@ -87,13 +102,18 @@ impl Sizes {
 
 fn even_cuts(n: usize, parts: usize) -> Vec<(usize, usize)> {
     let parts = parts.max(1);
-    (0..parts)
-        .map(|p| (n * p / parts, n * (p + 1) / parts))
-        .collect()
+    (0..parts).map(|p| (n * p / parts, n * (p + 1) / parts)).collect()
 }
 
 /// A source node and the partitions its result is made of.
-fn adopt(engine: &Engine, node: &Node, kind: Kind, partitions: Vec<Partition>, array: Option<ArrayMeta>, frame: Option<FrameMeta>) {
+fn adopt(
+    engine: &Engine,
+    node: &Node,
+    kind: Kind,
+    partitions: Vec<Partition>,
+    array: Option<ArrayMeta>,
+    frame: Option<FrameMeta>,
+) {
     let token = crate::lower::source_token(node);
     let persisted = Persisted {
         kind,
@@ -106,14 +126,22 @@ fn adopt(engine: &Engine, node: &Node, kind: Kind, partitions: Vec<Partition>, a
 }
 
 fn w1_source(engine: &Engine, z: &Sizes) -> Node {
-    let node = Node::new("records", "bag.from_sequence", &[], json!({"items": ["bench W1", z.records], "npartitions": PARTITIONS}));
+    let node = Node::new(
+        "records",
+        "bag.from_sequence",
+        &[],
+        json!({"items": ["bench W1", z.records], "npartitions": PARTITIONS}),
+    );
     let parts = even_cuts(z.records, PARTITIONS)
         .into_iter()
         .map(|(a, b)| {
             Partition::Bag(
                 (a..b)
                     .map(|i| {
-                        let letter = LETTERS.get((u(1, i as u64) % 26) as usize).copied().unwrap_or(b'A');
+                        let letter = LETTERS
+                            .get((u(1, i as u64) % 26) as usize)
+                            .copied()
+                            .unwrap_or(b'A');
                         Value::record([
                             ("name".to_string(), Value::str((letter as char).to_string())),
                             ("value".to_string(), Value::Int((u(2, i as u64) % 1000) as i64)),
@@ -128,7 +156,12 @@ fn w1_source(engine: &Engine, z: &Sizes) -> Node {
 }
 
 fn w1e_source(engine: &Engine, z: &Sizes) -> Node {
-    let node = Node::new("lines", "bag.from_sequence", &[], json!({"items": ["bench W1e", z.lines], "npartitions": PARTITIONS}));
+    let node = Node::new(
+        "lines",
+        "bag.from_sequence",
+        &[],
+        json!({"items": ["bench W1e", z.lines], "npartitions": PARTITIONS}),
+    );
     let parts = even_cuts(z.lines, PARTITIONS)
         .into_iter()
         .map(|(a, b)| {
@@ -149,8 +182,16 @@ fn w1e_source(engine: &Engine, z: &Sizes) -> Node {
 }
 
 fn array_source(engine: &Engine, id: &str, stream: u64, side: usize, chunk: usize) -> Result<Node> {
-    let node = Node::new(id, "array.full", &[], json!({"shape": [side, side], "fill_value": stream, "chunks": chunk}));
-    let chunks: Vec<usize> = even_cuts(side, side.div_ceil(chunk)).iter().map(|(a, b)| b - a).collect();
+    let node = Node::new(
+        id,
+        "array.full",
+        &[],
+        json!({"shape": [side, side], "fill_value": stream, "chunks": chunk}),
+    );
+    let chunks: Vec<usize> = even_cuts(side, side.div_ceil(chunk))
+        .iter()
+        .map(|(a, b)| b - a)
+        .collect();
     let mut parts = Vec::new();
     let mut r0 = 0;
     for rows in &chunks {
@@ -189,7 +230,12 @@ fn w3_schema() -> Arc<Schema> {
 }
 
 fn w3_source(engine: &Engine, z: &Sizes) -> Result<Node> {
-    let node = Node::new("rows", "dataframe.from_records", &[], json!({"records": [{"bench": "W3", "rows": z.rows}], "npartitions": PARTITIONS}));
+    let node = Node::new(
+        "rows",
+        "dataframe.from_records",
+        &[],
+        json!({"records": [{"bench": "W3", "rows": z.rows}], "npartitions": PARTITIONS}),
+    );
     let schema = w3_schema();
     let mut parts = Vec::new();
     for (a, b) in even_cuts(z.rows, PARTITIONS) {
@@ -199,7 +245,8 @@ fn w3_source(engine: &Engine, z: &Sizes) -> Result<Node> {
             Arc::new(StringArray::from(cat)),
             Arc::new(Float64Array::from(val)),
         ];
-        let batch = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| Error::internal(format!("bench W3: {e}")))?;
+        let batch = RecordBatch::try_new(Arc::clone(&schema), cols)
+            .map_err(|e| Error::internal(format!("bench W3: {e}")))?;
         parts.push(Partition::Frame(batch));
     }
     let meta = FrameMeta::new(schema, None);
@@ -208,17 +255,32 @@ fn w3_source(engine: &Engine, z: &Sizes) -> Result<Node> {
 }
 
 fn weights_source(engine: &Engine, z: &Sizes) -> Result<Node> {
-    let node = Node::new("weights", "dataframe.from_records", &[], json!({"records": [{"bench": "weights", "rows": z.keys}], "npartitions": 1}));
+    let node = Node::new(
+        "weights",
+        "dataframe.from_records",
+        &[],
+        json!({"records": [{"bench": "weights", "rows": z.keys}], "npartitions": 1}),
+    );
     let schema = Arc::new(Schema::new(vec![
         Field::new("key", DataType::Int64, true),
         Field::new("weight", DataType::Float64, true),
     ]));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from((0..z.keys as i64).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from((0..z.keys as u64).map(|k| unit(10, k)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            (0..z.keys as u64).map(|k| unit(10, k)).collect::<Vec<_>>(),
+        )),
     ];
-    let batch = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| Error::internal(format!("bench weights: {e}")))?;
-    adopt(engine, &node, Kind::Frame, vec![Partition::Frame(batch)], None, Some(FrameMeta::new(schema, None)));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), cols)
+        .map_err(|e| Error::internal(format!("bench weights: {e}")))?;
+    adopt(
+        engine,
+        &node,
+        Kind::Frame,
+        vec![Partition::Frame(batch)],
+        None,
+        Some(FrameMeta::new(schema, None)),
+    );
     Ok(node)
 }
 
@@ -273,7 +335,11 @@ fn letter_weighted(c: &[Computed]) -> Result<f64> {
     Ok(pairs
         .iter()
         .map(|p| {
-            let letter = p.get(0).and_then(Json::as_str).and_then(|s| s.bytes().next()).unwrap_or(b'A');
+            let letter = p
+                .get(0)
+                .and_then(Json::as_str)
+                .and_then(|s| s.bytes().next())
+                .unwrap_or(b'A');
             (f64::from(letter - b'A') + 1.0) * p.get(1).map_or(0.0, num)
         })
         .sum())
@@ -297,7 +363,9 @@ fn cat_weighted(c: &[Computed]) -> Result<f64> {
         Some(Json::Array(rows)) => rows
             .iter()
             .map(|r| match r {
-                Json::Array(p) => idx(p.first().and_then(Json::as_str).unwrap_or("")) * p.get(1).map_or(0.0, num),
+                Json::Array(p) => {
+                    idx(p.first().and_then(Json::as_str).unwrap_or("")) * p.get(1).map_or(0.0, num)
+                }
                 _ => idx(r["cat"].as_str().unwrap_or("")) * num(&r["count"]),
             })
             .sum(),
@@ -323,19 +391,32 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
             let note = format!("{} records, {PARTITIONS} partitions", z.records);
             match workload {
                 "W1a" => (
-                    plan(vec![src, n("v", "bag.pluck", &["records"], json!({"key": "value"})), n("out", "bag.sum", &["v"], json!({}))]),
+                    plan(vec![
+                        src,
+                        n("v", "bag.pluck", &["records"], json!({"key": "value"})),
+                        n("out", "bag.sum", &["v"], json!({})),
+                    ]),
                     total,
                     note,
                 ),
                 "W1b" => (
-                    plan(vec![src, n("v", "bag.pluck", &["records"], json!({"key": "name"})), n("out", "bag.frequencies", &["v"], json!({}))]),
+                    plan(vec![
+                        src,
+                        n("v", "bag.pluck", &["records"], json!({"key": "name"})),
+                        n("out", "bag.frequencies", &["v"], json!({})),
+                    ]),
                     letter_weighted,
                     note,
                 ),
                 "W1c" => (
                     plan(vec![
                         src,
-                        n("f", "bag.filter", &["records"], json!({"predicate": "x => x.value % 7 == 0"})),
+                        n(
+                            "f",
+                            "bag.filter",
+                            &["records"],
+                            json!({"predicate": "x => x.value % 7 == 0"}),
+                        ),
                         n("out", "bag.count", &["f"], json!({})),
                     ]),
                     total,
@@ -363,7 +444,10 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
                     n("out", "bag.frequencies", &["f"], json!({})),
                 ]),
                 top10,
-                format!("{} lines of 10 words; the top 10 are picked from the frequencies after compute", z.lines),
+                format!(
+                    "{} lines of 10 words; the top 10 are picked from the frequencies after compute",
+                    z.lines
+                ),
             )
         }
         "W2a" | "W2b" | "W2c" | "W2e" => {
@@ -380,7 +464,12 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
                 ],
                 _ => vec![
                     x,
-                    n("g", "array.getitem", &["x"], json!({"index": [{"step": 2}, {"start": 100, "stop": 5000.min(z.side)}]})),
+                    n(
+                        "g",
+                        "array.getitem",
+                        &["x"],
+                        json!({"index": [{"step": 2}, {"start": 100, "stop": 5000.min(z.side)}]}),
+                    ),
                     n("out", "array.std", &["g"], json!({})),
                 ],
             };
@@ -391,7 +480,12 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
             let a = array_source(engine, "a", 5, z.matmul, chunk)?;
             let b = array_source(engine, "b", 6, z.matmul, chunk)?;
             (
-                plan(vec![a, b, n("m", "array.matmul", &["a", "b"], json!({})), n("out", "array.sum", &["m"], json!({}))]),
+                plan(vec![
+                    a,
+                    b,
+                    n("m", "array.matmul", &["a", "b"], json!({})),
+                    n("out", "array.sum", &["m"], json!({})),
+                ]),
                 total,
                 format!("{0}x{0} @ {0}x{0} in {1}x{1} chunks", z.matmul, chunk),
             )
@@ -401,14 +495,27 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
             let note = format!("{} rows, {PARTITIONS} partitions", z.rows);
             match workload {
                 "W3a" => (
-                    plan(vec![src, n("out", "dataframe.groupby_agg", &["rows"], json!({"by": "key", "agg": {"val": "sum"}}))]),
+                    plan(vec![
+                        src,
+                        n(
+                            "out",
+                            "dataframe.groupby_agg",
+                            &["rows"],
+                            json!({"by": "key", "agg": {"val": "sum"}}),
+                        ),
+                    ]),
                     key_weighted,
                     note,
                 ),
                 "W3b" => (
                     plan(vec![
                         src,
-                        n("f", "dataframe.filter", &["rows"], json!({"predicate": {"col": "val", "op": "gt", "value": 0.5}})),
+                        n(
+                            "f",
+                            "dataframe.filter",
+                            &["rows"],
+                            json!({"predicate": {"col": "val", "op": "gt", "value": 0.5}}),
+                        ),
                         n("out", "dataframe.value_counts", &["f"], json!({"column": "cat"})),
                     ]),
                     cat_weighted,
@@ -421,7 +528,12 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
                             src,
                             w,
                             n("m", "dataframe.merge", &["rows", "weights"], json!({"on": "key"})),
-                            n("p", "dataframe.assign", &["m"], json!({"columns": {"vw": "r => r.val * r.weight"}})),
+                            n(
+                                "p",
+                                "dataframe.assign",
+                                &["m"],
+                                json!({"columns": {"vw": "r => r.val * r.weight"}}),
+                            ),
                             n("s", "dataframe.select", &["p"], json!({"columns": ["vw"]})),
                             n("out", "dataframe.sum", &["s"], json!({})),
                         ]),
@@ -430,7 +542,15 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
                     )
                 }
                 _ => (
-                    plan(vec![src, n("out", "dataframe.groupby_agg", &["rows"], json!({"by": "cat", "agg": {"val": ["mean", "max", "count"]}}))]),
+                    plan(vec![
+                        src,
+                        n(
+                            "out",
+                            "dataframe.groupby_agg",
+                            &["rows"],
+                            json!({"by": "cat", "agg": {"val": ["mean", "max", "count"]}}),
+                        ),
+                    ]),
                     cat_stats,
                     note,
                 ),
@@ -441,8 +561,18 @@ pub fn prepare(engine: &Engine, workload: &str, scale: f64) -> Result<Prepared> 
             let bytes = text.len();
             (
                 plan(vec![
-                    n("csv", "dataframe.read_csv", &[], json!({"text": text, "blocksize": bytes.div_ceil(PARTITIONS).max(1)})),
-                    n("out", "dataframe.groupby_agg", &["csv"], json!({"by": "key", "agg": {"val": "sum"}})),
+                    n(
+                        "csv",
+                        "dataframe.read_csv",
+                        &[],
+                        json!({"text": text, "blocksize": bytes.div_ceil(PARTITIONS).max(1)}),
+                    ),
+                    n(
+                        "out",
+                        "dataframe.groupby_agg",
+                        &["csv"],
+                        json!({"by": "key", "agg": {"val": "sum"}}),
+                    ),
                 ]),
                 key_weighted,
                 format!("{} CSV rows ({} bytes) in {PARTITIONS} blocks", z.csv_rows, bytes),

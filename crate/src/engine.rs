@@ -337,12 +337,21 @@ fn output_keys(lowered: &Lowered) -> Result<Vec<Vec<crate::graph::Key>>> {
     lowered
         .outputs
         .iter()
-        .map(|c| c.tasks.iter().map(|id| Ok(lowered.graph.task(*id)?.key.clone())).collect())
+        .map(|c| {
+            c.tasks
+                .iter()
+                .map(|id| Ok(lowered.graph.task(*id)?.key.clone()))
+                .collect()
+        })
         .collect()
 }
 
 /// Maps output collections into the optimised graph by key.
-fn output_tasks(lowered: &Lowered, keys: &[Vec<crate::graph::Key>], run: &TaskGraph) -> Result<Vec<OutputTasks>> {
+fn output_tasks(
+    lowered: &Lowered,
+    keys: &[Vec<crate::graph::Key>],
+    run: &TaskGraph,
+) -> Result<Vec<OutputTasks>> {
     lowered
         .outputs
         .iter()

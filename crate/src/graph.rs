@@ -539,7 +539,11 @@ impl TaskGraph {
     /// `optimize` without copying: a pass with nothing to cull or fuse keeps the graph as
     /// it is (large graphs of trivial tasks spend much of their time here otherwise).
     pub fn into_optimized(self, opts: OptimizeOptions) -> TaskGraph {
-        let g = if opts.cull && self.needed().iter().any(|n| !n) { self.cull() } else { self };
+        let g = if opts.cull && self.needed().iter().any(|n| !n) {
+            self.cull()
+        } else {
+            self
+        };
         if opts.fuse && g.absorbed().iter().any(|a| *a) {
             g.fuse()
         } else {

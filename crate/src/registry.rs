@@ -2,10 +2,10 @@
 //! function that lowers it into tasks. Validation and lowering both read this table, so
 //! an op is added in one place (and documented in docs/plan.md).
 
+use crate::dataframe::transform as T;
 use crate::error::Result;
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::plan::Node;
-use crate::dataframe::transform as T;
 use crate::{array, bag, dataframe, delayed};
 
 /// What a plan node produces.

@@ -208,7 +208,9 @@ impl WasmEngine {
             .bench
             .as_ref()
             .ok_or_else(|| js_error(Error::value("bench: no workload prepared")))?;
-        let graph = engine.graph(&prepared.plan, OptimizeOptions::ALL).map_err(js_error)?;
+        let graph = engine
+            .graph(&prepared.plan, OptimizeOptions::ALL)
+            .map_err(js_error)?;
         Ok(u32::try_from(graph.tasks().len()).unwrap_or(u32::MAX))
     }
 

@@ -1,9 +1,14 @@
 //! Graph shapes of merge (hash shuffle or broadcast), set_index (the divisions task),
 //! loc (culling by divisions) and repartition, the divisions a computed or persisted
 //! frame reports, and errors; values are checked against pandas in tests/oracle.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
-use partita::engine::{Computed, ComputeOptions, Engine};
+use partita::engine::{ComputeOptions, Computed, Engine};
 use partita::events::EventSink;
 use partita::graph::{LayerKind, OptimizeOptions, TaskGraph};
 use partita::plan::{Node, Plan};
@@ -32,7 +37,12 @@ fn merge_plan(nl: usize, nr: usize, how: &str) -> Plan {
         vec![
             source("a", 60, nl),
             source("b", 30, nr),
-            Node::new("m", "dataframe.merge", &["a", "b"], json!({"on": "k", "how": how})),
+            Node::new(
+                "m",
+                "dataframe.merge",
+                &["a", "b"],
+                json!({"on": "k", "how": how}),
+            ),
         ],
         &["m"],
     )
@@ -70,7 +80,11 @@ fn a_shuffle_merge_gathers_every_split_on_both_sides() {
     assert_eq!(shuffles.len(), 2, "{shuffles:?}");
     for (label, tasks) in &shuffles {
         let splits = layer_tasks(&g, &format!("{label}-split"));
-        assert_eq!(splits.len(), if label.ends_with("left") { 4 } else { 3 }, "{label}");
+        assert_eq!(
+            splits.len(),
+            if label.ends_with("left") { 4 } else { 3 },
+            "{label}"
+        );
         assert_eq!(tasks.len(), 4, "{label}: n = max(npartitions)");
         for t in tasks {
             let mut deps = g.task(*t).unwrap().deps.clone();
@@ -90,7 +104,12 @@ fn a_shuffle_merge_gathers_every_split_on_both_sides() {
 
 #[test]
 fn a_broadcast_merge_has_no_shuffle() {
-    for (nl, nr, how, n) in [(5, 1, "left", 5), (5, 1, "inner", 5), (1, 4, "right", 4), (1, 1, "outer", 1)] {
+    for (nl, nr, how, n) in [
+        (5, 1, "left", 5),
+        (5, 1, "inner", 5),
+        (1, 4, "right", 4),
+        (1, 1, "outer", 1),
+    ] {
         let g = Engine::new()
             .graph(&merge_plan(nl, nr, how), OptimizeOptions::NONE)
             .unwrap();
@@ -113,7 +132,10 @@ fn a_broadcast_merge_has_no_shuffle() {
     };
     // Keys k = i % 7 on both sides, every key on both: sum over k of left rows x right rows.
     assert_eq!(sorted(&broadcast).len(), 9 * 5 * 2 + 9 * 4 * 2 + 8 * 4 * 3);
-    assert!(sorted(&broadcast) == sorted(&shuffled), "broadcast and shuffle joins give the same rows");
+    assert!(
+        sorted(&broadcast) == sorted(&shuffled),
+        "broadcast and shuffle joins give the same rows"
+    );
 }
 
 fn set_index_plan(args: Json) -> Plan {
@@ -146,7 +168,13 @@ fn set_index_computes_divisions_in_the_graph_and_reports_them() {
     let out = engine
         .compute(&plan, &ComputeOptions::default(), &EventSink::new())
         .unwrap();
-    let Computed::Frame { divisions, index, columns, .. } = &out[0] else {
+    let Computed::Frame {
+        divisions,
+        index,
+        columns,
+        ..
+    } = &out[0]
+    else {
         panic!("not a frame: {out:?}")
     };
     assert_eq!(index.as_deref(), Some("i"));
@@ -171,24 +199,47 @@ fn persisting_keeps_computed_divisions_and_loc_then_culls() {
     let nodes = || {
         vec![
             source("df", 100, 5),
-            Node::new("s", "dataframe.set_index", &["df"], json!({"column": "i", "npartitions": 4})),
+            Node::new(
+                "s",
+                "dataframe.set_index",
+                &["df"],
+                json!({"column": "i", "npartitions": 4}),
+            ),
         ]
     };
     let loc = |nodes: Vec<Node>| {
         let mut nodes = nodes;
-        nodes.push(Node::new("l", "dataframe.loc", &["s"], json!({"start": 10, "stop": 12})));
+        nodes.push(Node::new(
+            "l",
+            "dataframe.loc",
+            &["s"],
+            json!({"start": 10, "stop": 12}),
+        ));
         Plan::new(nodes, &["l"])
     };
     // Before persisting, divisions are unknown: every partition is filtered.
     let g = engine.graph(&loc(nodes()), OptimizeOptions::NONE).unwrap();
     assert_eq!(layer_tasks(&g, "loc").len(), 4);
     engine
-        .persist(&Plan::new(nodes(), &["s"]), &ComputeOptions::default(), &EventSink::new())
+        .persist(
+            &Plan::new(nodes(), &["s"]),
+            &ComputeOptions::default(),
+            &EventSink::new(),
+        )
         .unwrap();
     let g = engine.graph(&loc(nodes()), OptimizeOptions::NONE).unwrap();
-    assert_eq!(layer_tasks(&g, "loc").len(), 1, "the persisted divisions cull partitions");
+    assert_eq!(
+        layer_tasks(&g, "loc").len(),
+        1,
+        "the persisted divisions cull partitions"
+    );
     let got = compute(&engine, &loc(nodes())).unwrap();
-    let i: Vec<i64> = got.as_array().unwrap().iter().map(|r| r["i"].as_i64().unwrap()).collect();
+    let i: Vec<i64> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["i"].as_i64().unwrap())
+        .collect();
     assert_eq!(i, vec![10, 11, 12]);
 }
 
@@ -199,7 +250,12 @@ fn loc_with_known_divisions_reads_only_the_partitions_that_hold_the_labels() {
         Plan::new(
             vec![
                 source("df", 100, 5),
-                Node::new("s", "dataframe.set_index", &["df"], json!({"column": "i", "divisions": [0, 20, 40, 60, 80, 99]})),
+                Node::new(
+                    "s",
+                    "dataframe.set_index",
+                    &["df"],
+                    json!({"column": "i", "divisions": [0, 20, 40, 60, 80, 99]}),
+                ),
                 Node::new("l", "dataframe.loc", &["s"], args),
             ],
             &["l"],
@@ -214,7 +270,12 @@ fn loc_with_known_divisions_reads_only_the_partitions_that_hold_the_labels() {
         let g = engine.graph(&plan(args.clone()), OptimizeOptions::ALL).unwrap();
         assert_eq!(g.outputs().len(), parts, "{args}");
         let got = compute(&engine, &plan(args.clone())).unwrap();
-        let i: Vec<i64> = got.as_array().unwrap().iter().map(|r| r["i"].as_i64().unwrap()).collect();
+        let i: Vec<i64> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["i"].as_i64().unwrap())
+            .collect();
         assert_eq!(i, rows, "{args}");
     }
 }
@@ -257,23 +318,48 @@ fn errors_name_keys_and_dtypes_and_the_engine_stays_usable() {
     let with = |node: Node| Plan::new(vec![source("a", 20, 2), source("b", 10, 2), node], &["x"]);
     let bad = [
         (
-            with(Node::new("x", "dataframe.merge", &["a", "b"], json!({"left_on": "k", "right_on": "v"}))),
+            with(Node::new(
+                "x",
+                "dataframe.merge",
+                &["a", "b"],
+                json!({"left_on": "k", "right_on": "v"}),
+            )),
             "the left key 'k' is int64 but the right key 'v' is float64",
         ),
         (
-            with(Node::new("x", "dataframe.merge", &["a", "b"], json!({"on": ["k", "zz"]}))),
+            with(Node::new(
+                "x",
+                "dataframe.merge",
+                &["a", "b"],
+                json!({"on": ["k", "zz"]}),
+            )),
             "no column 'zz' on the left; the columns are k, v, i",
         ),
         (
-            with(Node::new("x", "dataframe.merge", &["a", "b"], json!({"on": "k", "suffixes": ["", ""]}))),
+            with(Node::new(
+                "x",
+                "dataframe.merge",
+                &["a", "b"],
+                json!({"on": "k", "suffixes": ["", ""]}),
+            )),
             "two columns named 'v'",
         ),
         (
-            with(Node::new("x", "dataframe.set_index", &["a"], json!({"column": "nope"}))),
+            with(Node::new(
+                "x",
+                "dataframe.set_index",
+                &["a"],
+                json!({"column": "nope"}),
+            )),
             "no column 'nope'; the columns are k, v, i",
         ),
         (
-            with(Node::new("x", "dataframe.set_index", &["a"], json!({"column": "k", "divisions": ["a", "b"]}))),
+            with(Node::new(
+                "x",
+                "dataframe.set_index",
+                &["a"],
+                json!({"column": "k", "divisions": ["a", "b"]}),
+            )),
             "does not fit the index 'k' of dtype int64",
         ),
         (
@@ -281,7 +367,12 @@ fn errors_name_keys_and_dtypes_and_the_engine_stays_usable() {
             "call set_index first",
         ),
         (
-            with(Node::new("x", "dataframe.sort_values", &["a"], json!({"by": ["k", "w"]}))),
+            with(Node::new(
+                "x",
+                "dataframe.sort_values",
+                &["a"],
+                json!({"by": ["k", "w"]}),
+            )),
             "no column 'w'; the columns are k, v, i",
         ),
     ];

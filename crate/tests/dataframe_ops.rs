@@ -74,7 +74,11 @@ fn tree_reductions_have_dask_widths() {
             let mut a = args.clone();
             a["split_every"] = json!(k);
             let plan = Plan::new(vec![source(parts), Node::new("o", op, &["df"], a)], &["o"]);
-            assert_eq!(tree_widths(&plan), widths, "{op}: {parts} partitions, split_every {k}");
+            assert_eq!(
+                tree_widths(&plan),
+                widths,
+                "{op}: {parts} partitions, split_every {k}"
+            );
         }
     }
 }
@@ -100,7 +104,10 @@ fn tree_results_do_not_depend_on_split_every() {
     let n = compute(&engine, &one("dataframe.nunique", json!({}))).unwrap();
     assert_eq!(n, json!({"k": 4, "v": 86, "s": 5}));
     let vc = compute(&engine, &one("dataframe.value_counts", json!({"column": "k"}))).unwrap();
-    assert_eq!(vc, json!([{"k": 0, "count": 25}, {"k": 1, "count": 25}, {"k": 2, "count": 25}, {"k": 3, "count": 25}]));
+    assert_eq!(
+        vc,
+        json!([{"k": 0, "count": 25}, {"k": 1, "count": 25}, {"k": 2, "count": 25}, {"k": 3, "count": 25}])
+    );
 }
 
 #[test]
@@ -111,7 +118,12 @@ fn partitions_and_tail_read_only_their_partitions() {
     // Two literal partitions, fused with their identity tasks.
     assert_eq!(g.len(), 2);
     let rows = compute(&engine, &plan).unwrap();
-    let ks: Vec<i64> = rows.as_array().unwrap().iter().map(|r| r["k"].as_i64().unwrap()).collect();
+    let ks: Vec<i64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["k"].as_i64().unwrap())
+        .collect();
     assert_eq!(ks.len(), 20);
     let tail = one("dataframe.tail", json!({"n": 3}));
     // The last literal partition and the tail task: nothing else is read.
@@ -127,8 +139,18 @@ fn expressions_filter_and_assign_column_wise() {
     let plan = Plan::new(
         vec![
             source(4),
-            Node::new("q", "dataframe.query", &["df"], json!({"expr": "lambda r: (r['v'] > 40) & (r.k == 1)"})),
-            Node::new("a", "dataframe.assign", &["q"], json!({"columns": {"z": "r => r.k * 10 + r.v", "k": "r => -r.k"}})),
+            Node::new(
+                "q",
+                "dataframe.query",
+                &["df"],
+                json!({"expr": "lambda r: (r['v'] > 40) & (r.k == 1)"}),
+            ),
+            Node::new(
+                "a",
+                "dataframe.assign",
+                &["q"],
+                json!({"columns": {"z": "r => r.k * 10 + r.v", "k": "r => -r.k"}}),
+            ),
             Node::new("d", "dataframe.drop", &["a"], json!({"columns": ["s"]})),
         ],
         &["d"],
@@ -144,26 +166,82 @@ fn expressions_filter_and_assign_column_wise() {
 fn bad_input_names_the_op_column_and_dtypes_and_the_engine_stays_usable() {
     let engine = Engine::new();
     let bad = [
-        (one("dataframe.query", json!({"expr": "r => r.s > 1"})), "cannot compare column 's' (string) with 1 (int64)"),
-        (one("dataframe.query", json!({"expr": "r => r.nope == 1"})), "no column 'nope'; the columns are k, v, s"),
-        (one("dataframe.query", json!({"expr": "r => r.k + 1"})), "gives int64 values, not bool"),
-        (one("dataframe.query", json!({"expr": "r => r.s.startsWith('r')"})), "the method .startsWith() is not supported"),
-        (one("dataframe.query", json!({"expr": "r => r.k in [1, 2]"})), "'in' is not supported"),
-        (one("dataframe.assign", json!({"columns": {"z": "r => r.s - 1"}})), "column 's' (string) is not numeric"),
-        (one("dataframe.assign", json!({"columns": {"z": "r => r.v && r.k"}})), "and needs bool operands, and column 'v' (float64) is not bool"),
-        (one("dataframe.rename", json!({"columns": {"nope": "x"}})), "no column 'nope'; the columns are k, v, s"),
-        (one("dataframe.drop", json!({"columns": ["nope"]})), "no column 'nope'"),
-        (one("dataframe.astype", json!({"dtypes": {"k": "int8"}})), "unknown dtype \"int8\""),
-        (one("dataframe.astype", json!({"dtypes": {"v": "int64"}})), "astype: column 'v' (float64) to int64"),
-        (one("dataframe.astype", json!({"dtypes": {"s": "float64"}})), "could not convert 'r0' to float"),
-        (one("dataframe.fillna", json!({"value": {"k": "x"}})), "cannot fill column 'k' (int64) with \"x\" (str)"),
-        (one("dataframe.dropna", json!({"how": "some"})), "how must be 'any' or 'all'"),
-        (one("dataframe.value_counts", json!({"column": "nope"})), "no column 'nope'"),
-        (one("dataframe.partitions", json!({"index": 10})), "partition index 10 is out of range for 10 partitions"),
-        (one("dataframe.map_partitions", json!({"func": "r => r.k"})), "must return a record"),
+        (
+            one("dataframe.query", json!({"expr": "r => r.s > 1"})),
+            "cannot compare column 's' (string) with 1 (int64)",
+        ),
+        (
+            one("dataframe.query", json!({"expr": "r => r.nope == 1"})),
+            "no column 'nope'; the columns are k, v, s",
+        ),
+        (
+            one("dataframe.query", json!({"expr": "r => r.k + 1"})),
+            "gives int64 values, not bool",
+        ),
+        (
+            one("dataframe.query", json!({"expr": "r => r.s.startsWith('r')"})),
+            "the method .startsWith() is not supported",
+        ),
+        (
+            one("dataframe.query", json!({"expr": "r => r.k in [1, 2]"})),
+            "'in' is not supported",
+        ),
+        (
+            one("dataframe.assign", json!({"columns": {"z": "r => r.s - 1"}})),
+            "column 's' (string) is not numeric",
+        ),
+        (
+            one("dataframe.assign", json!({"columns": {"z": "r => r.v && r.k"}})),
+            "and needs bool operands, and column 'v' (float64) is not bool",
+        ),
+        (
+            one("dataframe.rename", json!({"columns": {"nope": "x"}})),
+            "no column 'nope'; the columns are k, v, s",
+        ),
+        (
+            one("dataframe.drop", json!({"columns": ["nope"]})),
+            "no column 'nope'",
+        ),
+        (
+            one("dataframe.astype", json!({"dtypes": {"k": "int8"}})),
+            "unknown dtype \"int8\"",
+        ),
+        (
+            one("dataframe.astype", json!({"dtypes": {"v": "int64"}})),
+            "astype: column 'v' (float64) to int64",
+        ),
+        (
+            one("dataframe.astype", json!({"dtypes": {"s": "float64"}})),
+            "could not convert 'r0' to float",
+        ),
+        (
+            one("dataframe.fillna", json!({"value": {"k": "x"}})),
+            "cannot fill column 'k' (int64) with \"x\" (str)",
+        ),
+        (
+            one("dataframe.dropna", json!({"how": "some"})),
+            "how must be 'any' or 'all'",
+        ),
+        (
+            one("dataframe.value_counts", json!({"column": "nope"})),
+            "no column 'nope'",
+        ),
+        (
+            one("dataframe.partitions", json!({"index": 10})),
+            "partition index 10 is out of range for 10 partitions",
+        ),
+        (
+            one("dataframe.map_partitions", json!({"func": "r => r.k"})),
+            "must return a record",
+        ),
         (
             Plan::new(
-                vec![Node::new("c", "dataframe.from_columns", &[], json!({"columns": {"a": [1, 2], "b": [1]}}))],
+                vec![Node::new(
+                    "c",
+                    "dataframe.from_columns",
+                    &[],
+                    json!({"columns": {"a": [1, 2], "b": [1]}}),
+                )],
                 &["c"],
             ),
             "all columns must have the same length",
@@ -191,7 +269,10 @@ fn bad_input_names_the_op_column_and_dtypes_and_the_engine_stays_usable() {
             "to_dataframe: column 'a' is string but a value is",
         ),
         (
-            Plan::new(vec![Node::new("i", "dataframe.from_ipc", &[], json!({"ipc": "AAAA"}))], &["i"]),
+            Plan::new(
+                vec![Node::new("i", "dataframe.from_ipc", &[], json!({"ipc": "AAAA"}))],
+                &["i"],
+            ),
             "from_ipc",
         ),
     ];
@@ -206,11 +287,19 @@ fn bad_input_names_the_op_column_and_dtypes_and_the_engine_stays_usable() {
 #[test]
 fn ipc_round_trips_and_to_csv_has_a_header() {
     let engine = Engine::new();
-    let plan = Plan::new(vec![source(3), Node::new("o", "dataframe.to_ipc", &["df"], json!({}))], &["o"]);
+    let plan = Plan::new(
+        vec![source(3), Node::new("o", "dataframe.to_ipc", &["df"], json!({}))],
+        &["o"],
+    );
     let b64 = compute(&engine, &plan).unwrap();
     let back = Plan::new(
         vec![
-            Node::new("i", "dataframe.from_ipc", &[], json!({"ipc": b64, "npartitions": 3})),
+            Node::new(
+                "i",
+                "dataframe.from_ipc",
+                &[],
+                json!({"ipc": b64, "npartitions": 3}),
+            ),
             Node::new("c", "dataframe.to_csv", &["i"], json!({})),
         ],
         &["c"],
@@ -226,7 +315,12 @@ fn ipc_round_trips_and_to_csv_has_a_header() {
 fn python_bitwise_operators_work_on_bools_and_ints_in_bag_expressions_too() {
     use partita::expr::{Function, Lang};
     use partita::value::Value;
-    let call = |src: &str| Function::parse(src, Lang::Auto).unwrap().call1(&Value::Int(6)).unwrap();
+    let call = |src: &str| {
+        Function::parse(src, Lang::Auto)
+            .unwrap()
+            .call1(&Value::Int(6))
+            .unwrap()
+    };
     assert_eq!(call("lambda x: (x > 1) & (x < 5)"), Value::Bool(false));
     assert_eq!(call("lambda x: (x > 1) | (x < 5)"), Value::Bool(true));
     assert_eq!(call("lambda x: ~(x > 1)"), Value::Bool(false));
@@ -235,8 +329,14 @@ fn python_bitwise_operators_work_on_bools_and_ints_in_bag_expressions_too() {
     assert_eq!(call("lambda x: ~x"), Value::Int(-7));
     // & binds tighter than comparisons, as in Python: 1 < (x & 3).
     assert_eq!(call("lambda x: 1 < x & 3"), Value::Bool(true));
-    let err = Function::parse("lambda x: 'a' & x", Lang::Auto).unwrap().call1(&Value::Int(1)).unwrap_err();
-    assert!(err.to_string().contains("unsupported operand types for &"), "{err}");
+    let err = Function::parse("lambda x: 'a' & x", Lang::Auto)
+        .unwrap()
+        .call1(&Value::Int(1))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported operand types for &"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -249,7 +349,10 @@ fn map_partitions_with_meta_does_not_call_the_function_while_building() {
     );
     let out = compute(&engine, &plan).unwrap();
     assert_eq!(out[7], json!({"n": 2}));
-    let no_meta = one("dataframe.map_partitions", json!({"func": "lambda r: {'n': int(r['s'][1:])}"}));
+    let no_meta = one(
+        "dataframe.map_partitions",
+        json!({"func": "lambda r: {'n': int(r['s'][1:])}"}),
+    );
     let err = compute(&engine, &no_meta).unwrap_err();
     assert!(err.contains("pass meta"), "{err}");
 }

@@ -697,30 +697,49 @@ fn sync_slow_motion_reports_tasks_running_during_their_wait() {
 fn a_silent_sink_keeps_no_events_and_changes_no_result() {
     let plan = Plan::new(
         vec![
-            Node::new("b", "bag.from_sequence", &[], json!({"items": range_items(200), "npartitions": 20})),
+            Node::new(
+                "b",
+                "bag.from_sequence",
+                &[],
+                json!({"items": range_items(200), "npartitions": 20}),
+            ),
             Node::new("m", "bag.map", &["b"], json!({"func": "x => x * 3"})),
             Node::new("s", "bag.sum", &["m"], json!({"split_every": 3})),
         ],
         &["s"],
     );
     let engine = Engine::new();
-    for (scheduler, workers) in [(SchedulerKind::Sync, 1), (SchedulerKind::Sync, 3), (SchedulerKind::Threads, 2)] {
+    for (scheduler, workers) in [
+        (SchedulerKind::Sync, 1),
+        (SchedulerKind::Sync, 3),
+        (SchedulerKind::Threads, 2),
+    ] {
         let silent = EventSink::silent();
         let out = engine.compute(&plan, &opts(scheduler, workers), &silent).unwrap();
         assert_eq!(out[0].as_value(), &Value::Int(3 * 199 * 200 / 2));
         assert!(silent.drain().is_empty());
         let loud = EventSink::new();
         engine.compute(&plan, &opts(scheduler, workers), &loud).unwrap();
-        assert!(loud.drain().iter().any(|e| matches!(e, Event::TaskFinished { .. })));
+        assert!(loud
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::TaskFinished { .. })));
     }
     // Failures still surface with their key.
     let bad = Plan::new(
         vec![
-            Node::new("b", "bag.from_sequence", &[], json!({"items": [1, 0], "npartitions": 2})),
+            Node::new(
+                "b",
+                "bag.from_sequence",
+                &[],
+                json!({"items": [1, 0], "npartitions": 2}),
+            ),
             Node::new("m", "bag.map", &["b"], json!({"func": "x => 1 / x"})),
         ],
         &["m"],
     );
-    let err = engine.compute(&bad, &opts(SchedulerKind::Threads, 2), &EventSink::silent()).unwrap_err();
+    let err = engine
+        .compute(&bad, &opts(SchedulerKind::Threads, 2), &EventSink::silent())
+        .unwrap_err();
     assert!(err.key.is_some(), "{err:?}");
 }

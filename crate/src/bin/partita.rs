@@ -167,7 +167,13 @@ fn measure(
     Ok((median, checksum, tasks))
 }
 
-fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64, scaling: bool) -> Result<(), Failure> {
+fn bench(
+    only: Option<String>,
+    workers: Option<usize>,
+    repeat: usize,
+    scale: f64,
+    scaling: bool,
+) -> Result<(), Failure> {
     let cores = default_workers();
     let workers = workers.unwrap_or(cores).max(1);
     let wanted: Vec<&str> = partita::bench::WORKLOADS
@@ -177,7 +183,8 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
             // A full name picks that workload only (W4-10000 is not a prefix of W4-100000 here).
             only.as_deref().is_none_or(|o| {
                 o.split(',').map(str::trim).any(|p| {
-                    !p.is_empty() && (*w == p || (!partita::bench::WORKLOADS.contains(&p) && w.starts_with(p)))
+                    !p.is_empty()
+                        && (*w == p || (!partita::bench::WORKLOADS.contains(&p) && w.starts_with(p)))
                 })
             })
         })
@@ -242,7 +249,10 @@ fn bench(only: Option<String>, workers: Option<usize>, repeat: usize, scale: f64
                     "note": prepared.note,
                 });
                 if let (true, Some(fields)) = (w.starts_with("W4"), line.as_object_mut()) {
-                    fields.insert("us_per_task".into(), serde_json::json!(seconds * 1e6 / tasks.max(1) as f64));
+                    fields.insert(
+                        "us_per_task".into(),
+                        serde_json::json!(seconds * 1e6 / tasks.max(1) as f64),
+                    );
                 }
                 let _ = writeln!(out, "{line}");
                 let _ = out.flush();

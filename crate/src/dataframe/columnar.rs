@@ -9,7 +9,9 @@ use crate::expr::{caret_message, Function};
 use crate::value::Value;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{new_null_array, Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    new_null_array, Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Schema};
 use std::sync::Arc;
 
@@ -140,18 +142,28 @@ impl Compiler<'_> {
                 Some(n) => Ok(n),
                 None => Err(self.unsupported(*span, "the whole row (use r.<column>)")),
             },
-            Expr::Member { object, name, span, .. } if self.is_row(object) => self.column(name, *span),
+            Expr::Member {
+                object, name, span, ..
+            } if self.is_row(object) => self.column(name, *span),
             Expr::Index { object, index, span } if self.is_row(object) => match &**index {
                 Expr::Literal(Value::Str(name), _) => self.column(name, *span),
                 _ => Err(self.unsupported(*span, "a row index that is not a column name string")),
             },
-            Expr::Member { span, .. } => Err(self.unsupported(*span, "a field of something other than the row")),
+            Expr::Member { span, .. } => {
+                Err(self.unsupported(*span, "a field of something other than the row"))
+            }
             Expr::Index { span, .. } => Err(self.unsupported(*span, "indexing something other than the row")),
             Expr::Slice { span, .. } => Err(self.unsupported(*span, "slicing")),
             Expr::List(_, span) => Err(self.unsupported(*span, "a list literal")),
             Expr::Record(_, span) => Err(self.unsupported(*span, "a record literal")),
-            Expr::MethodCall { name, span, .. } => Err(self.unsupported(*span, &format!("the method .{name}()"))),
-            Expr::Call { func: Builtin::Abs, args, span } => {
+            Expr::MethodCall { name, span, .. } => {
+                Err(self.unsupported(*span, &format!("the method .{name}()")))
+            }
+            Expr::Call {
+                func: Builtin::Abs,
+                args,
+                span,
+            } => {
                 let [a] = args.as_slice() else {
                     return Err(self.fail(*span, "abs takes one argument".into()));
                 };
@@ -185,15 +197,32 @@ impl Compiler<'_> {
                     }
                 }
             }
-            Expr::Binary { op: op @ (BinaryOp::BitAnd | BinaryOp::BitOr), left, right, span } => {
-                self.logical(*op == BinaryOp::BitAnd, left, right, *span)
-            }
-            Expr::Binary { op, left, right, span } => {
+            Expr::Binary {
+                op: op @ (BinaryOp::BitAnd | BinaryOp::BitOr),
+                left,
+                right,
+                span,
+            } => self.logical(*op == BinaryOp::BitAnd, left, right, *span),
+            Expr::Binary {
+                op,
+                left,
+                right,
+                span,
+            } => {
                 let (a, b) = (self.compile(left)?, self.compile(right)?);
                 self.arith(*op, a, b, *span)
             }
-            Expr::Logical { op: LogicalOp::Coalesce, span, .. } => Err(self.unsupported(*span, "??")),
-            Expr::Logical { op, left, right, span } => self.logical(*op == LogicalOp::And, left, right, *span),
+            Expr::Logical {
+                op: LogicalOp::Coalesce,
+                span,
+                ..
+            } => Err(self.unsupported(*span, "??")),
+            Expr::Logical {
+                op,
+                left,
+                right,
+                span,
+            } => self.logical(*op == LogicalOp::And, left, right, *span),
             Expr::Compare { first, rest, .. } => {
                 // A Python chain a < b < c is (a < b) and (b < c).
                 let mut left = self.compile(first)?;
@@ -215,7 +244,12 @@ impl Compiler<'_> {
                 }
                 acc.ok_or_else(|| Error::internal("an empty comparison"))
             }
-            Expr::Conditional { cond, then, otherwise, span } => {
+            Expr::Conditional {
+                cond,
+                then,
+                otherwise,
+                span,
+            } => {
                 let c = self.compile(cond)?;
                 let c = self.boolean(c, "the condition of a ? b : c", *span)?;
                 let (a, b) = self.unify(self.compile(then)?, self.compile(otherwise)?, "a ? b : c", *span)?;
@@ -247,7 +281,10 @@ impl Compiler<'_> {
             DataType::Null => Ok(retype(n, DataType::Boolean)),
             _ => Err(self.fail(
                 span,
-                format!("{what} needs bool operands, and {} is not bool", Self::describe(&n)),
+                format!(
+                    "{what} needs bool operands, and {} is not bool",
+                    Self::describe(&n)
+                ),
             )),
         }
     }
@@ -257,7 +294,10 @@ impl Compiler<'_> {
             DataType::Int64 | DataType::Float64 => Ok(n),
             DataType::Boolean => Ok(to_int(n)),
             DataType::Null => Ok(retype(n, DataType::Float64)),
-            _ => Err(self.fail(span, format!("{what} needs a number, and {} is not numeric", Self::describe(&n)))),
+            _ => Err(self.fail(
+                span,
+                format!("{what} needs a number, and {} is not numeric", Self::describe(&n)),
+            )),
         }
     }
 
@@ -280,7 +320,11 @@ impl Compiler<'_> {
             _ => {
                 return Err(self.fail(
                     span,
-                    format!("{what}: {} and {} have incompatible dtypes", Self::describe(&a), Self::describe(&b)),
+                    format!(
+                        "{what}: {} and {} have incompatible dtypes",
+                        Self::describe(&a),
+                        Self::describe(&b)
+                    ),
                 ))
             }
         })
@@ -295,7 +339,9 @@ impl Compiler<'_> {
         match op {
             CompareOp::In | CompareOp::NotIn => return Err(self.unsupported(span, "'in'")),
             // `x == null` / `x is None` is a null test, as pandas' isnull.
-            CompareOp::Eq | CompareOp::Is | CompareOp::Ne | CompareOp::IsNot if is_null_lit(&a) || is_null_lit(&b) => {
+            CompareOp::Eq | CompareOp::Is | CompareOp::Ne | CompareOp::IsNot
+                if is_null_lit(&a) || is_null_lit(&b) =>
+            {
                 let negate = matches!(op, CompareOp::Ne | CompareOp::IsNot);
                 let other = if is_null_lit(&a) { b } else { a };
                 return Ok(null_test(other, negate));
@@ -308,7 +354,11 @@ impl Compiler<'_> {
         if !ok {
             return Err(self.fail(
                 span,
-                format!("cannot compare {} with {}", Self::describe(&a), Self::describe(&b)),
+                format!(
+                    "cannot compare {} with {}",
+                    Self::describe(&a),
+                    Self::describe(&b)
+                ),
             ));
         }
         let (a, b) = self.unify(a, b, &what, span)?;
@@ -326,7 +376,9 @@ impl Compiler<'_> {
     fn arith(&self, op: BinaryOp, a: Node, b: Node, span: Span) -> Result<Node> {
         let what = format!("operator {}", op.symbol());
         if op == BinaryOp::Add && (a.dtype == DataType::Utf8 || b.dtype == DataType::Utf8) {
-            if (a.dtype == DataType::Utf8 || a.dtype == DataType::Null) && (b.dtype == DataType::Utf8 || b.dtype == DataType::Null) {
+            if (a.dtype == DataType::Utf8 || a.dtype == DataType::Null)
+                && (b.dtype == DataType::Utf8 || b.dtype == DataType::Null)
+            {
                 let (a, b) = (retype(a, DataType::Utf8), retype(b, DataType::Utf8));
                 return Ok(Node {
                     kind: K::Arith(op, Box::new(a), Box::new(b)),
@@ -335,7 +387,11 @@ impl Compiler<'_> {
             }
             return Err(self.fail(
                 span,
-                format!("{what}: cannot add {} and {}", Self::describe(&a), Self::describe(&b)),
+                format!(
+                    "{what}: cannot add {} and {}",
+                    Self::describe(&a),
+                    Self::describe(&b)
+                ),
             ));
         }
         for n in [&a, &b] {
@@ -348,7 +404,11 @@ impl Compiler<'_> {
         }
         let (a, b) = self.unify(a, b, &what, span)?;
         // True division is always float64, as in pandas.
-        let (a, b) = if op == BinaryOp::Div { (to_float(a), to_float(b)) } else { (a, b) };
+        let (a, b) = if op == BinaryOp::Div {
+            (to_float(a), to_float(b))
+        } else {
+            (a, b)
+        };
         let dtype = a.dtype.clone();
         Ok(Node {
             kind: K::Arith(op, Box::new(a), Box::new(b)),
@@ -359,7 +419,10 @@ impl Compiler<'_> {
 
 fn retype(n: Node, t: DataType) -> Node {
     if matches!(n.kind, K::Lit(Value::Null)) {
-        Node { kind: n.kind, dtype: t }
+        Node {
+            kind: n.kind,
+            dtype: t,
+        }
     } else {
         n
     }
@@ -480,7 +543,12 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
         }
         K::ToInt(a) => {
             let a = eval(a, batch)?;
-            Arc::new(bools(&a)?.iter().map(|b| b.map(i64::from)).collect::<Int64Array>())
+            Arc::new(
+                bools(&a)?
+                    .iter()
+                    .map(|b| b.map(i64::from))
+                    .collect::<Int64Array>(),
+            )
         }
         K::Neg(a) => arrow_arith::numeric::neg_wrapping(&eval(a, batch)?).map_err(ak)?,
         K::Abs(a) => {
@@ -507,7 +575,10 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
             let a = eval(a, batch)?;
             // NaN is missing too, as pandas' isnull.
             let mask: BooleanArray = match a.as_primitive_opt::<Float64Type>() {
-                Some(f) => f.iter().map(|x| Some(x.is_none_or(f64::is_nan) != *negate)).collect(),
+                Some(f) => f
+                    .iter()
+                    .map(|x| Some(x.is_none_or(f64::is_nan) != *negate))
+                    .collect(),
                 None => (0..a.len()).map(|i| Some(a.is_null(i) != *negate)).collect(),
             };
             Arc::new(mask)
@@ -515,18 +586,21 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
         K::Cmp(op, a, b) => {
             let (x, y) = (eval(a, batch)?, eval(b, batch)?);
             let out = match op {
-                    CompareOp::Eq => arrow_ord::cmp::eq(&x, &y),
-                    CompareOp::Ne => arrow_ord::cmp::neq(&x, &y),
-                    CompareOp::Lt => arrow_ord::cmp::lt(&x, &y),
-                    CompareOp::Le => arrow_ord::cmp::lt_eq(&x, &y),
-                    CompareOp::Gt => arrow_ord::cmp::gt(&x, &y),
-                    CompareOp::Ge => arrow_ord::cmp::gt_eq(&x, &y),
-                    other => return Err(Error::internal(format!("comparison {}", other.symbol()))),
-                }
-                .map_err(ak)?;
+                CompareOp::Eq => arrow_ord::cmp::eq(&x, &y),
+                CompareOp::Ne => arrow_ord::cmp::neq(&x, &y),
+                CompareOp::Lt => arrow_ord::cmp::lt(&x, &y),
+                CompareOp::Le => arrow_ord::cmp::lt_eq(&x, &y),
+                CompareOp::Gt => arrow_ord::cmp::gt(&x, &y),
+                CompareOp::Ge => arrow_ord::cmp::gt_eq(&x, &y),
+                other => return Err(Error::internal(format!("comparison {}", other.symbol()))),
+            }
+            .map_err(ak)?;
             // Arrow orders NaN above every number; IEEE (and pandas) make every comparison
             // with NaN false, except !=.
-            match (x.as_primitive_opt::<Float64Type>(), y.as_primitive_opt::<Float64Type>()) {
+            match (
+                x.as_primitive_opt::<Float64Type>(),
+                y.as_primitive_opt::<Float64Type>(),
+            ) {
                 (Some(p), Some(q)) if p.values().iter().chain(q.values().iter()).any(|v| v.is_nan()) => {
                     let ne = *op == CompareOp::Ne;
                     Arc::new(
@@ -647,6 +721,8 @@ fn arith(op: BinaryOp, x: &ArrayRef, y: &ArrayRef) -> Result<ArrayRef> {
                     .collect::<Float64Array>(),
             )
         }
-        BinaryOp::BitAnd | BinaryOp::BitOr => return Err(Error::internal("bitwise ops are compiled as logical")),
+        BinaryOp::BitAnd | BinaryOp::BitOr => {
+            return Err(Error::internal("bitwise ops are compiled as logical"))
+        }
     })
 }

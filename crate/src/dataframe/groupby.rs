@@ -12,7 +12,9 @@
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, SortOptions};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -128,7 +130,10 @@ impl GroupSpec {
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let field = |c: &str| {
             schema.field_with_name(c).map_err(|_| {
-                Error::value(format!("groupby: no column '{c}'; the columns are {}", names.join(", ")))
+                Error::value(format!(
+                    "groupby: no column '{c}'; the columns are {}",
+                    names.join(", ")
+                ))
             })
         };
         if keys.is_empty() {
@@ -137,7 +142,10 @@ impl GroupSpec {
         let mut key_fields = Vec::new();
         for k in &keys {
             let f = field(k)?;
-            if !matches!(f.data_type(), DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8) {
+            if !matches!(
+                f.data_type(),
+                DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
+            ) {
                 return Err(Error::type_error(format!(
                     "groupby: cannot group by '{k}' of dtype {}",
                     super::kernels::dtype_name(f.data_type())
@@ -203,24 +211,48 @@ impl GroupSpec {
         let mut partial = key_fields;
         partial.push(Arc::new(Field::new("size", DataType::Int64, false)));
         for s in &stats {
-            partial.push(Arc::new(Field::new(stat_name(&s.column, "n"), DataType::Int64, false)));
+            partial.push(Arc::new(Field::new(
+                stat_name(&s.column, "n"),
+                DataType::Int64,
+                false,
+            )));
             if s.sum {
-                let t = if s.dtype == DataType::Float64 { DataType::Float64 } else { DataType::Int64 };
+                let t = if s.dtype == DataType::Float64 {
+                    DataType::Float64
+                } else {
+                    DataType::Int64
+                };
                 partial.push(Arc::new(Field::new(stat_name(&s.column, "sum"), t, false)));
             }
             if s.m2 {
-                partial.push(Arc::new(Field::new(stat_name(&s.column, "m2"), DataType::Float64, false)));
+                partial.push(Arc::new(Field::new(
+                    stat_name(&s.column, "m2"),
+                    DataType::Float64,
+                    false,
+                )));
             }
-            for (on, stat) in [(s.min, "min"), (s.max, "max"), (s.first, "first"), (s.last, "last")] {
+            for (on, stat) in [
+                (s.min, "min"),
+                (s.max, "max"),
+                (s.first, "first"),
+                (s.last, "last"),
+            ] {
                 if on {
-                    partial.push(Arc::new(Field::new(stat_name(&s.column, stat), s.dtype.clone(), true)));
+                    partial.push(Arc::new(Field::new(
+                        stat_name(&s.column, stat),
+                        s.dtype.clone(),
+                        true,
+                    )));
                 }
             }
         }
         let mut seen = std::collections::HashSet::new();
         for f in &out_fields {
             if !seen.insert(f.name().clone()) {
-                return Err(Error::value(format!("groupby: two output columns are named '{}'", f.name())));
+                return Err(Error::value(format!(
+                    "groupby: two output columns are named '{}'",
+                    f.name()
+                )));
             }
         }
         Ok(GroupSpec {
@@ -300,7 +332,11 @@ fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>,
     let hashes = super::shuffle::row_hashes(batch, keys, "groupby")?;
     let cols: Vec<&ArrayRef> = keys
         .iter()
-        .map(|k| batch.column_by_name(k).ok_or_else(|| Error::value(format!("groupby: no column '{k}'"))))
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .ok_or_else(|| Error::value(format!("groupby: no column '{k}'")))
+        })
         .collect::<Result<_>>()?;
     let views: Vec<KeyCol> = cols.iter().map(|c| KeyCol::new(c)).collect::<Result<_>>()?;
     let mut heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>> = HashMap::default();
@@ -345,7 +381,11 @@ fn numbers(c: &ArrayRef) -> Vec<Option<f64>> {
             .iter()
             .map(|x| x.filter(|v| !v.is_nan()))
             .collect(),
-        DataType::Int64 => c.as_primitive::<Int64Type>().iter().map(|x| x.map(|v| v as f64)).collect(),
+        DataType::Int64 => c
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|x| x.map(|v| v as f64))
+            .collect(),
         DataType::Boolean => c.as_boolean().iter().map(|x| x.map(f64::from)).collect(),
         _ => vec![None; c.len()],
     }
@@ -366,7 +406,11 @@ fn present(c: &ArrayRef, i: usize) -> bool {
         return false;
     }
     match c.data_type() {
-        DataType::Float64 => c.as_primitive::<Float64Type>().values().get(i).is_some_and(|x| !x.is_nan()),
+        DataType::Float64 => c
+            .as_primitive::<Float64Type>()
+            .values()
+            .get(i)
+            .is_some_and(|x| !x.is_nan()),
         _ => true,
     }
 }
@@ -377,7 +421,9 @@ fn pick_rows(c: &ArrayRef, ids: &[Option<u32>], groups: usize, want: Agg) -> Res
         .map_err(|e| Error::internal(format!("groupby {}: {e}", want.name())))?;
     let mut best: Vec<Option<u32>> = vec![None; groups];
     for (i, g) in ids.iter().enumerate() {
-        let (Some(g), true) = (g, present(c, i)) else { continue };
+        let (Some(g), true) = (g, present(c, i)) else {
+            continue;
+        };
         if let Some(slot) = best.get_mut(*g as usize) {
             let replace = match (*slot, want) {
                 (None, _) | (Some(_), Agg::Last) => true,
@@ -482,7 +528,12 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
                 }
             }
         }
-        for (on, agg) in [(s.min, Agg::Min), (s.max, Agg::Max), (s.first, Agg::First), (s.last, Agg::Last)] {
+        for (on, agg) in [
+            (s.min, Agg::Min),
+            (s.max, Agg::Max),
+            (s.first, Agg::First),
+            (s.last, Agg::Last),
+        ] {
             if on {
                 cols.push(take(c, pick_rows(c, &ids, groups, agg)?)?);
             }
@@ -555,10 +606,17 @@ pub fn combine(parts: &[RecordBatch], spec: &GroupSpec) -> Result<RecordBatch> {
                         *na = total;
                     }
                 }
-                cols.push(Arc::new(Float64Array::from(acc.iter().map(|a| a.2).collect::<Vec<_>>())));
+                cols.push(Arc::new(Float64Array::from(
+                    acc.iter().map(|a| a.2).collect::<Vec<_>>(),
+                )));
             }
         }
-        for (on, agg) in [(s.min, Agg::Min), (s.max, Agg::Max), (s.first, Agg::First), (s.last, Agg::Last)] {
+        for (on, agg) in [
+            (s.min, Agg::Min),
+            (s.max, Agg::Max),
+            (s.first, Agg::First),
+            (s.last, Agg::Last),
+        ] {
             if on {
                 let c = column(&batch, &stat_name(&s.column, agg.name()))?;
                 cols.push(take(c, pick_rows(c, &ids, groups, agg)?)?);
@@ -584,16 +642,20 @@ pub fn finalize(partial: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> 
         let n = ints(column(partial, &stat_name(&a.column, "n"))?);
         let stat = |s: &str| column(partial, &stat_name(&a.column, s));
         let c: ArrayRef = match a.agg {
-            Agg::Count => Arc::new(Int64Array::from(n.iter().map(|x| x.unwrap_or(0)).collect::<Vec<_>>())),
+            Agg::Count => Arc::new(Int64Array::from(
+                n.iter().map(|x| x.unwrap_or(0)).collect::<Vec<_>>(),
+            )),
             Agg::Sum => Arc::clone(stat("sum")?),
             Agg::Mean => {
                 let sums = numbers(stat("sum")?);
                 Arc::new(Float64Array::from(
                     (0..rows)
-                        .map(|i| match (sums.get(i).copied().flatten(), n.get(i).copied().flatten()) {
-                            (Some(s), Some(k)) if k > 0 => Some(s / k as f64),
-                            _ => None,
-                        })
+                        .map(
+                            |i| match (sums.get(i).copied().flatten(), n.get(i).copied().flatten()) {
+                                (Some(s), Some(k)) if k > 0 => Some(s / k as f64),
+                                _ => None,
+                            },
+                        )
                         .collect::<Vec<_>>(),
                 ))
             }
@@ -640,7 +702,8 @@ pub fn sort_by(batch: &RecordBatch, keys: &[String]) -> Result<RecordBatch> {
         .collect::<Result<_>>()?;
     let idx = arrow_ord::sort::lexsort_to_indices(&columns, None)
         .map_err(|e| Error::internal(format!("groupby sort: {e}")))?;
-    arrow_select::take::take_record_batch(batch, &idx).map_err(|e| Error::internal(format!("groupby sort: {e}")))
+    arrow_select::take::take_record_batch(batch, &idx)
+        .map_err(|e| Error::internal(format!("groupby sort: {e}")))
 }
 
 /// Reads `by` (a column or a list) and `agg` ({col: agg or [aggs]}) or the shortcut
@@ -657,7 +720,11 @@ fn spec_from_args(ctx: &crate::lower::NodeCtx, schema: &Schema) -> Result<GroupS
                     .ok_or_else(|| Error::plan(format!("{label}: key columns are strings, not {v}")))
             })
             .collect::<Result<_>>()?,
-        Some(other) => return Err(Error::plan(format!("{label}: by is a column name or a list, not {other}"))),
+        Some(other) => {
+            return Err(Error::plan(format!(
+                "{label}: by is a column name or a list, not {other}"
+            )))
+        }
         None => return Err(Error::plan(format!("{label}: needs by (the key columns)"))),
     };
     let mut aggs = Vec::new();
@@ -670,7 +737,11 @@ fn spec_from_args(ctx: &crate::lower::NodeCtx, schema: &Schema) -> Result<GroupS
                         aggs.push(AggColumn {
                             column: col.clone(),
                             agg,
-                            name: if agg == Agg::Size { "size".into() } else { col.clone() },
+                            name: if agg == Agg::Size {
+                                "size".into()
+                            } else {
+                                col.clone()
+                            },
                         });
                     }
                     serde_json::Value::Array(names) => {
@@ -694,15 +765,23 @@ fn spec_from_args(ctx: &crate::lower::NodeCtx, schema: &Schema) -> Result<GroupS
             }
         }
         (Some(other), _) => {
-            return Err(Error::plan(format!("{label}: agg is an object {{column: aggregations}}, not {other}")))
+            return Err(Error::plan(format!(
+                "{label}: agg is an object {{column: aggregations}}, not {other}"
+            )))
         }
         (None, Some(func)) => {
             let agg = Agg::parse(func)?;
             if agg == Agg::Size {
-                aggs.push(AggColumn { column: String::new(), agg, name: "size".into() });
+                aggs.push(AggColumn {
+                    column: String::new(),
+                    agg,
+                    name: "size".into(),
+                });
             } else {
                 let only: Option<Vec<String>> = match ctx.json_arg("columns") {
-                    Some(serde_json::Value::Array(c)) => Some(c.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+                    Some(serde_json::Value::Array(c)) => {
+                        Some(c.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    }
                     Some(serde_json::Value::String(c)) => Some(vec![c.clone()]),
                     _ => None,
                 };
@@ -717,11 +796,19 @@ fn spec_from_args(ctx: &crate::lower::NodeCtx, schema: &Schema) -> Result<GroupS
                         .collect(),
                 };
                 for c in candidates {
-                    aggs.push(AggColumn { column: c.clone(), agg, name: c });
+                    aggs.push(AggColumn {
+                        column: c.clone(),
+                        agg,
+                        name: c,
+                    });
                 }
             }
         }
-        (None, None) => return Err(Error::plan(format!("{label}: needs agg ({{column: aggregations}}) or func"))),
+        (None, None) => {
+            return Err(Error::plan(format!(
+                "{label}: needs agg ({{column: aggregations}}) or func"
+            )))
+        }
     }
     let ddof = ctx.usize_arg("ddof")?.unwrap_or(1) as f64;
     GroupSpec::new(schema, keys, aggs, ddof).map_err(|e| e.context(label))
@@ -730,7 +817,10 @@ fn spec_from_args(ctx: &crate::lower::NodeCtx, schema: &Schema) -> Result<GroupS
 /// `groupby(by).agg(...)`: chunk per partition, then a tree of combines `split_every` wide
 /// ending in the finalize step; with `split_out > 1`, a hash shuffle of the partials and a
 /// finalize per output partition.
-pub fn lower_groupby_agg(l: &mut crate::lower::Lowerer, ctx: &crate::lower::NodeCtx) -> Result<crate::lower::Collection> {
+pub fn lower_groupby_agg(
+    l: &mut crate::lower::Lowerer,
+    ctx: &crate::lower::NodeCtx,
+) -> Result<crate::lower::Collection> {
     use super::{FrameMeta, FrameOp};
     use crate::graph::{Key, LayerKind};
     use crate::ops::Op;
@@ -753,12 +843,16 @@ pub fn lower_groupby_agg(l: &mut crate::lower::Lowerer, ctx: &crate::lower::Node
         level.push(l.task(Key::part(&chunk_name, i), chunk_layer, vec![*t], op)?);
     }
     let (name, tasks) = if split_out > 1 {
-        let gathered = super::shuffle::hash_shuffle(l, ctx, "groupby-shuffle", &level, &spec.keys, split_out)?;
+        let gathered =
+            super::shuffle::hash_shuffle(l, ctx, "groupby-shuffle", &level, &spec.keys, split_out)?;
         let name = ctx.layer_name("groupby-agg");
         let layer = l.layer(&name, "groupby-agg", LayerKind::Blockwise, None);
         let mut out = Vec::with_capacity(split_out);
         for (j, t) in gathered.iter().enumerate() {
-            let op = Op::Frame(FrameOp::GroupCombine { spec: Arc::clone(&spec), last: true });
+            let op = Op::Frame(FrameOp::GroupCombine {
+                spec: Arc::clone(&spec),
+                last: true,
+            });
             out.push(l.task(Key::part(&name, j), layer, vec![*t], op)?);
         }
         (name, out)
@@ -766,18 +860,34 @@ pub fn lower_groupby_agg(l: &mut crate::lower::Lowerer, ctx: &crate::lower::Node
         let mut depth: u32 = 0;
         while level.len() > split_every {
             let name = format!("{}{depth}", ctx.layer_name("groupby-combine"));
-            let layer = l.layer(&name, "groupby-combine", LayerKind::ReductionAggregate, Some(depth + 1));
+            let layer = l.layer(
+                &name,
+                "groupby-combine",
+                LayerKind::ReductionAggregate,
+                Some(depth + 1),
+            );
             let mut next = Vec::with_capacity(level.len().div_ceil(split_every));
             for (i, group) in level.chunks(split_every).enumerate() {
-                let op = Op::Frame(FrameOp::GroupCombine { spec: Arc::clone(&spec), last: false });
+                let op = Op::Frame(FrameOp::GroupCombine {
+                    spec: Arc::clone(&spec),
+                    last: false,
+                });
                 next.push(l.task(Key::part(&name, i), layer, group.to_vec(), op)?);
             }
             level = next;
             depth += 1;
         }
         let name = ctx.layer_name("groupby-agg");
-        let layer = l.layer(&name, "groupby-agg", LayerKind::ReductionAggregate, Some(depth + 1));
-        let op = Op::Frame(FrameOp::GroupCombine { spec: Arc::clone(&spec), last: true });
+        let layer = l.layer(
+            &name,
+            "groupby-agg",
+            LayerKind::ReductionAggregate,
+            Some(depth + 1),
+        );
+        let op = Op::Frame(FrameOp::GroupCombine {
+            spec: Arc::clone(&spec),
+            last: true,
+        });
         let last = l.task(Key::part(&name, 0), layer, level, op)?;
         (name, vec![last])
     };
@@ -787,9 +897,6 @@ pub fn lower_groupby_agg(l: &mut crate::lower::Lowerer, ctx: &crate::lower::Node
         tasks,
         token: ctx.token.clone(),
     };
-    l.set_frame_meta(
-        &c,
-        FrameMeta::new(Arc::clone(&spec.output_schema), None),
-    );
+    l.set_frame_meta(&c, FrameMeta::new(Arc::clone(&spec.output_schema), None));
     Ok(c)
 }

@@ -121,9 +121,11 @@ impl IndexOp {
                 };
                 Partition::FrameParts(range_split(frame(0)?, column, *n, divs, *descending)?)
             }
-            IndexOp::Sort { by, descending, first } => {
-                Partition::Frame(sort(frame(0)?, by, *descending, first.as_deref())?)
-            }
+            IndexOp::Sort {
+                by,
+                descending,
+                first,
+            } => Partition::Frame(sort(frame(0)?, by, *descending, first.as_deref())?),
             IndexOp::Loc { column, start, stop } => {
                 Partition::Frame(loc(frame(0)?, column, start.as_ref(), stop.as_ref())?)
             }
@@ -180,7 +182,10 @@ fn piece_bounds(rows: usize, k: usize, of: usize) -> (usize, usize) {
 fn sorted_values(batch: &RecordBatch, column: &str) -> Result<Vec<Value>> {
     let cols = key_columns(batch, &[column.to_string()], "set_index")?;
     let col = cols.first().ok_or_else(|| Error::internal("sample: no column"))?;
-    let mut vals: Vec<Value> = (0..batch.num_rows()).map(|r| cell(col, r)).filter(|v| !v.is_null()).collect();
+    let mut vals: Vec<Value> = (0..batch.num_rows())
+        .map(|r| cell(col, r))
+        .filter(|v| !v.is_null())
+        .collect();
     vals.sort();
     Ok(vals)
 }
@@ -249,10 +254,18 @@ fn divisions(parts: &[&Value], n: usize) -> Vec<Value> {
 
 /// The bucket of every row: partition j holds [d_j, d_j+1); values below the first or
 /// above the last division go to the first or last; nulls last.
-fn range_split(batch: &RecordBatch, column: &str, n: usize, divs: &[Value], descending: bool) -> Result<Vec<RecordBatch>> {
+fn range_split(
+    batch: &RecordBatch,
+    column: &str,
+    n: usize,
+    divs: &[Value],
+    descending: bool,
+) -> Result<Vec<RecordBatch>> {
     let n = n.max(1);
     let cols = key_columns(batch, &[column.to_string()], "range-split")?;
-    let col = cols.first().ok_or_else(|| Error::internal("range-split: no column"))?;
+    let col = cols
+        .first()
+        .ok_or_else(|| Error::internal("range-split: no column"))?;
     let interior: &[Value] = divs.get(1..n.min(divs.len())).unwrap_or(&[]);
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); n];
     for r in 0..batch.num_rows() {
@@ -311,7 +324,9 @@ fn sort(batch: &RecordBatch, by: &[String], descending: bool, first: Option<&str
             let at = schema
                 .index_of(f)
                 .map_err(|_| Error::value(format!("set_index: no column '{f}'")))?;
-            let order: Vec<usize> = std::iter::once(at).chain((0..schema.fields().len()).filter(|i| *i != at)).collect();
+            let order: Vec<usize> = std::iter::once(at)
+                .chain((0..schema.fields().len()).filter(|i| *i != at))
+                .collect();
             sorted
                 .project(&order)
                 .map_err(|e| Error::internal(format!("set_index: {e}")))
@@ -321,7 +336,12 @@ fn sort(batch: &RecordBatch, by: &[String], descending: bool, first: Option<&str
 }
 
 /// The rows whose `column` lies in [start, stop].
-fn loc(batch: &RecordBatch, column: &str, start: Option<&Value>, stop: Option<&Value>) -> Result<RecordBatch> {
+fn loc(
+    batch: &RecordBatch,
+    column: &str,
+    start: Option<&Value>,
+    stop: Option<&Value>,
+) -> Result<RecordBatch> {
     let cols = key_columns(batch, &[column.to_string()], "loc")?;
     let col = cols.first().ok_or_else(|| Error::internal("loc: no column"))?;
     let keep: Vec<u32> = (0..batch.num_rows())
@@ -371,7 +391,10 @@ fn column_type(ctx: &NodeCtx, m: &FrameMeta, name: &str) -> Result<DataType> {
                 m.columns().join(", ")
             ))
         })?;
-    if !matches!(t, DataType::Int64 | DataType::Float64 | DataType::Utf8 | DataType::Boolean) {
+    if !matches!(
+        t,
+        DataType::Int64 | DataType::Float64 | DataType::Utf8 | DataType::Boolean
+    ) {
         return Err(Error::type_error(format!(
             "{}: cannot order by '{name}' of dtype {}",
             op_label(ctx),
@@ -412,14 +435,26 @@ fn range_shuffle(
         let layer = l.layer(&sample_name, &sample_label, LayerKind::ReductionPart, Some(0));
         let mut samples = Vec::with_capacity(inputs.len());
         for (i, dep) in inputs.iter().enumerate() {
-            let op = IndexOp::Sample { column: Arc::clone(&column) };
-            samples.push(l.task(Key::part(&sample_name, i), layer, vec![*dep], Op::Frame(FrameOp::Index(op)))?);
+            let op = IndexOp::Sample {
+                column: Arc::clone(&column),
+            };
+            samples.push(l.task(
+                Key::part(&sample_name, i),
+                layer,
+                vec![*dep],
+                Op::Frame(FrameOp::Index(op)),
+            )?);
         }
         let div_label = format!("{label}-divisions");
         let div_name = ctx.layer_name(&div_label);
         let layer = l.layer(&div_name, &div_label, LayerKind::ReductionAggregate, Some(1));
         let op = IndexOp::Divisions { n };
-        Some(l.task(Key::part(&div_name, 0), layer, samples, Op::Frame(FrameOp::Index(op)))?)
+        Some(l.task(
+            Key::part(&div_name, 0),
+            layer,
+            samples,
+            Op::Frame(FrameOp::Index(op)),
+        )?)
     } else {
         None
     };
@@ -435,13 +470,23 @@ fn range_shuffle(
             descending,
         };
         let deps = std::iter::once(*dep).chain(div_task).collect();
-        splits.push(l.task(Key::part(&split_name, i), layer, deps, Op::Frame(FrameOp::Index(op)))?);
+        splits.push(l.task(
+            Key::part(&split_name, i),
+            layer,
+            deps,
+            Op::Frame(FrameOp::Index(op)),
+        )?);
     }
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Shuffle, None);
     let mut out = Vec::with_capacity(n);
     for j in 0..n {
-        out.push(l.task(Key::part(&name, j), layer, splits.clone(), Op::Frame(FrameOp::Gather { index: j }))?);
+        out.push(l.task(
+            Key::part(&name, j),
+            layer,
+            splits.clone(),
+            Op::Frame(FrameOp::Gather { index: j }),
+        )?);
     }
     Ok((out, div_task))
 }
@@ -472,7 +517,10 @@ pub fn lower_set_index(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             Some(vals)
         }
         Some(other) => {
-            return Err(Error::plan(format!("{}: divisions must be a list, not {other}", op_label(ctx))))
+            return Err(Error::plan(format!(
+                "{}: divisions must be a list, not {other}",
+                op_label(ctx)
+            )))
         }
     };
     let n = match &given {
@@ -518,7 +566,12 @@ pub fn lower_set_index(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 
 /// A column name or a list of them.
 fn by_arg(ctx: &NodeCtx) -> Result<Vec<String>> {
-    let bad = || Error::plan(format!("{}: 'by' must be a column name or a list of them", op_label(ctx)));
+    let bad = || {
+        Error::plan(format!(
+            "{}: 'by' must be a column name or a list of them",
+            op_label(ctx)
+        ))
+    };
     match ctx.json_arg("by") {
         Some(Json::String(s)) => Ok(vec![s.clone()]),
         Some(Json::Array(items)) if !items.is_empty() => items
@@ -582,7 +635,9 @@ pub fn lower_loc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     })?;
     let t = column_type(ctx, &m, &column)?;
     let read = |name: &str| -> Result<Option<Value>> {
-        ctx.json_arg(name).map(|v| label(ctx, v, &column, &t, name)).transpose()
+        ctx.json_arg(name)
+            .map(|v| label(ctx, v, &column, &t, name))
+            .transpose()
     };
     let (start, stop) = match read("label")? {
         Some(v) => (Some(v.clone()), Some(v)),
@@ -651,7 +706,12 @@ fn range_divisions(m: &FrameMeta, parts: usize) -> Option<Vec<i64>> {
     if m.index.is_some() {
         return None;
     }
-    let d: Vec<i64> = m.divisions.as_ref()?.iter().map(Value::as_i64).collect::<Option<_>>()?;
+    let d: Vec<i64> = m
+        .divisions
+        .as_ref()?
+        .iter()
+        .map(Value::as_i64)
+        .collect::<Option<_>>()?;
     (d.len() == parts + 1).then_some(d)
 }
 
@@ -722,20 +782,28 @@ pub fn lower_repartition(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 tasks.push((deps, Op::Frame(FrameOp::Index(IndexOp::Concat))));
             }
         }
-        m.divisions
-            .as_ref()
-            .and_then(|d| bounds.iter().map(|b| d.get(*b).cloned()).collect::<Option<Vec<_>>>())
+        m.divisions.as_ref().and_then(|d| {
+            bounds
+                .iter()
+                .map(|b| d.get(*b).cloned())
+                .collect::<Option<Vec<_>>>()
+        })
     } else if let Some(d) = range_divisions(&m, old) {
         // A RangeIndex: Dask's interpolated divisions, rows cut by position.
         let new = interpolate(&d, n);
         let count = new.len().saturating_sub(1);
-        let end = |v: &[i64], i: usize, last: usize| v.get(i + 1).map(|x| if i + 1 == last { x + 1 } else { *x });
+        let end =
+            |v: &[i64], i: usize, last: usize| v.get(i + 1).map(|x| if i + 1 == last { x + 1 } else { *x });
         for j in 0..count {
-            let (Some(lo), Some(hi)) = (new.get(j).copied(), end(&new, j, count)) else { continue };
+            let (Some(lo), Some(hi)) = (new.get(j).copied(), end(&new, j, count)) else {
+                continue;
+            };
             let mut deps = Vec::new();
             let mut ranges = Vec::new();
             for (i, t) in a.tasks.iter().enumerate() {
-                let (Some(s0), Some(e0)) = (d.get(i).copied(), end(&d, i, old)) else { continue };
+                let (Some(s0), Some(e0)) = (d.get(i).copied(), end(&d, i, old)) else {
+                    continue;
+                };
                 let (s, e) = (lo.max(s0), hi.min(e0));
                 if s < e {
                     deps.push(*t);

@@ -61,7 +61,12 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>> {
 fn normalize(name: &str, c: &ArrayRef) -> Result<ArrayRef> {
     macro_rules! ints {
         ($t:ty) => {
-            Arc::new(c.as_primitive::<$t>().iter().map(|x| x.map(i64::from)).collect::<Int64Array>()) as ArrayRef
+            Arc::new(
+                c.as_primitive::<$t>()
+                    .iter()
+                    .map(|x| x.map(i64::from))
+                    .collect::<Int64Array>(),
+            ) as ArrayRef
         };
     }
     Ok(match c.data_type() {
@@ -109,7 +114,8 @@ pub fn read(bytes: &[u8]) -> Result<RecordBatch> {
         fields.push(Field::new(f.name(), c.data_type().clone(), true));
         cols.push(c);
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| Error::internal(format!("from_ipc: {e}")))
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| Error::internal(format!("from_ipc: {e}")))
 }
 
 /// The batch as IPC stream bytes.

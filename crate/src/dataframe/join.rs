@@ -88,7 +88,10 @@ pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec
         .map(|k| {
             batch.column_by_name(k).cloned().ok_or_else(|| {
                 let have: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-                Error::value(format!("{op}: no column '{k}'; the columns are {}", have.join(", ")))
+                Error::value(format!(
+                    "{op}: no column '{k}'; the columns are {}",
+                    have.join(", ")
+                ))
             })
         })
         .collect()
@@ -166,7 +169,11 @@ pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<
     }
     let nl = left.num_rows() as u32;
     let both: Vec<Option<u32>> = li.iter().zip(&ri).map(|(a, b)| a.or(b.map(|b| b + nl))).collect();
-    let (li, ri, both) = (UInt32Array::from(li), UInt32Array::from(ri), UInt32Array::from(both));
+    let (li, ri, both) = (
+        UInt32Array::from(li),
+        UInt32Array::from(ri),
+        UInt32Array::from(both),
+    );
     let ak = |e: arrow_schema::ArrowError| Error::internal(format!("merge: {e}"));
     let column = |b: &RecordBatch, i: usize| -> Result<ArrayRef> {
         b.columns()
@@ -233,7 +240,9 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let (lm, rm) = (l.frame_meta(&a)?, l.frame_meta(&b)?);
     let how_name = ctx.str_arg("how")?.unwrap_or("inner");
     let how = How::parse(how_name).ok_or_else(|| {
-        Error::plan(format!("{label}: how must be inner, left, right or outer, not '{how_name}'"))
+        Error::plan(format!(
+            "{label}: how must be inner, left, right or outer, not '{how_name}'"
+        ))
     })?;
     let suffixes: Vec<String> = match ctx.json_arg("suffixes") {
         None => vec!["_x".into(), "_y".into()],
@@ -283,7 +292,10 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         let (_, lf) = field(ctx, &lm, lk, "left")?;
         let (_, rf) = field(ctx, &rm, rk, "right")?;
         if lf.data_type() != rf.data_type() {
-            let (lt, rt) = (kernels::dtype_name(lf.data_type()), kernels::dtype_name(rf.data_type()));
+            let (lt, rt) = (
+                kernels::dtype_name(lf.data_type()),
+                kernels::dtype_name(rf.data_type()),
+            );
             let numeric = [&lt, &rt].iter().all(|t| *t == "int64" || *t == "float64");
             return Err(Error::type_error(format!(
                 "{label}: the left key '{lk}' is {lt} but the right key '{rk}' is {rt}; {}",
@@ -294,7 +306,10 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
                 }
             )));
         }
-        if !matches!(lf.data_type(), DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8) {
+        if !matches!(
+            lf.data_type(),
+            DataType::Int64 | DataType::Float64 | DataType::Boolean | DataType::Utf8
+        ) {
             return Err(Error::type_error(format!(
                 "{label}: cannot join on '{lk}' of dtype {}",
                 kernels::dtype_name(lf.data_type())
@@ -303,7 +318,12 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     }
     // Keys with the same name on both sides appear once; other same-named columns get
     // the suffixes, as pandas names them.
-    let shared: Vec<&String> = left_on.iter().zip(&right_on).filter(|(x, y)| x == y).map(|(x, _)| x).collect();
+    let shared: Vec<&String> = left_on
+        .iter()
+        .zip(&right_on)
+        .filter(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect();
     let (lcols, rcols) = (lm.columns(), rm.columns());
     let mut fields: Vec<Field> = Vec::new();
     let mut columns: Vec<Source> = Vec::new();
@@ -314,7 +334,11 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             columns.push(Source::Either(i, j));
             fields.push(Field::new(name, f.data_type().clone(), true));
         } else {
-            let out = if rcols.contains(name) { format!("{name}{sx}") } else { name.clone() };
+            let out = if rcols.contains(name) {
+                format!("{name}{sx}")
+            } else {
+                name.clone()
+            };
             columns.push(Source::Left(i));
             fields.push(Field::new(out, f.data_type().clone(), true));
         }
@@ -324,7 +348,11 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         if shared.contains(&name) {
             continue;
         }
-        let out = if lcols.contains(name) { format!("{name}{sy}") } else { name.clone() };
+        let out = if lcols.contains(name) {
+            format!("{name}{sy}")
+        } else {
+            name.clone()
+        };
         columns.push(Source::Right(j));
         fields.push(Field::new(out, f.data_type().clone(), true));
     }
@@ -357,13 +385,25 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     // A single-partition side is broadcast to every partition of the other side, unless
     // that would repeat its unmatched rows (outer; right with a single right side...).
     let tasks: Vec<(Vec<crate::graph::TaskId>, Op)> = if nl == 1 && nr == 1 {
-        vec![(vec![a.tasks.first().copied(), b.tasks.first().copied()].into_iter().flatten().collect(), op())]
+        vec![(
+            vec![a.tasks.first().copied(), b.tasks.first().copied()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            op(),
+        )]
     } else if nr == 1 && matches!(how, How::Inner | How::Left) {
         let r = b.tasks.first().copied();
-        a.tasks.iter().map(|t| (std::iter::once(*t).chain(r).collect(), op())).collect()
+        a.tasks
+            .iter()
+            .map(|t| (std::iter::once(*t).chain(r).collect(), op()))
+            .collect()
     } else if nl == 1 && matches!(how, How::Inner | How::Right) {
         let lt = a.tasks.first().copied();
-        b.tasks.iter().map(|t| (lt.into_iter().chain(std::iter::once(*t)).collect(), op())).collect()
+        b.tasks
+            .iter()
+            .map(|t| (lt.into_iter().chain(std::iter::once(*t)).collect(), op()))
+            .collect()
     } else {
         let n = nl.max(nr);
         let ls = super::shuffle::hash_shuffle(l, ctx, "merge-shuffle-left", &a.tasks, &left_on, n)?;

@@ -146,8 +146,18 @@ pub fn csv_blocks(text: &str, blocksize: usize) -> Vec<(usize, usize)> {
 
 /// Parses one block of CSV text with the given schema. `first_line` is the line number
 /// (1-based) of the block's first line in the whole text, so errors name the real line.
-pub fn read_csv_block(text: &str, header: bool, schema: &SchemaRef, first_line: usize) -> Result<RecordBatch> {
-    let fail = |e: arrow_schema::ArrowError| Error::value(format!("read_csv: {}", relocate_lines(&e.to_string(), first_line)));
+pub fn read_csv_block(
+    text: &str,
+    header: bool,
+    schema: &SchemaRef,
+    first_line: usize,
+) -> Result<RecordBatch> {
+    let fail = |e: arrow_schema::ArrowError| {
+        Error::value(format!(
+            "read_csv: {}",
+            relocate_lines(&e.to_string(), first_line)
+        ))
+    };
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(schema))
         .with_header(header)
         .with_batch_size(1 << 20)
@@ -196,7 +206,10 @@ pub fn override_dtypes(schema: &SchemaRef, dtypes: &serde_json::Map<String, Json
             }
         };
         let f = fields.iter_mut().find(|f| f.name() == col).ok_or_else(|| {
-            Error::value(format!("read_csv: dtype names column '{col}'; the columns are {}", names.join(", ")))
+            Error::value(format!(
+                "read_csv: dtype names column '{col}'; the columns are {}",
+                names.join(", ")
+            ))
         })?;
         *f = f.clone().with_data_type(dt);
     }

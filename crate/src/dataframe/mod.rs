@@ -103,11 +103,19 @@ pub enum FrameOp {
     /// Groupby: the partial aggregates of one partition.
     GroupChunk(Arc<groupby::GroupSpec>),
     /// Groupby: partials regrouped; the answers when `last`.
-    GroupCombine { spec: Arc<groupby::GroupSpec>, last: bool },
+    GroupCombine {
+        spec: Arc<groupby::GroupSpec>,
+        last: bool,
+    },
     /// Shuffle, first step: the rows in `n` buckets by the hash of `keys`.
-    HashSplit { keys: Arc<Vec<String>>, n: usize },
+    HashSplit {
+        keys: Arc<Vec<String>>,
+        n: usize,
+    },
     /// Shuffle, second step: bucket `index` of every split, concatenated.
-    Gather { index: usize },
+    Gather {
+        index: usize,
+    },
     /// The ops of `transform.rs`.
     More(Arc<transform::Step>),
     /// A partition-wise merge of a left and a right partition.
@@ -175,9 +183,12 @@ impl FrameOp {
         };
         Ok(match self {
             FrameOp::More(s) => s.execute(inputs)?,
-            FrameOp::ReadCsv { text, header, schema, first_line } => {
-                Partition::Frame(kernels::read_csv_block(text, *header, schema, *first_line)?)
-            }
+            FrameOp::ReadCsv {
+                text,
+                header,
+                schema,
+                first_line,
+            } => Partition::Frame(kernels::read_csv_block(text, *header, schema, *first_line)?),
             FrameOp::Select(cols) => Partition::Frame(kernels::select(frame(0)?, cols)?),
             FrameOp::Filter(p) => Partition::Frame(kernels::filter(frame(0)?, p)?),
             FrameOp::Head(n) => {
@@ -286,7 +297,13 @@ pub fn lower_from_records(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
 }
 
 /// Rows cut into partitions as from_records does (shared with from_columns).
-fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], schema: SchemaRef, label: &str) -> Result<Collection> {
+fn from_rows(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    records: &[serde_json::Value],
+    schema: SchemaRef,
+    label: &str,
+) -> Result<Collection> {
     let n = records.len();
     let sizes = partition_sizes(ctx, n)?;
     let mut tasks = Vec::new();
@@ -316,23 +333,25 @@ fn from_rows(l: &mut Lowerer, ctx: &NodeCtx, records: &[serde_json::Value], sche
 /// Partition sizes: with npartitions, each is ceil(rows left / partitions left), which
 /// is how dd.from_pandas places its divisions; with chunksize, fixed blocks.
 fn partition_sizes(ctx: &NodeCtx, n: usize) -> Result<Vec<usize>> {
-    Ok(match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
-        (Some(c), _) => {
-            let c = c.max(1);
-            (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
-        }
-        (None, p) => {
-            let mut parts = p.unwrap_or(1).max(1);
-            let (mut left, mut out) = (n, Vec::new());
-            while left > 0 && parts > 0 {
-                let size = left.div_ceil(parts);
-                out.push(size);
-                left -= size;
-                parts -= 1;
+    Ok(
+        match (ctx.usize_arg("chunksize")?, ctx.usize_arg("npartitions")?) {
+            (Some(c), _) => {
+                let c = c.max(1);
+                (0..n.div_ceil(c)).map(|i| c.min(n - i * c)).collect()
             }
-            out
-        }
-    })
+            (None, p) => {
+                let mut parts = p.unwrap_or(1).max(1);
+                let (mut left, mut out) = (n, Vec::new());
+                while left > 0 && parts > 0 {
+                    let size = left.div_ceil(parts);
+                    out.push(size);
+                    left -= size;
+                    parts -= 1;
+                }
+                out
+            }
+        },
+    )
 }
 
 /// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a

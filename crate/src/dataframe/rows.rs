@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
@@ -47,7 +49,9 @@ pub fn cell(c: &ArrayRef, row: usize) -> Value {
 
 /// Whether a cell is missing: null, or NaN in a float column (pandas' isnull).
 fn missing(c: &ArrayRef, row: usize) -> bool {
-    c.is_null(row) || c.as_primitive_opt::<Float64Type>().is_some_and(|f| f.value(row).is_nan())
+    c.is_null(row)
+        || c.as_primitive_opt::<Float64Type>()
+            .is_some_and(|f| f.value(row).is_nan())
 }
 
 /// A column of `t` from values; values of another type fail, naming the column.
@@ -133,7 +137,11 @@ pub fn cast(c: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRef> {
             values
                 .iter()
                 .map(|v| match v {
-                    Value::Str(s) => s.trim().parse::<f64>().map(Some).map_err(|_| fail(format!("could not convert '{s}' to float"))),
+                    Value::Str(s) => s
+                        .trim()
+                        .parse::<f64>()
+                        .map(Some)
+                        .map_err(|_| fail(format!("could not convert '{s}' to float"))),
                     v => Ok(v.as_f64()),
                 })
                 .collect::<Result<Float64Array>>()?,
@@ -144,11 +152,13 @@ pub fn cast(c: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRef> {
                 .enumerate()
                 .map(|(i, v)| match v {
                     // A float column's NaN/null cannot become an int, as in pandas.
-                    Value::Null if from == &DataType::Float64 => {
-                        Err(fail(format!("row {i} is NaN, which cannot be converted to an integer")))
-                    }
+                    Value::Null if from == &DataType::Float64 => Err(fail(format!(
+                        "row {i} is NaN, which cannot be converted to an integer"
+                    ))),
                     Value::Null => Ok(None),
-                    Value::Float(x) if !x.is_finite() => Err(fail(format!("{x} cannot be converted to an integer"))),
+                    Value::Float(x) if !x.is_finite() => {
+                        Err(fail(format!("{x} cannot be converted to an integer")))
+                    }
                     Value::Float(x) => Ok(Some(x.trunc() as i64)),
                     Value::Str(s) => s
                         .trim()
@@ -219,10 +229,15 @@ pub fn dropna(batch: &RecordBatch, subset: &[String], all: bool) -> Result<Recor
     let mask: BooleanArray = (0..batch.num_rows())
         .map(|i| {
             let gone = cols.iter().filter(|c| missing(c, i)).count();
-            Some(if all { gone < cols.len() || cols.is_empty() } else { gone == 0 })
+            Some(if all {
+                gone < cols.len() || cols.is_empty()
+            } else {
+                gone == 0
+            })
         })
         .collect();
-    arrow_select::filter::filter_record_batch(batch, &mask).map_err(|e| Error::internal(format!("dropna: {e}")))
+    arrow_select::filter::filter_record_batch(batch, &mask)
+        .map_err(|e| Error::internal(format!("dropna: {e}")))
 }
 
 /// A frame of bools: whether each cell is missing.
@@ -230,7 +245,13 @@ pub fn isnull(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let cols = batch
         .columns()
         .iter()
-        .map(|c| Arc::new((0..c.len()).map(|i| Some(missing(c, i))).collect::<BooleanArray>()) as ArrayRef)
+        .map(|c| {
+            Arc::new(
+                (0..c.len())
+                    .map(|i| Some(missing(c, i)))
+                    .collect::<BooleanArray>(),
+            ) as ArrayRef
+        })
         .collect();
     with_schema(schema, cols, "isnull")
 }
@@ -251,7 +272,10 @@ pub fn distinct(batches: &[&RecordBatch], subset: Option<&[String]>) -> Result<R
     let owned: Vec<RecordBatch> = batches.iter().map(|b| (*b).clone()).collect();
     let all = super::kernels::concat(&schema, &owned)?;
     let cols: Vec<ArrayRef> = match subset {
-        Some(names) => names.iter().filter_map(|c| all.column_by_name(c).cloned()).collect(),
+        Some(names) => names
+            .iter()
+            .filter_map(|c| all.column_by_name(c).cloned())
+            .collect(),
         None => all.columns().to_vec(),
     };
     let mut seen: IndexSet<Vec<Value>> = IndexSet::new();
@@ -282,7 +306,12 @@ pub fn value_counts_part(batch: &RecordBatch, column: &str) -> Result<Value> {
 }
 
 fn pairs(counts: IndexMap<Value, i64>) -> Value {
-    Value::list(counts.into_iter().map(|(v, n)| Value::list(vec![v, Value::Int(n)])).collect())
+    Value::list(
+        counts
+            .into_iter()
+            .map(|(v, n)| Value::list(vec![v, Value::Int(n)]))
+            .collect(),
+    )
 }
 
 fn read_pairs(parts: &[&Value]) -> IndexMap<Value, i64> {
@@ -311,7 +340,9 @@ pub fn value_counts_finish(parts: &[&Value], column: &str, dtype: &DataType) -> 
     let schema = value_counts_schema(column, dtype);
     let cols: Vec<ArrayRef> = vec![
         array_of(dtype, &values, column, "value_counts")?,
-        Arc::new(Int64Array::from(counts.iter().map(|(_, n)| *n).collect::<Vec<_>>())),
+        Arc::new(Int64Array::from(
+            counts.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        )),
     ];
     with_schema(&schema, cols, "value_counts")
 }
@@ -326,7 +357,10 @@ pub fn value_counts_schema(column: &str, dtype: &DataType) -> SchemaRef {
 /// nunique's partial: per column, its distinct non-null values.
 pub fn nunique_part(batch: &RecordBatch) -> Value {
     Value::record(batch.schema().fields().iter().zip(batch.columns()).map(|(f, c)| {
-        let set: IndexSet<Value> = (0..c.len()).map(|i| cell(c, i)).filter(|v| !v.is_null()).collect();
+        let set: IndexSet<Value> = (0..c.len())
+            .map(|i| cell(c, i))
+            .filter(|v| !v.is_null())
+            .collect();
         (f.name().clone(), Value::list(set.into_iter().collect()))
     }))
 }
@@ -341,11 +375,21 @@ pub fn nunique_combine(parts: &[&Value], last: bool) -> Result<Value> {
     for (name, _) in first.iter() {
         let mut set: IndexSet<Value> = IndexSet::new();
         for p in parts {
-            set.extend(p.get_field(name).and_then(Value::as_list).unwrap_or(&[]).iter().cloned());
+            set.extend(
+                p.get_field(name)
+                    .and_then(Value::as_list)
+                    .unwrap_or(&[])
+                    .iter()
+                    .cloned(),
+            );
         }
         out.push((
             name.to_string(),
-            if last { Value::Int(set.len() as i64) } else { Value::list(set.into_iter().collect()) },
+            if last {
+                Value::Int(set.len() as i64)
+            } else {
+                Value::list(set.into_iter().collect())
+            },
         ));
     }
     Ok(Value::record(out))
@@ -378,9 +422,16 @@ fn numeric_columns(batch: &RecordBatch, with_bool: bool) -> Vec<(String, Vec<f64
 pub fn moments_part(batch: &RecordBatch) -> Value {
     Value::record(numeric_columns(batch, true).into_iter().map(|(name, xs)| {
         let n = xs.len() as f64;
-        let mean = if xs.is_empty() { 0.0 } else { xs.iter().sum::<f64>() / n };
+        let mean = if xs.is_empty() {
+            0.0
+        } else {
+            xs.iter().sum::<f64>() / n
+        };
         let m2: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
-        (name, Value::list(vec![Value::Float(n), Value::Float(mean), Value::Float(m2)]))
+        (
+            name,
+            Value::list(vec![Value::Float(n), Value::Float(mean), Value::Float(m2)]),
+        )
     }))
 }
 
@@ -438,11 +489,21 @@ pub fn describe_combine(parts: &[&Value], last: bool) -> Result<Value> {
     for (name, _) in first.iter() {
         let mut xs: Vec<f64> = Vec::new();
         for p in parts {
-            xs.extend(p.get_field(name).and_then(Value::as_list).unwrap_or(&[]).iter().filter_map(Value::as_f64));
+            xs.extend(
+                p.get_field(name)
+                    .and_then(Value::as_list)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(Value::as_f64),
+            );
         }
         out.push((
             name.to_string(),
-            if last { describe_column(xs) } else { Value::list(xs.into_iter().map(Value::Float).collect()) },
+            if last {
+                describe_column(xs)
+            } else {
+                Value::list(xs.into_iter().map(Value::Float).collect())
+            },
         ));
     }
     Ok(Value::record(out))
@@ -454,7 +515,9 @@ fn describe_column(mut xs: Vec<f64>) -> Value {
     let n = xs.len();
     let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Float);
     let mean = (n > 0).then(|| xs.iter().sum::<f64>() / n as f64);
-    let std = mean.filter(|_| n > 1).map(|m| (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64).sqrt());
+    let std = mean
+        .filter(|_| n > 1)
+        .map(|m| (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64).sqrt());
     let q = |p: f64| -> Option<f64> {
         let pos = p * (n.checked_sub(1)? as f64);
         let lo = pos.floor() as usize;
@@ -485,7 +548,11 @@ pub fn to_csv(batch: &RecordBatch) -> Result<String> {
 }
 
 /// `func` applied to each row (a record), giving a record per row with `schema`.
-pub fn map_rows(batch: &RecordBatch, func: &crate::expr::Function, schema: &SchemaRef) -> Result<RecordBatch> {
+pub fn map_rows(
+    batch: &RecordBatch,
+    func: &crate::expr::Function,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
     let rows = super::kernels::to_records(batch);
     let mut outs = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -504,7 +571,10 @@ pub fn map_rows(batch: &RecordBatch, func: &crate::expr::Function, schema: &Sche
         .fields()
         .iter()
         .map(|f| {
-            let vals: Vec<Value> = outs.iter().map(|o| o.get_field(f.name()).cloned().unwrap_or(Value::Null)).collect();
+            let vals: Vec<Value> = outs
+                .iter()
+                .map(|o| o.get_field(f.name()).cloned().unwrap_or(Value::Null))
+                .collect();
             array_of(f.data_type(), &vals, f.name(), "map_partitions")
         })
         .collect::<Result<Vec<_>>>()?;
@@ -515,14 +585,20 @@ pub fn map_rows(batch: &RecordBatch, func: &crate::expr::Function, schema: &Sche
 pub fn records_to_batch(items: &[Value], schema: &SchemaRef, op: &str) -> Result<RecordBatch> {
     for (i, v) in items.iter().enumerate() {
         if v.as_record().is_none() {
-            return Err(Error::type_error(format!("{op}: item {i} is {v} ({}), not a record", v.type_name())));
+            return Err(Error::type_error(format!(
+                "{op}: item {i} is {v} ({}), not a record",
+                v.type_name()
+            )));
         }
     }
     let cols = schema
         .fields()
         .iter()
         .map(|f| {
-            let vals: Vec<Value> = items.iter().map(|o| o.get_field(f.name()).cloned().unwrap_or(Value::Null)).collect();
+            let vals: Vec<Value> = items
+                .iter()
+                .map(|o| o.get_field(f.name()).cloned().unwrap_or(Value::Null))
+                .collect();
             array_of(f.data_type(), &vals, f.name(), op)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -550,7 +626,9 @@ pub fn infer_dtype(values: &[&Value], column: &str, op: &str) -> Result<Option<D
         t = Some(match (t, this) {
             (None, b) => b,
             (Some(a), b) if a == b => a,
-            (Some(DataType::Int64), DataType::Float64) | (Some(DataType::Float64), DataType::Int64) => DataType::Float64,
+            (Some(DataType::Int64), DataType::Float64) | (Some(DataType::Float64), DataType::Int64) => {
+                DataType::Float64
+            }
             (Some(a), b) => {
                 return Err(Error::type_error(format!(
                     "{op}: column '{column}' mixes {} and {}",

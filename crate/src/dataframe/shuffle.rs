@@ -37,7 +37,10 @@ pub fn row_hashes(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec<
     for key in keys {
         let col = batch.column_by_name(key).ok_or_else(|| {
             let have: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-            Error::value(format!("{op}: no column '{key}'; the columns are {}", have.join(", ")))
+            Error::value(format!(
+                "{op}: no column '{key}'; the columns are {}",
+                have.join(", ")
+            ))
         })?;
         let mut fold = |i: usize, v: u64| {
             if let Some(h) = hashes.get_mut(i) {
@@ -87,9 +90,7 @@ pub fn hash_split(batch: &RecordBatch, keys: &[String], n: usize, op: &str) -> R
             b.push(i as u32);
         }
     }
-    rows.into_iter()
-        .map(|idx| take_rows(batch, idx, op))
-        .collect()
+    rows.into_iter().map(|idx| take_rows(batch, idx, op)).collect()
 }
 
 /// The rows at `idx`, in that order.
@@ -116,14 +117,22 @@ pub fn hash_shuffle(
     let split_layer = l.layer(&split_name, &split_label, LayerKind::Blockwise, None);
     let mut splits = Vec::with_capacity(inputs.len());
     for (i, dep) in inputs.iter().enumerate() {
-        let op = FrameOp::HashSplit { keys: Arc::clone(&keys), n };
+        let op = FrameOp::HashSplit {
+            keys: Arc::clone(&keys),
+            n,
+        };
         splits.push(l.task(Key::part(&split_name, i), split_layer, vec![*dep], Op::Frame(op))?);
     }
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Shuffle, None);
     let mut out = Vec::with_capacity(n);
     for j in 0..n {
-        out.push(l.task(Key::part(&name, j), layer, splits.clone(), Op::Frame(FrameOp::Gather { index: j }))?);
+        out.push(l.task(
+            Key::part(&name, j),
+            layer,
+            splits.clone(),
+            Op::Frame(FrameOp::Gather { index: j }),
+        )?);
     }
     Ok(out)
 }

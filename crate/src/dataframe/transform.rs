@@ -30,7 +30,10 @@ pub enum Step {
     Rename(SchemaRef),
     AsType(SchemaRef),
     FillNa(Arc<Vec<(String, Value)>>, SchemaRef),
-    DropNa { subset: Arc<Vec<String>>, all: bool },
+    DropNa {
+        subset: Arc<Vec<String>>,
+        all: bool,
+    },
     IsNull(SchemaRef),
     Tail(usize),
     MapRows(Function, SchemaRef),
@@ -39,13 +42,23 @@ pub enum Step {
     FromArray(SchemaRef),
     Distinct(Option<Arc<Vec<String>>>),
     ValueCountsPart(String),
-    ValueCountsCombine { last: bool, column: String, dtype: DataType },
+    ValueCountsCombine {
+        last: bool,
+        column: String,
+        dtype: DataType,
+    },
     NuniquePart,
-    NuniqueCombine { last: bool },
+    NuniqueCombine {
+        last: bool,
+    },
     MomentsPart,
-    MomentsCombine { last: Option<(usize, bool)> },
+    MomentsCombine {
+        last: Option<(usize, bool)>,
+    },
     DescribePart,
-    DescribeCombine { last: bool },
+    DescribeCombine {
+        last: bool,
+    },
     ToCsv,
     ToIpc,
 }
@@ -118,7 +131,8 @@ impl Step {
                 let b = frame(0)?;
                 let mask = e.mask(b, "query")?;
                 Partition::Frame(
-                    arrow_select::filter::filter_record_batch(b, &mask).map_err(|e| Error::internal(format!("query: {e}")))?,
+                    arrow_select::filter::filter_record_batch(b, &mask)
+                        .map_err(|e| Error::internal(format!("query: {e}")))?,
                 )
             }
             Step::Assign(exprs, schema) => {
@@ -137,7 +151,8 @@ impl Step {
                     }
                 }
                 Partition::Frame(
-                    RecordBatch::try_new(Arc::clone(schema), cols).map_err(|e| Error::internal(format!("assign: {e}")))?,
+                    RecordBatch::try_new(Arc::clone(schema), cols)
+                        .map_err(|e| Error::internal(format!("assign: {e}")))?,
                 )
             }
             Step::Rename(s) => Partition::Frame(rows::rename(frame(0)?, s)?),
@@ -148,7 +163,9 @@ impl Step {
             Step::Tail(n) => Partition::Frame(rows::tail(frame(0)?, *n)),
             Step::MapRows(f, s) => Partition::Frame(rows::map_rows(frame(0)?, f, s)?),
             Step::FromBag(s) => match inputs.first().map(|p| &**p) {
-                Some(Partition::Bag(items)) => Partition::Frame(rows::records_to_batch(items, s, "to_dataframe")?),
+                Some(Partition::Bag(items)) => {
+                    Partition::Frame(rows::records_to_batch(items, s, "to_dataframe")?)
+                }
                 _ => return Err(Error::internal("to_dataframe: expected a bag partition")),
             },
             Step::FromArray(s) => Partition::Frame(array_rows(inputs, s)?),
@@ -156,7 +173,9 @@ impl Step {
                 Partition::Frame(rows::distinct(&frames()?, subset.as_ref().map(|s| s.as_slice()))?)
             }
             Step::ValueCountsPart(c) => Partition::Value(rows::value_counts_part(frame(0)?, c)?),
-            Step::ValueCountsCombine { last: false, .. } => Partition::Value(rows::value_counts_combine(&values()?)),
+            Step::ValueCountsCombine { last: false, .. } => {
+                Partition::Value(rows::value_counts_combine(&values()?))
+            }
             Step::ValueCountsCombine { column, dtype, .. } => {
                 Partition::Frame(rows::value_counts_finish(&values()?, column, dtype)?)
             }
@@ -188,7 +207,14 @@ fn step(s: Step) -> Op {
 }
 
 /// One task per partition of `a`, each running `s`.
-fn blockwise(l: &mut Lowerer, ctx: &NodeCtx, label: &str, a: &Collection, meta: FrameMeta, s: Step) -> Result<Collection> {
+fn blockwise(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    a: &Collection,
+    meta: FrameMeta,
+    s: Step,
+) -> Result<Collection> {
     let s = Arc::new(s);
     let tasks = a
         .tasks
@@ -221,7 +247,9 @@ fn field<'a>(ctx: &NodeCtx, m: &'a FrameMeta, name: &str) -> Result<&'a Arc<Fiel
 
 /// A list of column names (or one name), each checked against the schema.
 fn column_list(ctx: &NodeCtx, m: &FrameMeta, name: &str) -> Result<Option<Vec<String>>> {
-    let Some(v) = ctx.json_arg(name) else { return Ok(None) };
+    let Some(v) = ctx.json_arg(name) else {
+        return Ok(None);
+    };
     let items: Vec<&Json> = match v {
         Json::Array(a) => a.iter().collect(),
         one => vec![one],
@@ -229,7 +257,10 @@ fn column_list(ctx: &NodeCtx, m: &FrameMeta, name: &str) -> Result<Option<Vec<St
     let mut out = Vec::new();
     for c in items {
         let s = c.as_str().ok_or_else(|| {
-            Error::plan(format!("{}: argument '{name}' holds column names (strings), not {c}", op_label(ctx)))
+            Error::plan(format!(
+                "{}: argument '{name}' holds column names (strings), not {c}",
+                op_label(ctx)
+            ))
         })?;
         field(ctx, m, s)?;
         out.push(s.to_string());
@@ -254,7 +285,12 @@ pub fn lower_from_columns(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
     for (name, v) in cols {
         let len = v
             .as_array()
-            .ok_or_else(|| Error::plan(format!("{}: column '{name}' must be a list of values", op_label(ctx))))?
+            .ok_or_else(|| {
+                Error::plan(format!(
+                    "{}: column '{name}' must be a list of values",
+                    op_label(ctx)
+                ))
+            })?
             .len();
         if let Some(m) = n.filter(|m| *m != len) {
             return Err(Error::value(format!(
@@ -276,7 +312,9 @@ pub fn lower_from_columns(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
     let schema = if records.is_empty() {
         // No rows: every column float64, as pandas makes empty columns of unknown type.
         Arc::new(Schema::new(
-            cols.keys().map(|k| Field::new(k, DataType::Float64, true)).collect::<Vec<_>>(),
+            cols.keys()
+                .map(|k| Field::new(k, DataType::Float64, true))
+                .collect::<Vec<_>>(),
         ))
     } else {
         super::kernels::infer_schema(&records).map_err(|e| e.context(op_label(ctx)))?
@@ -297,18 +335,27 @@ pub fn lower_partitions(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     };
     let mut idx = Vec::new();
     for v in items {
-        let i = v
-            .as_i64()
-            .ok_or_else(|| Error::plan(format!("{}: a partition index is an integer, not {v}", op_label(ctx))))?;
+        let i = v.as_i64().ok_or_else(|| {
+            Error::plan(format!(
+                "{}: a partition index is an integer, not {v}",
+                op_label(ctx)
+            ))
+        })?;
         // Negative indices count from the end, as in Python.
         let j = if i < 0 { i + n as i64 } else { i };
         let j = usize::try_from(j).ok().filter(|j| *j < n).ok_or_else(|| {
-            Error::value(format!("{}: partition index {i} is out of range for {n} partitions", op_label(ctx)))
+            Error::value(format!(
+                "{}: partition index {i} is out of range for {n} partitions",
+                op_label(ctx)
+            ))
         })?;
         idx.push(j);
     }
     if idx.is_empty() {
-        return Err(Error::value(format!("{}: select at least one partition", op_label(ctx))));
+        return Err(Error::value(format!(
+            "{}: select at least one partition",
+            op_label(ctx)
+        )));
     }
     // Divisions of the chosen partitions, when they are in increasing order.
     let divisions = m.divisions.as_ref().and_then(|d| {
@@ -343,7 +390,14 @@ pub fn lower_tail(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         .last()
         .ok_or_else(|| Error::internal(format!("{}: no partitions", op_label(ctx))))?;
     let meta = FrameMeta::new(Arc::clone(&m.schema), None);
-    partitions(l, ctx, "tail", LayerKind::Blockwise, meta, vec![(vec![last], step(Step::Tail(n)))])
+    partitions(
+        l,
+        ctx,
+        "tail",
+        LayerKind::Blockwise,
+        meta,
+        vec![(vec![last], step(Step::Tail(n)))],
+    )
 }
 
 /// `query(expr)` / `filter(expr)`: rows where a row expression holds, evaluated column-wise.
@@ -370,14 +424,25 @@ pub fn lower_assign(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let mut exprs = Vec::new();
     for (name, src) in cols {
         let src = src.as_str().ok_or_else(|| {
-            Error::plan(format!("{}: column '{name}' must be a function source, not {src}", op_label(ctx)))
+            Error::plan(format!(
+                "{}: column '{name}' must be a function source, not {src}",
+                op_label(ctx)
+            ))
         })?;
-        let f = Function::parse(src, crate::expr::Lang::Auto)
-            .map_err(|e| Error::new(e.kind, format!("{}, column '{name}': {}", op_label(ctx), e.message)))?;
+        let f = Function::parse(src, crate::expr::Lang::Auto).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!("{}, column '{name}': {}", op_label(ctx), e.message),
+            )
+        })?;
         // Each expression sees the columns of the input, as pandas' assign with lambdas
         // evaluated in order sees earlier ones; here they see the input only.
         let e = RowExpr::compile(&f, &m.schema, &format!("{}, column '{name}'", op_label(ctx)))?;
-        let dt = if e.root.dtype == DataType::Null { DataType::Float64 } else { e.root.dtype.clone() };
+        let dt = if e.root.dtype == DataType::Null {
+            DataType::Float64
+        } else {
+            e.root.dtype.clone()
+        };
         let fld = Arc::new(Field::new(name, dt, true));
         match fields.iter().position(|f| f.name() == name) {
             Some(i) => {
@@ -406,17 +471,31 @@ pub fn lower_rename(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         let name = match map.get(f.name()) {
             Some(Json::String(s)) => s.clone(),
             Some(other) => {
-                return Err(Error::plan(format!("{}: the new name of '{}' must be a string, not {other}", op_label(ctx), f.name())))
+                return Err(Error::plan(format!(
+                    "{}: the new name of '{}' must be a string, not {other}",
+                    op_label(ctx),
+                    f.name()
+                )))
             }
             None => f.name().clone(),
         };
         if fields.iter().any(|g: &Field| g.name() == &name) {
-            return Err(Error::value(format!("{}: two columns would be named '{name}'", op_label(ctx))));
+            return Err(Error::value(format!(
+                "{}: two columns would be named '{name}'",
+                op_label(ctx)
+            )));
         }
         fields.push(Field::new(name, f.data_type().clone(), true));
     }
     let schema = Arc::new(Schema::new(fields));
-    blockwise(l, ctx, "rename", &a, same_divisions(&m, Arc::clone(&schema)), Step::Rename(schema))
+    blockwise(
+        l,
+        ctx,
+        "rename",
+        &a,
+        same_divisions(&m, Arc::clone(&schema)),
+        Step::Rename(schema),
+    )
 }
 
 /// `drop(columns=[...])`: every other column, in order.
@@ -450,7 +529,10 @@ pub fn lower_astype(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         .ok_or_else(|| Error::plan(format!("{}: needs dtypes", op_label(ctx))))?;
     let parse = |s: &Json| -> Result<DataType> {
         s.as_str().and_then(rows::parse_dtype).ok_or_else(|| {
-            Error::value(format!("{}: unknown dtype {s}; use int64, float64, bool or string", op_label(ctx)))
+            Error::value(format!(
+                "{}: unknown dtype {s}; use int64, float64, bool or string",
+                op_label(ctx)
+            ))
         })
     };
     let mut fields: Vec<Field> = m.schema.fields().iter().map(|f| (**f).clone()).collect();
@@ -472,7 +554,14 @@ pub fn lower_astype(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         }
     }
     let schema = Arc::new(Schema::new(fields));
-    blockwise(l, ctx, "astype", &a, same_divisions(&m, Arc::clone(&schema)), Step::AsType(schema))
+    blockwise(
+        l,
+        ctx,
+        "astype",
+        &a,
+        same_divisions(&m, Arc::clone(&schema)),
+        Step::AsType(schema),
+    )
 }
 
 /// `fillna(value)`: a scalar fills the columns whose dtype it fits; `{col: value}` fills
@@ -529,7 +618,14 @@ pub fn lower_fillna(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         }
     }
     let schema = Arc::new(Schema::new(fields));
-    blockwise(l, ctx, "fillna", &a, same_divisions(&m, Arc::clone(&schema)), Step::FillNa(Arc::new(fills), schema))
+    blockwise(
+        l,
+        ctx,
+        "fillna",
+        &a,
+        same_divisions(&m, Arc::clone(&schema)),
+        Step::FillNa(Arc::new(fills), schema),
+    )
 }
 
 /// `dropna(subset, how='any'|'all')`.
@@ -539,18 +635,44 @@ pub fn lower_dropna(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let all = match ctx.str_arg("how")?.unwrap_or("any") {
         "any" => false,
         "all" => true,
-        other => return Err(Error::value(format!("{}: how must be 'any' or 'all', not '{other}'", op_label(ctx)))),
+        other => {
+            return Err(Error::value(format!(
+                "{}: how must be 'any' or 'all', not '{other}'",
+                op_label(ctx)
+            )))
+        }
     };
-    blockwise(l, ctx, "dropna", &a, (*m).clone(), Step::DropNa { subset: Arc::new(subset), all })
+    blockwise(
+        l,
+        ctx,
+        "dropna",
+        &a,
+        (*m).clone(),
+        Step::DropNa {
+            subset: Arc::new(subset),
+            all,
+        },
+    )
 }
 
 /// `isnull()`: a frame of bools with the same columns.
 pub fn lower_isnull(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let (a, m) = input_meta(l, ctx)?;
     let schema = Arc::new(Schema::new(
-        m.schema.fields().iter().map(|f| Field::new(f.name(), DataType::Boolean, true)).collect::<Vec<_>>(),
+        m.schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Boolean, true))
+            .collect::<Vec<_>>(),
     ));
-    blockwise(l, ctx, "isnull", &a, same_divisions(&m, Arc::clone(&schema)), Step::IsNull(schema))
+    blockwise(
+        l,
+        ctx,
+        "isnull",
+        &a,
+        same_divisions(&m, Arc::clone(&schema)),
+        Step::IsNull(schema),
+    )
 }
 
 /// A non-empty fake value of a dtype, as Dask's `meta_nonempty` makes.
@@ -571,7 +693,12 @@ pub fn lower_map_partitions(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection
     let schema = match ctx.json_arg("meta") {
         Some(meta) => meta_schema(ctx, meta)?,
         None => {
-            let meta_row = Value::record(m.schema.fields().iter().map(|fl| (fl.name().clone(), fake(fl.data_type()))));
+            let meta_row = Value::record(
+                m.schema
+                    .fields()
+                    .iter()
+                    .map(|fl| (fl.name().clone(), fake(fl.data_type()))),
+            );
             let out = f.call1(&meta_row).map_err(|e| {
                 Error::new(
                     e.kind,
@@ -603,7 +730,10 @@ pub fn lower_map_partitions(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection
 /// A schema from `{col: dtype}`.
 fn meta_schema(ctx: &NodeCtx, meta: &Json) -> Result<SchemaRef> {
     let map = meta.as_object().ok_or_else(|| {
-        Error::plan(format!("{}: meta must be an object of column -> dtype, not {meta}", op_label(ctx)))
+        Error::plan(format!(
+            "{}: meta must be an object of column -> dtype, not {meta}",
+            op_label(ctx)
+        ))
     })?;
     let mut fields = Vec::new();
     for (c, t) in map {
@@ -644,7 +774,11 @@ pub fn lower_bag_to_dataframe(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collecti
             let mut names: Vec<String> = Vec::new();
             for (i, v) in items.iter().enumerate() {
                 let rec = v.as_record().ok_or_else(|| {
-                    Error::type_error(format!("{}: item {i} is {v} ({}), not a record", op_label(ctx), v.type_name()))
+                    Error::type_error(format!(
+                        "{}: item {i} is {v} ({}), not a record",
+                        op_label(ctx),
+                        v.type_name()
+                    ))
                 })?;
                 for (k, _) in rec.iter() {
                     if !names.iter().any(|n| n == &**k) {
@@ -677,11 +811,23 @@ pub fn lower_from_array(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             op_label(ctx)
         )));
     }
-    let ncols = if ndim == 2 { am.shape.get(1).copied().unwrap_or(0) } else { 1 };
+    let ncols = if ndim == 2 {
+        am.shape.get(1).copied().unwrap_or(0)
+    } else {
+        1
+    };
     let names: Vec<String> = match ctx.json_arg("columns") {
-        Some(Json::Array(xs)) => xs.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect(),
+        Some(Json::Array(xs)) => xs
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect(),
         Some(Json::String(s)) => vec![s.clone()],
-        Some(other) => return Err(Error::plan(format!("{}: columns must be a list of names, not {other}", op_label(ctx)))),
+        Some(other) => {
+            return Err(Error::plan(format!(
+                "{}: columns must be a list of names, not {other}",
+                op_label(ctx)
+            )))
+        }
         None => (0..ncols).map(|i| i.to_string()).collect(),
     };
     if names.len() != ncols {
@@ -697,16 +843,25 @@ pub fn lower_from_array(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         _ => DataType::Float64,
     };
     let schema = Arc::new(Schema::new(
-        names.iter().map(|n| Field::new(n, dt.clone(), true)).collect::<Vec<_>>(),
+        names
+            .iter()
+            .map(|n| Field::new(n, dt.clone(), true))
+            .collect::<Vec<_>>(),
     ));
     let row_chunks: Vec<usize> = am.chunks.first().cloned().unwrap_or_default();
-    let col_blocks = if ndim == 2 { am.chunks.get(1).map_or(1, Vec::len) } else { 1 };
+    let col_blocks = if ndim == 2 {
+        am.chunks.get(1).map_or(1, Vec::len)
+    } else {
+        1
+    };
     let s = Arc::new(Step::FromArray(Arc::clone(&schema)));
     let mut tasks = Vec::new();
     let mut divisions = vec![0i64];
     let mut start = 0usize;
     for (i, rows_here) in row_chunks.iter().enumerate() {
-        let deps: Vec<TaskId> = (0..col_blocks).filter_map(|j| a.tasks.get(i * col_blocks + j).copied()).collect();
+        let deps: Vec<TaskId> = (0..col_blocks)
+            .filter_map(|j| a.tasks.get(i * col_blocks + j).copied())
+            .collect();
         tasks.push((deps, Op::Frame(FrameOp::More(Arc::clone(&s)))));
         start += rows_here;
         divisions.push(start as i64);
@@ -728,18 +883,34 @@ fn array_rows(inputs: &[Arc<Partition>], schema: &SchemaRef) -> Result<RecordBat
         };
         let shape = c.shape().to_vec();
         let rows = shape.first().copied().unwrap_or(0);
-        let width = if shape.len() == 2 { shape.get(1).copied().unwrap_or(0) } else { 1 };
+        let width = if shape.len() == 2 {
+            shape.get(1).copied().unwrap_or(0)
+        } else {
+            1
+        };
         for j in 0..width {
-            let at = |i: usize| -> Vec<usize> { if shape.len() == 2 { vec![i, j] } else { vec![i] } };
+            let at = |i: usize| -> Vec<usize> {
+                if shape.len() == 2 {
+                    vec![i, j]
+                } else {
+                    vec![i]
+                }
+            };
             let col: ArrayRef = match c {
                 ArrayChunk::F64(a) => Arc::new(arrow_array::Float64Array::from(
-                    (0..rows).map(|i| a.get(at(i).as_slice()).copied().unwrap_or(f64::NAN)).collect::<Vec<_>>(),
+                    (0..rows)
+                        .map(|i| a.get(at(i).as_slice()).copied().unwrap_or(f64::NAN))
+                        .collect::<Vec<_>>(),
                 )),
                 ArrayChunk::I64(a) => Arc::new(arrow_array::Int64Array::from(
-                    (0..rows).map(|i| a.get(at(i).as_slice()).copied().unwrap_or(0)).collect::<Vec<_>>(),
+                    (0..rows)
+                        .map(|i| a.get(at(i).as_slice()).copied().unwrap_or(0))
+                        .collect::<Vec<_>>(),
                 )),
                 ArrayChunk::Bool(a) => Arc::new(arrow_array::BooleanArray::from(
-                    (0..rows).map(|i| a.get(at(i).as_slice()).copied().unwrap_or(false)).collect::<Vec<_>>(),
+                    (0..rows)
+                        .map(|i| a.get(at(i).as_slice()).copied().unwrap_or(false))
+                        .collect::<Vec<_>>(),
                 )),
             };
             cols.push(col);
@@ -758,7 +929,9 @@ fn frame_tree(
     combine: impl Fn(bool) -> Step,
     schema: SchemaRef,
 ) -> Result<Collection> {
-    let split_every = ctx.usize_arg("split_every")?.unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY);
+    let split_every = ctx
+        .usize_arg("split_every")?
+        .unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY);
     let part = Arc::new(part);
     let mut c = crate::reduction::tree_reduce(
         l,
@@ -774,8 +947,17 @@ fn frame_tree(
     Ok(c)
 }
 
-fn value_tree(l: &mut Lowerer, ctx: &NodeCtx, label: &str, a: &Collection, part: Step, combine: impl Fn(bool) -> Step) -> Result<Collection> {
-    let split_every = ctx.usize_arg("split_every")?.unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY);
+fn value_tree(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    a: &Collection,
+    part: Step,
+    combine: impl Fn(bool) -> Step,
+) -> Result<Collection> {
+    let split_every = ctx
+        .usize_arg("split_every")?
+        .unwrap_or(crate::reduction::DEFAULT_SPLIT_EVERY);
     let part = Arc::new(part);
     crate::reduction::tree_reduce(
         l,
@@ -794,7 +976,15 @@ pub fn lower_drop_duplicates(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collectio
     let (a, m) = input_meta(l, ctx)?;
     let subset = column_list(ctx, &m, "subset")?.map(Arc::new);
     let s2 = subset.clone();
-    frame_tree(l, ctx, "drop-duplicates", &a, Step::Distinct(subset), move |_| Step::Distinct(s2.clone()), Arc::clone(&m.schema))
+    frame_tree(
+        l,
+        ctx,
+        "drop-duplicates",
+        &a,
+        Step::Distinct(subset),
+        move |_| Step::Distinct(s2.clone()),
+        Arc::clone(&m.schema),
+    )
 }
 
 /// `value_counts(column)`: counts of each non-null value, by count descending.
@@ -813,22 +1003,35 @@ pub fn lower_value_counts(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> 
         "value-counts",
         &a,
         Step::ValueCountsPart(column),
-        move |last| Step::ValueCountsCombine { last, column: c2.clone(), dtype: dtype.clone() },
+        move |last| Step::ValueCountsCombine {
+            last,
+            column: c2.clone(),
+            dtype: dtype.clone(),
+        },
         schema,
     )
 }
 
 pub fn lower_nunique(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let (a, _) = input_meta(l, ctx)?;
-    value_tree(l, ctx, "nunique", &a, Step::NuniquePart, |last| Step::NuniqueCombine { last })
+    value_tree(l, ctx, "nunique", &a, Step::NuniquePart, |last| {
+        Step::NuniqueCombine { last }
+    })
 }
 
 fn lower_moments(l: &mut Lowerer, ctx: &NodeCtx, sqrt: bool) -> Result<Collection> {
     let (a, _) = input_meta(l, ctx)?;
     let ddof = ctx.usize_arg("ddof")?.unwrap_or(1);
-    value_tree(l, ctx, if sqrt { "std" } else { "var" }, &a, Step::MomentsPart, move |last| Step::MomentsCombine {
-        last: last.then_some((ddof, sqrt)),
-    })
+    value_tree(
+        l,
+        ctx,
+        if sqrt { "std" } else { "var" },
+        &a,
+        Step::MomentsPart,
+        move |last| Step::MomentsCombine {
+            last: last.then_some((ddof, sqrt)),
+        },
+    )
 }
 
 pub fn lower_var(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
@@ -841,7 +1044,9 @@ pub fn lower_std(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 
 pub fn lower_describe(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let (a, _) = input_meta(l, ctx)?;
-    value_tree(l, ctx, "describe", &a, Step::DescribePart, |last| Step::DescribeCombine { last })
+    value_tree(l, ctx, "describe", &a, Step::DescribePart, |last| {
+        Step::DescribeCombine { last }
+    })
 }
 
 /// `to_csv()`: the whole frame as CSV text with a header, in one task.
@@ -861,9 +1066,12 @@ pub fn lower_to_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 /// `from_ipc(ipc, npartitions | chunksize)`: Arrow IPC stream or file bytes (base64),
 /// read while the graph is built and cut as from_records cuts rows.
 pub fn lower_from_ipc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
-    let text = ctx
-        .str_arg("ipc")?
-        .ok_or_else(|| Error::plan(format!("{}: needs ipc (base64 of Arrow IPC bytes)", op_label(ctx))))?;
+    let text = ctx.str_arg("ipc")?.ok_or_else(|| {
+        Error::plan(format!(
+            "{}: needs ipc (base64 of Arrow IPC bytes)",
+            op_label(ctx)
+        ))
+    })?;
     let bytes = super::ipc::base64_decode(text).map_err(|e| e.context(op_label(ctx)))?;
     let all = super::ipc::read(&bytes).map_err(|e| e.context(op_label(ctx)))?;
     let n = all.num_rows();
@@ -872,11 +1080,17 @@ pub fn lower_from_ipc(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let mut start = 0usize;
     for size in super::partition_sizes(ctx, n)? {
         divisions.push(start as i64);
-        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(all.slice(start, size))))));
+        tasks.push((
+            Vec::new(),
+            Op::Literal(Arc::new(Partition::Frame(all.slice(start, size)))),
+        ));
         start += size;
     }
     if tasks.is_empty() {
-        tasks.push((Vec::new(), Op::Literal(Arc::new(Partition::Frame(all.slice(0, 0))))));
+        tasks.push((
+            Vec::new(),
+            Op::Literal(Arc::new(Partition::Frame(all.slice(0, 0)))),
+        ));
     }
     divisions.push(n.saturating_sub(1) as i64);
     let meta = FrameMeta::new(all.schema(), (n > 0).then_some(divisions));
