@@ -97,65 +97,187 @@ pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec
         .collect()
 }
 
-/// The key tuple of every row.
-fn key_rows(batch: &RecordBatch, keys: &[String]) -> Result<Vec<Vec<Value>>> {
-    let cols = key_columns(batch, keys, "merge")?;
-    Ok((0..batch.num_rows())
-        .map(|r| cols.iter().map(|c| cell(c, r)).collect())
-        .collect())
+/// A key column viewed by type, so rows hash and compare without making values.
+enum KeyView<'a> {
+    I(&'a arrow_array::Int64Array),
+    F(&'a arrow_array::Float64Array),
+    B(&'a arrow_array::BooleanArray),
+    S(&'a arrow_array::StringArray),
+    /// Any other type: every row counts as missing (merge refuses such keys earlier).
+    Other,
 }
 
-/// Row numbers by key tuple, in row order.
-fn build(keys: &[Vec<Value>]) -> HashMap<&[Value], Vec<u32>> {
-    let mut table: HashMap<&[Value], Vec<u32>> = HashMap::new();
-    for (i, k) in keys.iter().enumerate() {
-        table.entry(k.as_slice()).or_default().push(i as u32);
+impl KeyView<'_> {
+    fn new(c: &ArrayRef) -> KeyView<'_> {
+        match c.data_type() {
+            DataType::Int64 => KeyView::I(c.as_primitive::<Int64Type>()),
+            DataType::Float64 => KeyView::F(c.as_primitive::<Float64Type>()),
+            DataType::Boolean => KeyView::B(c.as_boolean()),
+            DataType::Utf8 => KeyView::S(c.as_string::<i32>()),
+            _ => KeyView::Other,
+        }
     }
-    table
+
+    /// Null and NaN are both missing, and missing keys match each other (as pandas).
+    fn missing(&self, i: usize) -> bool {
+        match self {
+            KeyView::I(a) => a.is_null(i),
+            KeyView::F(a) => a.is_null(i) || a.values().get(i).is_none_or(|x| x.is_nan()),
+            KeyView::B(a) => a.is_null(i),
+            KeyView::S(a) => a.is_null(i),
+            KeyView::Other => true,
+        }
+    }
+
+    fn hash(&self, i: usize) -> u64 {
+        if self.missing(i) {
+            return 0x5555_5555_5555_5555;
+        }
+        match self {
+            KeyView::I(a) => a.values().get(i).map_or(0, |v| *v as u64),
+            // -0.0 equals 0.0, so both hash as 0.
+            KeyView::F(a) => a
+                .values()
+                .get(i)
+                .map_or(0, |v| if *v == 0.0 { 0 } else { v.to_bits() }),
+            KeyView::B(a) => u64::from(i < a.len() && a.value(i)),
+            KeyView::S(a) => {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                if i < a.len() {
+                    for b in a.value(i).as_bytes() {
+                        h ^= u64::from(*b);
+                        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                    }
+                }
+                h
+            }
+            KeyView::Other => 0,
+        }
+    }
+
+    /// Row `i` of this column equals row `j` of `other` (a column of the same dtype).
+    fn same(&self, i: usize, other: &KeyView, j: usize) -> bool {
+        match (self.missing(i), other.missing(j)) {
+            (true, true) => return true,
+            (true, false) | (false, true) => return false,
+            (false, false) => {}
+        }
+        match (self, other) {
+            (KeyView::I(a), KeyView::I(b)) => a.values().get(i) == b.values().get(j),
+            (KeyView::F(a), KeyView::F(b)) => a.values().get(i) == b.values().get(j),
+            (KeyView::B(a), KeyView::B(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
+            (KeyView::S(a), KeyView::S(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
+            _ => false,
+        }
+    }
+}
+
+/// Hashes are already mixed: the table uses them as they are.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Table = HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// One side's key columns: typed views and a hash per row.
+struct Keys<'a> {
+    views: Vec<KeyView<'a>>,
+    hashes: Vec<u64>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(cols: &'a [ArrayRef], rows: usize) -> Keys<'a> {
+        let views: Vec<KeyView> = cols.iter().map(KeyView::new).collect();
+        let hashes = (0..rows)
+            .map(|r| {
+                views.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |h, v| {
+                    super::shuffle::mix(h.rotate_left(17) ^ v.hash(r))
+                })
+            })
+            .collect();
+        Keys { views, hashes }
+    }
+
+    /// Row numbers by key hash, in row order.
+    fn table(&self) -> Table {
+        let mut table = Table::default();
+        for (i, h) in self.hashes.iter().enumerate() {
+            table.entry(*h).or_default().push(i as u32);
+        }
+        table
+    }
+
+    /// The rows of `build` (through its table) whose keys equal row `i` of these keys.
+    fn matches<'t>(&'t self, i: usize, build: &'t Keys, table: &'t Table) -> impl Iterator<Item = u32> + 't {
+        let candidates = self
+            .hashes
+            .get(i)
+            .and_then(|h| table.get(h))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        candidates.iter().copied().filter(move |j| {
+            self.views
+                .iter()
+                .zip(&build.views)
+                .all(|(a, b)| a.same(i, b, *j as usize))
+        })
+    }
 }
 
 /// Joins two partitions. Rows come in the order of the left side (of the right side for
 /// `right`); an outer join adds the unmatched right rows at the end.
 pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<RecordBatch> {
-    let lk = key_rows(left, &spec.left_on)?;
-    let rk = key_rows(right, &spec.right_on)?;
+    let (lcols, rcols) = (
+        key_columns(left, &spec.left_on, "merge")?,
+        key_columns(right, &spec.right_on, "merge")?,
+    );
+    let lk = Keys::new(&lcols, left.num_rows());
+    let rk = Keys::new(&rcols, right.num_rows());
     let mut li: Vec<Option<u32>> = Vec::new();
     let mut ri: Vec<Option<u32>> = Vec::new();
     if spec.how == How::Right {
-        let table = build(&lk);
-        for (j, k) in rk.iter().enumerate() {
-            match table.get(k.as_slice()) {
-                Some(rows) => {
-                    for i in rows {
-                        li.push(Some(*i));
-                        ri.push(Some(j as u32));
-                    }
-                }
-                None => {
-                    li.push(None);
-                    ri.push(Some(j as u32));
-                }
+        let table = lk.table();
+        for j in 0..right.num_rows() {
+            let mut any = false;
+            for i in rk.matches(j, &lk, &table) {
+                any = true;
+                li.push(Some(i));
+                ri.push(Some(j as u32));
+            }
+            if !any {
+                li.push(None);
+                ri.push(Some(j as u32));
             }
         }
     } else {
-        let table = build(&rk);
-        let mut matched = vec![false; rk.len()];
-        for (i, k) in lk.iter().enumerate() {
-            match table.get(k.as_slice()) {
-                Some(rows) => {
-                    for j in rows {
-                        li.push(Some(i as u32));
-                        ri.push(Some(*j));
-                        if let Some(m) = matched.get_mut(*j as usize) {
-                            *m = true;
-                        }
-                    }
+        let table = rk.table();
+        let mut matched = vec![false; right.num_rows()];
+        for i in 0..left.num_rows() {
+            let mut any = false;
+            for j in lk.matches(i, &rk, &table) {
+                any = true;
+                li.push(Some(i as u32));
+                ri.push(Some(j));
+                if let Some(m) = matched.get_mut(j as usize) {
+                    *m = true;
                 }
-                None if spec.how != How::Inner => {
-                    li.push(Some(i as u32));
-                    ri.push(None);
-                }
-                None => {}
+            }
+            if !any && spec.how != How::Inner {
+                li.push(Some(i as u32));
+                ri.push(None);
             }
         }
         if spec.how == How::Outer {

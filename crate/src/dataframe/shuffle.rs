@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::FrameOp;
 
 /// splitmix64's finaliser: spreads consecutive ints over all buckets.
-fn mix(mut z: u64) -> u64 {
+pub fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
