@@ -12,14 +12,14 @@
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
-};
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, SortOptions};
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
+
+use super::shuffle::{KeyView, PassThrough};
 
 /// An aggregation by name, as pandas spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,67 +266,6 @@ impl GroupSpec {
     }
 }
 
-/// Hashes are already mixed; use them as they are.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A key column viewed by type, for row equality.
-enum KeyCol<'a> {
-    I(&'a Int64Array),
-    F(&'a Float64Array),
-    B(&'a BooleanArray),
-    S(&'a StringArray),
-}
-
-impl KeyCol<'_> {
-    fn new(c: &ArrayRef) -> Result<KeyCol<'_>> {
-        Ok(match c.data_type() {
-            DataType::Int64 => KeyCol::I(c.as_primitive::<Int64Type>()),
-            DataType::Float64 => KeyCol::F(c.as_primitive::<Float64Type>()),
-            DataType::Boolean => KeyCol::B(c.as_boolean()),
-            DataType::Utf8 => KeyCol::S(c.as_string::<i32>()),
-            other => {
-                return Err(Error::type_error(format!(
-                    "groupby: cannot group by a column of dtype {}",
-                    super::kernels::dtype_name(other)
-                )))
-            }
-        })
-    }
-
-    fn is_null(&self, i: usize) -> bool {
-        match self {
-            KeyCol::I(a) => a.is_null(i),
-            KeyCol::F(a) => a.is_null(i) || a.values().get(i).is_some_and(|x| x.is_nan()),
-            KeyCol::B(a) => a.is_null(i),
-            KeyCol::S(a) => a.is_null(i),
-        }
-    }
-
-    fn eq(&self, a: usize, b: usize) -> bool {
-        match self {
-            KeyCol::I(c) => c.values().get(a) == c.values().get(b),
-            KeyCol::F(c) => c.values().get(a) == c.values().get(b),
-            KeyCol::B(c) => a < c.len() && b < c.len() && c.value(a) == c.value(b),
-            KeyCol::S(c) => a < c.len() && b < c.len() && c.value(a) == c.value(b),
-        }
-    }
-}
-
 /// Group ids for every row (`None` for rows with a null key) and one row per group.
 fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>, Vec<usize>)> {
     let hashes = super::shuffle::row_hashes(batch, keys, "groupby")?;
@@ -338,13 +277,13 @@ fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>,
                 .ok_or_else(|| Error::value(format!("groupby: no column '{k}'")))
         })
         .collect::<Result<_>>()?;
-    let views: Vec<KeyCol> = cols.iter().map(|c| KeyCol::new(c)).collect::<Result<_>>()?;
+    let views: Vec<KeyView> = cols.iter().map(|c| KeyView::new(c)).collect();
     let mut heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>> = HashMap::default();
     let mut chain: Vec<u32> = Vec::new();
     let mut rep: Vec<usize> = Vec::new();
     let mut ids = Vec::with_capacity(batch.num_rows());
     for (i, h) in hashes.iter().enumerate() {
-        if views.iter().any(|v| v.is_null(i)) {
+        if views.iter().any(|v| v.missing(i)) {
             ids.push(None);
             continue;
         }
@@ -352,7 +291,7 @@ fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>,
         let mut found = None;
         while let Some(cand) = g {
             let r = rep.get(cand as usize).copied().unwrap_or(usize::MAX);
-            if views.iter().all(|v| v.eq(r, i)) {
+            if views.iter().all(|v| v.same(r, v, i)) {
                 found = Some(cand);
                 break;
             }

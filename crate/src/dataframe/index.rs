@@ -19,7 +19,8 @@ use serde_json::Value as Json;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::join::{cell, key_columns};
+use super::join::key_columns;
+use super::kernels::cell;
 use super::{kernels, op_label, partitions, FrameMeta, FrameOp};
 
 /// How many values each partition contributes to the divisions estimate.
@@ -477,17 +478,7 @@ fn range_shuffle(
             Op::Frame(FrameOp::Index(op)),
         )?);
     }
-    let name = ctx.layer_name(label);
-    let layer = l.layer(&name, label, LayerKind::Shuffle, None);
-    let mut out = Vec::with_capacity(n);
-    for j in 0..n {
-        out.push(l.task(
-            Key::part(&name, j),
-            layer,
-            splits.clone(),
-            Op::Frame(FrameOp::Gather { index: j }),
-        )?);
-    }
+    let out = super::shuffle::gather_layer(l, ctx, label, &splits, n)?;
     Ok((out, div_task))
 }
 

@@ -10,10 +10,7 @@ use crate::error::{Error, Result};
 use crate::graph::LayerKind;
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::ops::Op;
-use crate::value::Value;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -61,27 +58,6 @@ pub struct JoinSpec {
     schema: SchemaRef,
 }
 
-/// One cell as a `Value` (NaN as null, so NaN keys match as pandas matches them).
-pub fn cell(col: &ArrayRef, row: usize) -> Value {
-    if row >= col.len() || col.is_null(row) {
-        return Value::Null;
-    }
-    match col.data_type() {
-        DataType::Int64 => Value::Int(col.as_primitive::<Int64Type>().value(row)),
-        DataType::Float64 => {
-            let x = col.as_primitive::<Float64Type>().value(row);
-            if x.is_nan() {
-                Value::Null
-            } else {
-                Value::Float(x)
-            }
-        }
-        DataType::Boolean => Value::Bool(col.as_boolean().value(row)),
-        DataType::Utf8 => Value::str(col.as_string::<i32>().value(row)),
-        _ => Value::Null,
-    }
-}
-
 /// The columns `keys` of `batch`, naming the columns that exist when one is missing.
 pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec<ArrayRef>> {
     keys.iter()
@@ -97,98 +73,7 @@ pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec
         .collect()
 }
 
-/// A key column viewed by type, so rows hash and compare without making values.
-enum KeyView<'a> {
-    I(&'a arrow_array::Int64Array),
-    F(&'a arrow_array::Float64Array),
-    B(&'a arrow_array::BooleanArray),
-    S(&'a arrow_array::StringArray),
-    /// Any other type: every row counts as missing (merge refuses such keys earlier).
-    Other,
-}
-
-impl KeyView<'_> {
-    fn new(c: &ArrayRef) -> KeyView<'_> {
-        match c.data_type() {
-            DataType::Int64 => KeyView::I(c.as_primitive::<Int64Type>()),
-            DataType::Float64 => KeyView::F(c.as_primitive::<Float64Type>()),
-            DataType::Boolean => KeyView::B(c.as_boolean()),
-            DataType::Utf8 => KeyView::S(c.as_string::<i32>()),
-            _ => KeyView::Other,
-        }
-    }
-
-    /// Null and NaN are both missing, and missing keys match each other (as pandas).
-    fn missing(&self, i: usize) -> bool {
-        match self {
-            KeyView::I(a) => a.is_null(i),
-            KeyView::F(a) => a.is_null(i) || a.values().get(i).is_none_or(|x| x.is_nan()),
-            KeyView::B(a) => a.is_null(i),
-            KeyView::S(a) => a.is_null(i),
-            KeyView::Other => true,
-        }
-    }
-
-    fn hash(&self, i: usize) -> u64 {
-        if self.missing(i) {
-            return 0x5555_5555_5555_5555;
-        }
-        match self {
-            KeyView::I(a) => a.values().get(i).map_or(0, |v| *v as u64),
-            // -0.0 equals 0.0, so both hash as 0.
-            KeyView::F(a) => a
-                .values()
-                .get(i)
-                .map_or(0, |v| if *v == 0.0 { 0 } else { v.to_bits() }),
-            KeyView::B(a) => u64::from(i < a.len() && a.value(i)),
-            KeyView::S(a) => {
-                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                if i < a.len() {
-                    for b in a.value(i).as_bytes() {
-                        h ^= u64::from(*b);
-                        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-                    }
-                }
-                h
-            }
-            KeyView::Other => 0,
-        }
-    }
-
-    /// Row `i` of this column equals row `j` of `other` (a column of the same dtype).
-    fn same(&self, i: usize, other: &KeyView, j: usize) -> bool {
-        match (self.missing(i), other.missing(j)) {
-            (true, true) => return true,
-            (true, false) | (false, true) => return false,
-            (false, false) => {}
-        }
-        match (self, other) {
-            (KeyView::I(a), KeyView::I(b)) => a.values().get(i) == b.values().get(j),
-            (KeyView::F(a), KeyView::F(b)) => a.values().get(i) == b.values().get(j),
-            (KeyView::B(a), KeyView::B(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
-            (KeyView::S(a), KeyView::S(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
-            _ => false,
-        }
-    }
-}
-
-/// Hashes are already mixed: the table uses them as they are.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl std::hash::Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+use super::shuffle::{KeyView, PassThrough};
 
 type Table = HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<PassThrough>>;
 

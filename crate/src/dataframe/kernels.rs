@@ -599,30 +599,35 @@ pub fn reduce_finish(merged: &Value, kind: FrameReduce) -> Result<Value> {
     Ok(Value::record(out))
 }
 
+/// One cell as a value: NaN and nulls (and rows past the end) are null, so NaN keys
+/// match as pandas matches them; other Arrow types show their type.
+pub fn cell(c: &ArrayRef, row: usize) -> Value {
+    if row >= c.len() || c.is_null(row) {
+        return Value::Null;
+    }
+    match c.data_type() {
+        DataType::Int64 => Value::Int(c.as_primitive::<Int64Type>().value(row)),
+        DataType::Float64 => {
+            let x = c.as_primitive::<Float64Type>().value(row);
+            if x.is_nan() {
+                Value::Null
+            } else {
+                Value::Float(x)
+            }
+        }
+        DataType::Boolean => Value::Bool(c.as_boolean().value(row)),
+        DataType::Utf8 => Value::str(c.as_string::<i32>().value(row)),
+        other => Value::str(format!("<{other}>")),
+    }
+}
+
 /// Rows as records (column order kept); NaN and nulls become null.
 pub fn to_records(batch: &RecordBatch) -> Vec<Value> {
     let schema = batch.schema();
     (0..batch.num_rows())
         .map(|row| {
             Value::record(schema.fields().iter().zip(batch.columns()).map(|(f, c)| {
-                let v = if c.is_null(row) {
-                    Value::Null
-                } else {
-                    match c.data_type() {
-                        DataType::Int64 => Value::Int(c.as_primitive::<Int64Type>().value(row)),
-                        DataType::Float64 => {
-                            let x = c.as_primitive::<Float64Type>().value(row);
-                            if x.is_nan() {
-                                Value::Null
-                            } else {
-                                Value::Float(x)
-                            }
-                        }
-                        DataType::Boolean => Value::Bool(c.as_boolean().value(row)),
-                        DataType::Utf8 => Value::str(c.as_string::<i32>().value(row)),
-                        other => Value::str(format!("<{other}>")),
-                    }
-                };
+                let v = cell(c, row);
                 (f.name().clone(), v)
             }))
         })

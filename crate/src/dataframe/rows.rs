@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::value::Value;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::Float64Type;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
 };
@@ -13,7 +13,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
-use super::kernels::dtype_name;
+use super::kernels::{cell, dtype_name};
 
 /// A dtype from its pandas name.
 pub fn parse_dtype(name: &str) -> Option<DataType> {
@@ -24,27 +24,6 @@ pub fn parse_dtype(name: &str) -> Option<DataType> {
         "string" | "str" | "object" => DataType::Utf8,
         _ => return None,
     })
-}
-
-/// One cell as a Value (NaN as null, as `to_records` gives it).
-pub fn cell(c: &ArrayRef, row: usize) -> Value {
-    if c.is_null(row) {
-        return Value::Null;
-    }
-    match c.data_type() {
-        DataType::Int64 => Value::Int(c.as_primitive::<Int64Type>().value(row)),
-        DataType::Float64 => {
-            let x = c.as_primitive::<Float64Type>().value(row);
-            if x.is_nan() {
-                Value::Null
-            } else {
-                Value::Float(x)
-            }
-        }
-        DataType::Boolean => Value::Bool(c.as_boolean().value(row)),
-        DataType::Utf8 => Value::str(c.as_string::<i32>().value(row)),
-        other => Value::str(format!("<{other}>")),
-    }
 }
 
 /// Whether a cell is missing: null, or NaN in a float column (pandas' isnull).

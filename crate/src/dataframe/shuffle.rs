@@ -9,7 +9,7 @@ use crate::lower::{Lowerer, NodeCtx};
 use crate::ops::Op;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, RecordBatch, UInt32Array};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::DataType;
 use std::sync::Arc;
 
@@ -123,6 +123,17 @@ pub fn hash_shuffle(
         };
         splits.push(l.task(Key::part(&split_name, i), split_layer, vec![*dep], Op::Frame(op))?);
     }
+    gather_layer(l, ctx, label, &splits, n)
+}
+
+/// The all-to-all layer of a shuffle: output `j` gathers bucket `j` of every split.
+pub fn gather_layer(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    splits: &[TaskId],
+    n: usize,
+) -> Result<Vec<TaskId>> {
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Shuffle, None);
     let mut out = Vec::with_capacity(n);
@@ -130,9 +141,102 @@ pub fn hash_shuffle(
         out.push(l.task(
             Key::part(&name, j),
             layer,
-            splits.clone(),
+            splits.to_vec(),
             Op::Frame(FrameOp::Gather { index: j }),
         )?);
     }
     Ok(out)
+}
+
+/// A key column viewed by type, so rows hash and compare without making values.
+pub enum KeyView<'a> {
+    I(&'a arrow_array::Int64Array),
+    F(&'a arrow_array::Float64Array),
+    B(&'a arrow_array::BooleanArray),
+    S(&'a arrow_array::StringArray),
+    /// Any other type: every row counts as missing (merge and groupby refuse such keys earlier).
+    Other,
+}
+
+impl KeyView<'_> {
+    pub fn new(c: &ArrayRef) -> KeyView<'_> {
+        match c.data_type() {
+            DataType::Int64 => KeyView::I(c.as_primitive::<Int64Type>()),
+            DataType::Float64 => KeyView::F(c.as_primitive::<Float64Type>()),
+            DataType::Boolean => KeyView::B(c.as_boolean()),
+            DataType::Utf8 => KeyView::S(c.as_string::<i32>()),
+            _ => KeyView::Other,
+        }
+    }
+
+    /// Null and NaN are both missing, and missing keys match each other (as pandas).
+    pub fn missing(&self, i: usize) -> bool {
+        match self {
+            KeyView::I(a) => a.is_null(i),
+            KeyView::F(a) => a.is_null(i) || a.values().get(i).is_none_or(|x| x.is_nan()),
+            KeyView::B(a) => a.is_null(i),
+            KeyView::S(a) => a.is_null(i),
+            KeyView::Other => true,
+        }
+    }
+
+    pub fn hash(&self, i: usize) -> u64 {
+        if self.missing(i) {
+            return 0x5555_5555_5555_5555;
+        }
+        match self {
+            KeyView::I(a) => a.values().get(i).map_or(0, |v| *v as u64),
+            // -0.0 equals 0.0, so both hash as 0.
+            KeyView::F(a) => a
+                .values()
+                .get(i)
+                .map_or(0, |v| if *v == 0.0 { 0 } else { v.to_bits() }),
+            KeyView::B(a) => u64::from(i < a.len() && a.value(i)),
+            KeyView::S(a) => {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                if i < a.len() {
+                    for b in a.value(i).as_bytes() {
+                        h ^= u64::from(*b);
+                        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                    }
+                }
+                h
+            }
+            KeyView::Other => 0,
+        }
+    }
+
+    /// Row `i` of this column equals row `j` of `other` (a column of the same dtype).
+    pub fn same(&self, i: usize, other: &KeyView, j: usize) -> bool {
+        match (self.missing(i), other.missing(j)) {
+            (true, true) => return true,
+            (true, false) | (false, true) => return false,
+            (false, false) => {}
+        }
+        match (self, other) {
+            (KeyView::I(a), KeyView::I(b)) => a.values().get(i) == b.values().get(j),
+            (KeyView::F(a), KeyView::F(b)) => a.values().get(i) == b.values().get(j),
+            (KeyView::B(a), KeyView::B(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
+            (KeyView::S(a), KeyView::S(b)) => i < a.len() && j < b.len() && a.value(i) == b.value(j),
+            _ => false,
+        }
+    }
+}
+
+/// Hashes are already mixed: the table uses them as they are.
+#[derive(Default)]
+pub struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
