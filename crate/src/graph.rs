@@ -35,25 +35,191 @@ impl LayerId {
 
 /// A Dask-style key: a name and, for tasks of a partitioned layer, a block index.
 /// `('map-3f2a91c0', 3)` has name `map-3f2a91c0` and index `[3]`; arrays use two or more
-/// indices; a key with no index prints as a plain string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// indices; a key with no index prints as a plain string. Keys of one layer share their
+/// name, so a key costs no allocation of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub name: Arc<str>,
-    pub index: Vec<u32>,
+    pub index: KeyIndex,
 }
 
 impl Key {
-    pub fn new(name: impl AsRef<str>, index: Vec<u32>) -> Key {
+    pub fn new(name: impl IntoKeyName, index: Vec<u32>) -> Key {
         Key {
-            name: Arc::from(name.as_ref()),
-            index,
+            name: name.into_key_name(),
+            index: KeyIndex::from(index),
         }
     }
-    pub fn single(name: impl AsRef<str>) -> Key {
-        Key::new(name, Vec::new())
+    pub fn single(name: impl IntoKeyName) -> Key {
+        Key {
+            name: name.into_key_name(),
+            index: KeyIndex::none(),
+        }
     }
-    pub fn part(name: impl AsRef<str>, i: usize) -> Key {
-        Key::new(name, vec![u32::try_from(i).unwrap_or(u32::MAX)])
+    pub fn part(name: impl IntoKeyName, i: usize) -> Key {
+        Key {
+            name: name.into_key_name(),
+            index: KeyIndex::one(u32::try_from(i).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        // Siblings share their name: skip comparing its bytes.
+        let names = if Arc::ptr_eq(&self.name, &other.name) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.name.cmp(&other.name)
+        };
+        names.then_with(|| self.index.cmp(&other.index))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What a key's name can be made from: an `Arc<str>` is shared, text is copied once.
+pub trait IntoKeyName {
+    fn into_key_name(self) -> Arc<str>;
+}
+
+impl IntoKeyName for Arc<str> {
+    fn into_key_name(self) -> Arc<str> {
+        self
+    }
+}
+
+impl IntoKeyName for &Arc<str> {
+    fn into_key_name(self) -> Arc<str> {
+        Arc::clone(self)
+    }
+}
+
+impl IntoKeyName for &str {
+    fn into_key_name(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoKeyName for String {
+    fn into_key_name(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoKeyName for &String {
+    fn into_key_name(self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+/// How many indices a key holds without a heap allocation (bags and dataframes use one,
+/// arrays usually two or three).
+const INLINE_INDICES: usize = 3;
+
+/// A key's block index. Short ones (nearly all) are stored inline; it compares, hashes
+/// and prints as the list of its numbers.
+#[derive(Clone)]
+pub enum KeyIndex {
+    Inline { len: u8, items: [u32; INLINE_INDICES] },
+    Heap(Box<[u32]>),
+}
+
+impl KeyIndex {
+    /// No index: the key prints as a plain string.
+    pub fn none() -> KeyIndex {
+        KeyIndex::Inline {
+            len: 0,
+            items: [0; INLINE_INDICES],
+        }
+    }
+
+    pub fn one(i: u32) -> KeyIndex {
+        KeyIndex::Inline {
+            len: 1,
+            items: [i, 0, 0],
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u32] {
+        match self {
+            KeyIndex::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or(&[]),
+            KeyIndex::Heap(items) => items,
+        }
+    }
+}
+
+impl From<&[u32]> for KeyIndex {
+    fn from(items: &[u32]) -> KeyIndex {
+        match u8::try_from(items.len()) {
+            Ok(len) if items.len() <= INLINE_INDICES => {
+                let mut inline = [0; INLINE_INDICES];
+                for (slot, i) in inline.iter_mut().zip(items) {
+                    *slot = *i;
+                }
+                KeyIndex::Inline { len, items: inline }
+            }
+            _ => KeyIndex::Heap(items.into()),
+        }
+    }
+}
+
+impl From<Vec<u32>> for KeyIndex {
+    fn from(items: Vec<u32>) -> KeyIndex {
+        if items.len() <= INLINE_INDICES {
+            KeyIndex::from(items.as_slice())
+        } else {
+            KeyIndex::Heap(items.into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyIndex {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for KeyIndex {
+    fn eq(&self, other: &KeyIndex) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for KeyIndex {}
+
+impl std::hash::Hash for KeyIndex {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl Ord for KeyIndex {
+    fn cmp(&self, other: &KeyIndex) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl PartialOrd for KeyIndex {
+    fn partial_cmp(&self, other: &KeyIndex) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for KeyIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl Serialize for KeyIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
     }
 }
 
@@ -63,7 +229,7 @@ impl fmt::Display for Key {
             return write!(f, "'{}'", self.name);
         }
         write!(f, "('{}'", self.name)?;
-        for i in &self.index {
+        for i in self.index.iter() {
             write!(f, ", {i}")?;
         }
         f.write_str(")")
@@ -217,6 +383,12 @@ impl TaskGraph {
         Ok(id)
     }
 
+    /// Makes room for `additional` more tasks (a layer about to be added).
+    pub fn reserve(&mut self, additional: usize) {
+        self.tasks.reserve(additional);
+        self.by_key.reserve(additional);
+    }
+
     pub fn set_outputs(&mut self, outputs: Vec<TaskId>) {
         self.outputs = outputs;
     }
@@ -264,7 +436,7 @@ impl TaskGraph {
                     id: i as u32,
                     key: t.key.to_string(),
                     name: t.key.name.to_string(),
-                    index: t.key.index.clone(),
+                    index: t.key.index.to_vec(),
                     layer: self
                         .layers
                         .get(t.layer.index())
@@ -330,10 +502,7 @@ impl TaskGraph {
     /// layers are kept, layers left empty are dropped.
     pub fn cull(&self) -> TaskGraph {
         let needed = self.needed();
-        self.rebuild(
-            |id| needed.get(id.index()).copied().unwrap_or(false),
-            |_, t| t.clone(),
-        )
+        self.clone().retain_tasks(&needed)
     }
 
     /// The tasks the outputs depend on.
@@ -354,30 +523,36 @@ impl TaskGraph {
 
     /// absorbed[i]: task i is folded into its single dependent by `fuse`.
     fn absorbed(&self) -> Vec<bool> {
-        let dependents = self.dependents();
-        let is_output: Vec<bool> = {
-            let mut v = vec![false; self.tasks.len()];
-            for o in &self.outputs {
-                if let Some(x) = v.get_mut(o.index()) {
-                    *x = true;
+        // How many times each task is read, and by whom when that is once.
+        const NOBODY: u32 = u32::MAX;
+        let mut readers = vec![0u32; self.tasks.len()];
+        let mut sole_reader = vec![NOBODY; self.tasks.len()];
+        for (i, t) in self.tasks.iter().enumerate() {
+            for d in &t.deps {
+                if let (Some(n), Some(r)) = (readers.get_mut(d.index()), sole_reader.get_mut(d.index())) {
+                    *n += 1;
+                    *r = i as u32;
                 }
             }
-            v
-        };
-        (0..self.tasks.len())
-            .map(|i| {
-                let Some(deps_of) = dependents.get(i) else {
-                    return false;
-                };
-                if is_output.get(i).copied().unwrap_or(true) || deps_of.len() != 1 {
+        }
+        let mut is_output = vec![false; self.tasks.len()];
+        for o in &self.outputs {
+            if let Some(x) = is_output.get_mut(o.index()) {
+                *x = true;
+            }
+        }
+        self.tasks
+            .iter()
+            .zip(readers.iter().zip(&sole_reader))
+            .zip(&is_output)
+            .map(|((t, (n, reader)), output)| {
+                if *output || *n != 1 {
                     return false;
                 }
-                let Some(child) = deps_of.first().and_then(|c| self.tasks.get(c.index())) else {
+                let Some(child) = self.tasks.get(*reader as usize) else {
                     return false;
                 };
-                child.deps.len() == 1
-                    && child.op.fusable()
-                    && self.tasks.get(i).is_some_and(|t| t.op.fusable())
+                child.deps.len() == 1 && child.op.fusable() && t.op.fusable()
             })
             .collect()
     }
@@ -387,148 +562,167 @@ impl TaskGraph {
     /// chain and runs the chain's operations in order; outputs are never fused away.
     pub fn fuse(&self) -> TaskGraph {
         let absorbed = self.absorbed();
-        let chain_of = |id: TaskId| -> (Vec<Op>, Vec<TaskId>, Vec<String>) {
-            // Walk up the chain from `id` through absorbed single dependencies.
-            let mut ops = Vec::new();
-            let mut labels = Vec::new();
-            let mut cur = id;
-            while let Some(t) = self.tasks.get(cur.index()) {
-                ops.push(t.op.clone());
-                if let Some(l) = self.layers.get(t.layer.index()) {
-                    labels.push(l.label.clone());
+        self.clone().fuse_absorbed(&absorbed)
+    }
+
+    /// `fuse` in place, given `absorbed`: ops move along their chain instead of being
+    /// copied, and the graph is compacted rather than rebuilt.
+    fn fuse_absorbed(mut self, absorbed: &[bool]) -> TaskGraph {
+        let is_absorbed = |id: TaskId| absorbed.get(id.index()).copied().unwrap_or(false);
+        let labels = self.fused_labels(absorbed);
+        /// The part of a chain fused so far: its first task's dependencies and the ops.
+        struct Chain {
+            deps: Vec<TaskId>,
+            ops: Vec<Op>,
+        }
+        const NO_CHAIN: u32 = u32::MAX;
+        let mut chains: Vec<Chain> = Vec::new();
+        let mut chain_of = vec![NO_CHAIN; self.tasks.len()];
+        // Stands in for the ops of absorbed tasks, which are dropped.
+        let moved = Op::Fused(Arc::new(Vec::new()));
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            let inherited = match t.deps.as_slice() {
+                [only] if is_absorbed(*only) => chain_of.get(only.index()).copied(),
+                _ => None,
+            };
+            let absorbed_here = absorbed.get(i).copied().unwrap_or(false);
+            match (inherited, absorbed_here) {
+                (None, false) => {}
+                (Some(c), true) => {
+                    if let Some(chain) = chains.get_mut(c as usize) {
+                        chain.ops.push(std::mem::replace(&mut t.op, moved.clone()));
+                    }
+                    if let Some(own) = chain_of.get_mut(i) {
+                        *own = c;
+                    }
                 }
-                match t.deps.as_slice() {
-                    [only] if absorbed.get(only.index()).copied().unwrap_or(false) => cur = *only,
-                    deps => {
-                        ops.reverse();
-                        labels.reverse();
-                        return (ops, deps.to_vec(), labels);
+                (None, true) => {
+                    if let Some(own) = chain_of.get_mut(i) {
+                        *own = chains.len() as u32;
+                    }
+                    chains.push(Chain {
+                        deps: std::mem::take(&mut t.deps),
+                        ops: vec![std::mem::replace(&mut t.op, moved.clone())],
+                    });
+                }
+                (Some(c), false) => {
+                    if let Some(chain) = chains.get_mut(c as usize) {
+                        let mut ops = std::mem::take(&mut chain.ops);
+                        ops.push(std::mem::replace(&mut t.op, moved.clone()));
+                        t.deps = std::mem::take(&mut chain.deps);
+                        t.op = Op::Fused(Arc::new(ops));
                     }
                 }
             }
-            (ops, Vec::new(), labels)
-        };
-        let mut fused_labels: HashMap<LayerId, String> = HashMap::new();
-        let mut graph = self.rebuild(
-            |id| !absorbed.get(id.index()).copied().unwrap_or(false),
-            |id, t| {
-                let (ops, deps, labels) = chain_of(id);
-                if ops.len() <= 1 {
-                    return t.clone();
-                }
-                let mut uniq: Vec<String> = Vec::new();
-                for l in labels.iter() {
-                    if !uniq.contains(l) {
-                        uniq.push(l.clone());
-                    }
-                }
-                fused_labels.insert(t.layer, uniq.join("-"));
-                Task {
-                    key: t.key.clone(),
-                    layer: t.layer,
-                    deps,
-                    op: Op::Fused(Arc::new(ops)),
-                }
-            },
-        );
-        // Old ids were remapped by rebuild; deps in fused tasks still hold old ids.
-        graph.remap_fused_deps(self, &absorbed);
-        for layer in &mut graph.layers {
-            if let Some(orig) = self.layers.iter().position(|l| l.name == layer.name) {
-                if let Some(label) = fused_labels.get(&LayerId(orig as u32)) {
-                    layer.label = label.clone();
-                }
+        }
+        for (layer, label) in self.layers.iter_mut().zip(labels) {
+            if let Some(label) = label {
+                layer.label = label;
             }
         }
-        graph
+        let keep: Vec<bool> = absorbed.iter().map(|a| !a).collect();
+        self.retain_tasks(&keep)
     }
 
-    /// After `fuse`, dependencies of fused tasks were copied from the original graph; map
-    /// them to the new ids through the keys.
-    fn remap_fused_deps(&mut self, original: &TaskGraph, _absorbed: &[bool]) {
-        let by_key = &self.by_key;
-        for t in &mut self.tasks {
-            if let Op::Fused(_) = t.op {
-                t.deps = t
-                    .deps
-                    .iter()
-                    .filter_map(|d| {
-                        original
-                            .tasks
-                            .get(d.index())
-                            .and_then(|x| by_key.get(&x.key))
-                            .copied()
-                    })
-                    .collect();
-            }
-        }
-    }
-
-    /// A new graph with the kept tasks, transformed; ids renumbered in the same order.
-    fn rebuild(
-        &self,
-        keep: impl Fn(TaskId) -> bool,
-        mut map: impl FnMut(TaskId, &Task) -> Task,
-    ) -> TaskGraph {
-        let mut new_id: Vec<Option<TaskId>> = vec![None; self.tasks.len()];
-        let mut out = TaskGraph::new();
-        let mut new_layer: Vec<Option<LayerId>> = vec![None; self.layers.len()];
+    /// The label of each layer whose tasks end fused chains: the labels of the chain's
+    /// layers, first to last, without repeats, joined by `-` (the layer's last chain wins).
+    fn fused_labels(&self, absorbed: &[bool]) -> Vec<Option<String>> {
+        let is_absorbed = |id: TaskId| absorbed.get(id.index()).copied().unwrap_or(false);
+        let mut last_end: Vec<Option<usize>> = vec![None; self.layers.len()];
         for (i, t) in self.tasks.iter().enumerate() {
-            let id = TaskId(i as u32);
-            if !keep(id) {
+            if let ([only], false) = (t.deps.as_slice(), is_absorbed(TaskId(i as u32))) {
+                if is_absorbed(*only) {
+                    if let Some(slot) = last_end.get_mut(t.layer.index()) {
+                        *slot = Some(i);
+                    }
+                }
+            }
+        }
+        last_end
+            .into_iter()
+            .map(|end| {
+                let mut cur = self.tasks.get(end?)?;
+                let mut labels: Vec<&str> = Vec::new();
+                loop {
+                    if let Some(l) = self.layers.get(cur.layer.index()) {
+                        labels.push(&l.label);
+                    }
+                    match cur.deps.as_slice() {
+                        [only] if is_absorbed(*only) => cur = self.tasks.get(only.index())?,
+                        _ => break,
+                    }
+                }
+                labels.reverse();
+                let mut uniq: Vec<&str> = Vec::new();
+                for l in labels {
+                    if !uniq.contains(&l) {
+                        uniq.push(l);
+                    }
+                }
+                Some(uniq.join("-"))
+            })
+            .collect()
+    }
+
+    /// Keeps the tasks marked in `keep`, in place: ids are renumbered in order, dependencies
+    /// on dropped tasks are dropped, layers left empty are dropped and the others numbered in
+    /// the order of their first kept task.
+    fn retain_tasks(mut self, keep: &[bool]) -> TaskGraph {
+        let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
+        let mut new_id: Vec<Option<TaskId>> = vec![None; self.tasks.len()];
+        let mut new_layer: Vec<Option<LayerId>> = vec![None; self.layers.len()];
+        let mut layer_order: Vec<usize> = Vec::new();
+        let mut next = 0u32;
+        for (i, t) in self.tasks.iter().enumerate() {
+            if !kept(i) {
                 continue;
             }
-            let mapped = map(id, t);
-            let layer = match new_layer.get(t.layer.index()).copied().flatten() {
-                Some(l) => l,
-                None => {
-                    let Some(src) = self.layers.get(t.layer.index()) else {
-                        continue;
-                    };
-                    let l = out.add_layer(
-                        src.name.clone(),
-                        src.label.clone(),
-                        src.kind,
-                        src.level,
-                        src.node.clone(),
-                    );
-                    if let Some(slot) = new_layer.get_mut(t.layer.index()) {
-                        *slot = Some(l);
-                    }
-                    l
-                }
-            };
-            let is_fused = matches!(mapped.op, Op::Fused(_));
-            let deps: Vec<TaskId> = if is_fused {
-                mapped.deps.clone() // remapped afterwards through keys
-            } else {
-                mapped
-                    .deps
-                    .iter()
-                    .filter_map(|d| new_id.get(d.index()).copied().flatten())
-                    .collect()
-            };
-            let new_task_id = TaskId(out.tasks.len() as u32);
-            if let Some(layer_ref) = out.layers.get_mut(layer.index()) {
-                layer_ref.tasks.push(new_task_id);
-            }
-            out.by_key.insert(mapped.key.clone(), new_task_id);
-            out.tasks.push(Task {
-                key: mapped.key,
-                layer,
-                deps,
-                op: mapped.op,
-            });
             if let Some(slot) = new_id.get_mut(i) {
-                *slot = Some(new_task_id);
+                *slot = Some(TaskId(next));
+            }
+            next += 1;
+            if let Some(slot @ None) = new_layer.get_mut(t.layer.index()) {
+                *slot = Some(LayerId(layer_order.len() as u32));
+                layer_order.push(t.layer.index());
             }
         }
-        out.outputs = self
-            .outputs
+        let remap = |id: &TaskId| new_id.get(id.index()).copied().flatten();
+        let mut old_layers: Vec<Option<Layer>> =
+            std::mem::take(&mut self.layers).into_iter().map(Some).collect();
+        self.layers = layer_order
             .iter()
-            .filter_map(|o| new_id.get(o.index()).copied().flatten())
+            .filter_map(|l| old_layers.get_mut(*l).and_then(Option::take))
+            .map(|mut l| {
+                l.tasks.clear();
+                l
+            })
             .collect();
-        out
+        let mut i = 0;
+        let layers = &mut self.layers;
+        self.tasks.retain_mut(|t| {
+            let here = i;
+            i += 1;
+            if !kept(here) {
+                return false;
+            }
+            t.deps = t.deps.iter().filter_map(remap).collect();
+            if let Some(l) = new_layer.get(t.layer.index()).copied().flatten() {
+                t.layer = l;
+            }
+            if let (Some(layer), Some(id)) = (layers.get_mut(t.layer.index()), remap(&TaskId(here as u32))) {
+                layer.tasks.push(id);
+            }
+            true
+        });
+        self.by_key.retain(|_, id| match remap(id) {
+            Some(n) => {
+                *id = n;
+                true
+            }
+            None => false,
+        });
+        self.outputs = self.outputs.iter().filter_map(remap).collect();
+        self
     }
 
     /// Applies the optimisations that are switched on.
@@ -536,19 +730,23 @@ impl TaskGraph {
         self.clone().into_optimized(opts)
     }
 
-    /// `optimize` without copying: a pass with nothing to cull or fuse keeps the graph as
-    /// it is (large graphs of trivial tasks spend much of their time here otherwise).
+    /// `optimize` without copying: both passes work in place, and a pass with nothing to
+    /// cull or fuse leaves the graph as it is.
     pub fn into_optimized(self, opts: OptimizeOptions) -> TaskGraph {
-        let g = if opts.cull && self.needed().iter().any(|n| !n) {
-            self.cull()
-        } else {
-            self
-        };
-        if opts.fuse && g.absorbed().iter().any(|a| *a) {
-            g.fuse()
-        } else {
-            g
+        let mut g = self;
+        if opts.cull {
+            let needed = g.needed();
+            if needed.iter().any(|n| !n) {
+                g = g.retain_tasks(&needed);
+            }
         }
+        if opts.fuse {
+            let absorbed = g.absorbed();
+            if absorbed.iter().any(|a| *a) {
+                g = g.fuse_absorbed(&absorbed);
+            }
+        }
+        g
     }
 }
 

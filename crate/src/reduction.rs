@@ -8,6 +8,7 @@ use crate::graph::{Key, LayerKind, TaskId};
 use crate::lower::{Collection, Lowerer, NodeCtx};
 use crate::ops::Op;
 use crate::registry::Kind;
+use std::sync::Arc;
 
 /// Dask's default `split_every` for bags.
 pub const DEFAULT_SPLIT_EVERY: usize = 8;
@@ -29,13 +30,15 @@ pub fn tree_reduce(
             ctx.node.id, ctx.node.op
         )));
     }
-    let part_name = format!("{label}-part-{}", ctx.token);
+    let part_name: Arc<str> = Arc::from(format!("{label}-part-{}", ctx.token));
     let part_layer = l.layer(
         &part_name,
         &format!("{label}-part"),
         LayerKind::ReductionPart,
         Some(0),
     );
+    l.graph
+        .reserve(inputs.len() + inputs.len().div_ceil(split_every - 1));
     let mut level_tasks: Vec<TaskId> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         level_tasks.push(l.task(Key::part(&part_name, i), part_layer, vec![*input], part(i))?);
@@ -43,7 +46,7 @@ pub fn tree_reduce(
     let agg_name = format!("{label}-aggregate-{}", ctx.token);
     let mut depth: u32 = 0;
     while level_tasks.len() > split_every {
-        let name = format!("{agg_name}{depth}");
+        let name: Arc<str> = Arc::from(format!("{agg_name}{depth}"));
         let layer = l.layer(
             &name,
             &format!("{label}-aggregate"),

@@ -429,10 +429,12 @@ fn literal_partitions(
 ) -> Result<Collection> {
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Input, None);
+    let key_name: Arc<str> = Arc::from(name.as_str());
+    l.graph.reserve(parts.len());
     let mut tasks = Vec::with_capacity(parts.len());
     for (i, part) in parts.into_iter().enumerate() {
         tasks.push(l.task(
-            Key::part(&name, i),
+            Key::part(&key_name, i),
             layer,
             Vec::new(),
             Op::Literal(Arc::new(Partition::Bag(part))),
@@ -505,6 +507,8 @@ fn blockwise(l: &mut Lowerer, ctx: &NodeCtx, label: &str, op: BagOp) -> Result<C
     }
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Blockwise, None);
+    let key_name: Arc<str> = Arc::from(name.as_str());
+    l.graph.reserve(n);
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
         let deps: Vec<TaskId> = ctx
@@ -512,7 +516,7 @@ fn blockwise(l: &mut Lowerer, ctx: &NodeCtx, label: &str, op: BagOp) -> Result<C
             .iter()
             .filter_map(|c| c.tasks.get(i).copied())
             .collect();
-        tasks.push(l.task(Key::part(&name, i), layer, deps, Op::Bag(op.clone()))?);
+        tasks.push(l.task(Key::part(&key_name, i), layer, deps, Op::Bag(op.clone()))?);
     }
     Ok(Collection {
         kind: Kind::Bag,
