@@ -69,6 +69,8 @@ pub struct Job {
     pub inputs: Vec<Arc<Partition>>,
     pub delay: Duration,
     pub cancel: CancelToken,
+    /// Whether the executor reports `Started` (nobody needs it in a silent run).
+    pub report_start: bool,
 }
 
 impl Job {
@@ -110,6 +112,10 @@ pub trait Executor: Send {
     fn name(&self) -> &'static str;
     /// Starts a job. The executor reports `Started` and `Finished` through `next`.
     fn submit(&mut self, job: Job);
+    /// Whether jobs must carry their dependencies (to place tasks near their inputs).
+    fn places_by_inputs(&self) -> bool {
+        false
+    }
     /// The next report; `None` if nothing is in flight.
     fn next(&mut self) -> Option<Message>;
     /// Like `next`, but waits at most `timeout` for a report from another thread.
@@ -128,6 +134,22 @@ pub struct RunOptions {
     pub cancel: CancelToken,
     /// How many times a failing task is run again before the run fails (futures).
     pub retries: u32,
+}
+
+/// Drops a result once it is not kept and every task reading it is done.
+fn free_if_unneeded(
+    keep: &[bool],
+    unfinished_dependents: &[u32],
+    results: &mut [Option<Arc<Partition>>],
+    id: TaskId,
+) {
+    let keep = keep.get(id.index()).copied().unwrap_or(true);
+    let pending = unfinished_dependents.get(id.index()).copied().unwrap_or(1);
+    if !keep && pending == 0 {
+        if let Some(r) = results.get_mut(id.index()) {
+            *r = None;
+        }
+    }
 }
 
 /// The scheduler over one graph that may grow while it runs.
@@ -310,38 +332,49 @@ impl<E: Executor> Scheduler<E> {
             .map(|r| r.0)
             .chain((from as u32)..(n as u32))
             .collect();
+        // Each frame: a task and the range of its sorted dependencies in `pending`.
+        let mut pending: Vec<TaskId> = Vec::new();
+        let mut stack: Vec<(u32, usize, usize)> = Vec::new();
+        let by_key = |a: &TaskId, b: &TaskId| {
+            let ka = tasks.get(a.index()).map(|t| &t.key);
+            let kb = tasks.get(b.index()).map(|t| &t.key);
+            ka.cmp(&kb)
+        };
         for start in starts {
             if visited.get(start as usize).copied().unwrap_or(true) {
                 continue;
             }
-            // (task, next dependency index to visit)
-            let mut stack: Vec<(u32, usize)> = vec![(start, 0)];
             if let Some(v) = visited.get_mut(start as usize) {
                 *v = true;
             }
-            while let Some((id, next)) = stack.last().copied() {
-                let deps = tasks.get(id as usize).map(|t| t.deps.as_slice()).unwrap_or(&[]);
-                let mut sorted: Vec<TaskId> = deps.to_vec();
-                sorted.sort_by(|a, b| {
-                    let ka = tasks.get(a.index()).map(|t| &t.key);
-                    let kb = tasks.get(b.index()).map(|t| &t.key);
-                    ka.cmp(&kb)
-                });
-                match sorted.get(next) {
+            let push = |id: u32, stack: &mut Vec<(u32, usize, usize)>, pending: &mut Vec<TaskId>| {
+                let from = pending.len();
+                if let Some(t) = tasks.get(id as usize) {
+                    pending.extend_from_slice(&t.deps);
+                }
+                if let Some(deps) = pending.get_mut(from..) {
+                    deps.sort_by(by_key);
+                }
+                stack.push((id, from, from));
+            };
+            push(start, &mut stack, &mut pending);
+            while let Some((id, from, next)) = stack.last().copied() {
+                match pending.get(next).copied() {
                     Some(dep) => {
                         if let Some(top) = stack.last_mut() {
-                            top.1 += 1;
+                            top.2 += 1;
                         }
                         if !visited.get(dep.index()).copied().unwrap_or(true) {
                             if let Some(v) = visited.get_mut(dep.index()) {
                                 *v = true;
                             }
-                            stack.push((dep.0, 0));
+                            push(dep.0, &mut stack, &mut pending);
                         }
                     }
                     None => {
                         order.push(id);
                         stack.pop();
+                        pending.truncate(from);
                     }
                 }
             }
@@ -402,13 +435,7 @@ impl<E: Executor> Scheduler<E> {
     }
 
     fn maybe_free(&mut self, id: TaskId) {
-        let keep = self.keep.get(id.index()).copied().unwrap_or(true);
-        let pending = self.unfinished_dependents.get(id.index()).copied().unwrap_or(1);
-        if !keep && pending == 0 {
-            if let Some(r) = self.results.get_mut(id.index()) {
-                *r = None;
-            }
-        }
+        free_if_unneeded(&self.keep, &self.unfinished_dependents, &mut self.results, id);
     }
 
     /// Emits `GraphBuilt` now (once), so a UI can draw the graph before the first task.
@@ -437,6 +464,8 @@ impl<E: Executor> Scheduler<E> {
     /// Hands ready tasks to the executor while it has room; at most `limit` of them.
     fn dispatch(&mut self, limit: usize) -> Result<usize> {
         let mut sent = 0;
+        let places_by_inputs = self.exec.places_by_inputs();
+        let report_start = !self.sink.is_silent();
         while sent < limit && self.failure.is_none() && self.running < self.exec.capacity() {
             let Some((p, id)) = self.ready.iter().next().copied() else {
                 break;
@@ -462,11 +491,16 @@ impl<E: Executor> Scheduler<E> {
                 .collect::<Result<_>>()?;
             let job = Job {
                 task: id,
-                deps: task.deps.clone(),
+                deps: if places_by_inputs {
+                    task.deps.clone()
+                } else {
+                    Vec::new()
+                },
                 op: task.op.clone(),
                 inputs,
                 delay: self.opts.delay,
                 cancel: self.opts.cancel.clone(),
+                report_start,
             };
             if let Some(s) = self.state.get_mut(id.index()) {
                 *s = TaskState::Running;
@@ -519,6 +553,9 @@ impl<E: Executor> Scheduler<E> {
                 result,
             } => {
                 self.running = self.running.saturating_sub(1);
+                if let Some(w) = self.worker_of.get_mut(task.index()) {
+                    *w = Some(worker);
+                }
                 // Unwatched successes skip the keys and previews that events carry.
                 let result = match result {
                     Ok(output) if self.sink.is_silent() && !self.cancel_on_finish.contains(&task) => {
@@ -604,15 +641,19 @@ impl<E: Executor> Scheduler<E> {
         if let Some(r) = self.results.get_mut(id.index()) {
             *r = Some(output);
         }
-        let deps: Vec<TaskId> = self.graph.task(id).map(|t| t.deps.clone()).unwrap_or_default();
-        for d in deps {
-            if let Some(u) = self.unfinished_dependents.get_mut(d.index()) {
-                *u = u.saturating_sub(1);
+        if let Some(task) = self.graph.tasks().get(id.index()) {
+            for d in &task.deps {
+                if let Some(u) = self.unfinished_dependents.get_mut(d.index()) {
+                    *u = u.saturating_sub(1);
+                }
+                free_if_unneeded(&self.keep, &self.unfinished_dependents, &mut self.results, *d);
             }
-            self.maybe_free(d);
         }
-        let dependents = self.dependents.get(id.index()).cloned().unwrap_or_default();
-        for child in dependents {
+        let children = self.dependents.get(id.index()).map_or(0, Vec::len);
+        for k in 0..children {
+            let Some(child) = self.dependents.get(id.index()).and_then(|c| c.get(k)).copied() else {
+                break;
+            };
             if let Some(m) = self.missing.get_mut(child.index()) {
                 *m = m.saturating_sub(1);
                 if *m == 0 && self.state.get(child.index()) == Some(&TaskState::Waiting) {

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct PoolExecutor {
     pool: Option<Arc<rayon::ThreadPool>>,
     workers: usize,
+    /// How many jobs may be handed out at once.
+    capacity: usize,
     in_flight: usize,
     tx: Sender<Message>,
     rx: Receiver<Message>,
@@ -25,6 +27,7 @@ impl PoolExecutor {
         PoolExecutor {
             pool: Some(pool),
             workers,
+            capacity: workers * JOBS_PER_WORKER,
             in_flight: 0,
             tx,
             rx,
@@ -35,10 +38,18 @@ impl PoolExecutor {
     /// global pool is the one wasm-bindgen-rayon started).
     pub fn global(workers: usize) -> PoolExecutor {
         let (tx, rx) = unbounded();
-        let workers = workers.clamp(1, rayon::current_num_threads().max(1));
+        let threads = rayon::current_num_threads().max(1);
+        let workers = workers.clamp(1, threads);
+        // Fewer workers than threads: only the in-flight limit keeps the others idle.
+        let capacity = if workers == threads {
+            workers * JOBS_PER_WORKER
+        } else {
+            workers
+        };
         PoolExecutor {
             pool: None,
             workers,
+            capacity,
             in_flight: 0,
             tx,
             rx,
@@ -60,11 +71,13 @@ fn run_job(job: Job, tx: Sender<Message>) {
     let worker = rayon::current_thread_index().unwrap_or(0);
     let task = job.task;
     let start = now_ms();
-    let _ = tx.send(Message::Started {
-        task,
-        worker,
-        t: start,
-    });
+    if job.report_start {
+        let _ = tx.send(Message::Started {
+            task,
+            worker,
+            t: start,
+        });
+    }
     // Engine code does not panic; if a bug does, the run fails instead of hanging.
     let result = catch_unwind(AssertUnwindSafe(|| job.run()))
         .unwrap_or_else(|_| Err(Error::internal("a task panicked; this is a bug in partita")));
@@ -77,9 +90,14 @@ fn run_job(job: Job, tx: Sender<Message>) {
     });
 }
 
+/// Jobs in flight per worker: a worker that ends a task finds the next one queued
+/// instead of waiting for the scheduler's round trip (tiny tasks would wait longer than
+/// they run). `Started` is still sent when a job begins on its worker.
+const JOBS_PER_WORKER: usize = 4;
+
 impl Executor for PoolExecutor {
     fn capacity(&self) -> usize {
-        self.workers
+        self.capacity
     }
     fn workers(&self) -> usize {
         self.workers

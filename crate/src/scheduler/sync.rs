@@ -11,7 +11,6 @@
 use super::{Executor, Job, Message};
 use crate::graph::TaskId;
 use crate::runtime::{now_ms, sleep};
-use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -19,8 +18,9 @@ pub struct SyncExecutor {
     workers: usize,
     /// Simulated time at which each logical worker is free again.
     free_at: Vec<f64>,
-    /// Simulated end time and worker of every task run so far.
-    placed: HashMap<TaskId, (f64, usize)>,
+    /// Simulated end time and worker of every task run so far, by task id (kept only
+    /// with several workers, where placement reads it).
+    placed: Vec<Option<(f64, usize)>>,
     /// Jobs with the time (ms) at which their delay is over.
     queue: VecDeque<(Job, f64)>,
     current: Option<Current>,
@@ -38,7 +38,7 @@ impl SyncExecutor {
         SyncExecutor {
             workers,
             free_at: vec![0.0; workers],
-            placed: HashMap::new(),
+            placed: Vec::new(),
             queue: VecDeque::new(),
             current: None,
         }
@@ -48,13 +48,13 @@ impl SyncExecutor {
     fn place(&self, deps: &[TaskId]) -> (usize, f64) {
         let ready_at = deps
             .iter()
-            .filter_map(|d| self.placed.get(d))
-            .map(|(end, _)| *end)
+            .filter_map(|d| self.placed.get(d.index()).copied().flatten())
+            .map(|(end, _)| end)
             .fold(0.0, f64::max);
         let near: Vec<usize> = deps
             .iter()
-            .filter_map(|d| self.placed.get(d))
-            .map(|(_, w)| *w)
+            .filter_map(|d| self.placed.get(d.index()).copied().flatten())
+            .map(|(_, w)| w)
             .collect();
         let mut best = (0usize, f64::MAX, true);
         for (w, free) in self.free_at.iter().enumerate() {
@@ -105,7 +105,14 @@ impl SyncExecutor {
         if let Some(free) = self.free_at.get_mut(worker) {
             *free = sim_end;
         }
-        self.placed.insert(task, (sim_end, worker));
+        if self.workers > 1 {
+            if self.placed.len() <= task.index() {
+                self.placed.resize(task.index() + 1, None);
+            }
+            if let Some(slot) = self.placed.get_mut(task.index()) {
+                *slot = Some((sim_end, worker));
+            }
+        }
         Some(Message::Finished {
             task,
             worker,
@@ -118,9 +125,14 @@ impl SyncExecutor {
     /// One step: start the next job, or finish the current one once its wait is over.
     /// `None` if the wait goes beyond `timeout` (or nothing is queued).
     fn advance(&mut self, timeout: Duration) -> Option<Message> {
-        let Some(current) = &self.current else {
-            return self.start_front();
-        };
+        if self.current.is_none() {
+            let started = self.start_front()?;
+            // Unwatched runs go straight on to running the job.
+            if self.current.as_ref().is_some_and(|c| c.job.report_start) {
+                return Some(started);
+            }
+        }
+        let current = self.current.as_ref()?;
         let wait = Duration::from_secs_f64((current.ready_at - now_ms()).max(0.0) / 1000.0);
         if wait > timeout {
             sleep(timeout);
@@ -155,6 +167,9 @@ impl Executor for SyncExecutor {
     }
     fn name(&self) -> &'static str {
         "sync"
+    }
+    fn places_by_inputs(&self) -> bool {
+        self.workers > 1
     }
     fn submit(&mut self, mut job: Job) {
         let ready_at = now_ms() + job.delay.as_secs_f64() * 1000.0;
