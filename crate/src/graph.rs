@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::ops::Op;
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -370,15 +371,22 @@ impl TaskGraph {
                 bad.0
             )));
         }
-        if self.by_key.contains_key(&key) {
-            return Err(Error::internal(format!("duplicate key {key} in the task graph")));
+        let has_layer = layer.index() < self.layers.len();
+        // One hash lookup both checks the key is new and records it.
+        match self.by_key.entry(key.clone()) {
+            Entry::Occupied(_) => {
+                return Err(Error::internal(format!("duplicate key {key} in the task graph")));
+            }
+            Entry::Vacant(_) if !has_layer => {
+                return Err(Error::internal(format!("task {key} names a missing layer")));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
         }
-        let layer_ref = self
-            .layers
-            .get_mut(layer.index())
-            .ok_or_else(|| Error::internal(format!("task {key} names a missing layer")))?;
-        layer_ref.tasks.push(id);
-        self.by_key.insert(key.clone(), id);
+        if let Some(layer_ref) = self.layers.get_mut(layer.index()) {
+            layer_ref.tasks.push(id);
+        }
         self.tasks.push(Task { key, layer, deps, op });
         Ok(id)
     }

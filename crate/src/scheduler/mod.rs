@@ -136,6 +136,9 @@ pub struct RunOptions {
     pub retries: u32,
 }
 
+/// The end of a task's list of dependents.
+const NO_EDGE: u32 = u32::MAX;
+
 /// Drops a result once it is not kept and every task reading it is done.
 fn free_if_unneeded(
     keep: &[bool],
@@ -160,7 +163,10 @@ pub struct Scheduler<E: Executor> {
     opts: RunOptions,
     state: Vec<TaskState>,
     missing: Vec<u32>,
-    dependents: Vec<Vec<TaskId>>,
+    /// Reverse edges as linked lists: the first edge of each task, then for each edge
+    /// the dependent and the next edge (one allocation for all of them).
+    first_dependent: Vec<u32>,
+    dependent_edges: Vec<(TaskId, u32)>,
     unfinished_dependents: Vec<u32>,
     results: Vec<Option<Arc<Partition>>>,
     keep: Vec<bool>,
@@ -192,7 +198,8 @@ impl<E: Executor> Scheduler<E> {
             opts,
             state: Vec::new(),
             missing: Vec::new(),
-            dependents: Vec::new(),
+            first_dependent: Vec::new(),
+            dependent_edges: Vec::new(),
             unfinished_dependents: Vec::new(),
             results: Vec::new(),
             keep: Vec::new(),
@@ -289,7 +296,7 @@ impl<E: Executor> Scheduler<E> {
         let tasks = self.graph.tasks();
         self.state.resize(n, TaskState::Waiting);
         self.missing.resize(n, 0);
-        self.dependents.resize(n, Vec::new());
+        self.first_dependent.resize(n, NO_EDGE);
         self.unfinished_dependents.resize(n, 0);
         self.results.resize(n, None);
         self.keep.resize(n, false);
@@ -307,8 +314,9 @@ impl<E: Executor> Scheduler<E> {
             let Some(task) = tasks.get(i) else { continue };
             let mut missing = 0;
             for d in &task.deps {
-                if let Some(list) = self.dependents.get_mut(d.index()) {
-                    list.push(TaskId(i as u32));
+                if let Some(first) = self.first_dependent.get_mut(d.index()) {
+                    self.dependent_edges.push((TaskId(i as u32), *first));
+                    *first = (self.dependent_edges.len() - 1) as u32;
                 }
                 if self.state.get(d.index()) != Some(&TaskState::Done) {
                     missing += 1;
@@ -649,11 +657,9 @@ impl<E: Executor> Scheduler<E> {
                 free_if_unneeded(&self.keep, &self.unfinished_dependents, &mut self.results, *d);
             }
         }
-        let children = self.dependents.get(id.index()).map_or(0, Vec::len);
-        for k in 0..children {
-            let Some(child) = self.dependents.get(id.index()).and_then(|c| c.get(k)).copied() else {
-                break;
-            };
+        let mut edge = self.first_dependent.get(id.index()).copied().unwrap_or(NO_EDGE);
+        while let Some((child, next)) = self.dependent_edges.get(edge as usize).copied() {
+            edge = next;
             if let Some(m) = self.missing.get_mut(child.index()) {
                 *m = m.saturating_sub(1);
                 if *m == 0 && self.state.get(child.index()) == Some(&TaskState::Waiting) {
