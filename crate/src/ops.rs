@@ -84,9 +84,18 @@ impl Op {
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();
-                for op in ops.iter() {
-                    let out = op.execute(&current)?;
-                    current = vec![out];
+                let mut rest = ops.as_slice();
+                while let Some((op, tail)) = rest.split_first() {
+                    // Some pairs of array ops have one kernel that skips the block between them.
+                    if let (Op::Array(first), Some(Op::Array(next))) = (op, tail.first()) {
+                        if let Some(out) = first.execute_with_next(next, &current) {
+                            current = vec![Arc::new(out?)];
+                            rest = tail.get(1..).unwrap_or_default();
+                            continue;
+                        }
+                    }
+                    current = vec![op.execute(&current)?];
+                    rest = tail;
                 }
                 current
                     .pop()

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::partition::ArrayChunk;
 use crate::value::Value;
 use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
+use std::borrow::Cow;
 
 /// A scalar operand.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -290,76 +291,110 @@ pub fn unary(op: ElemOp, a: &ArrayChunk) -> ArrayChunk {
     }
 }
 
+/// The block as int64, borrowed when it already is.
+fn as_i64(c: &ArrayChunk) -> Cow<'_, ArrayD<i64>> {
+    match c {
+        ArrayChunk::I64(a) => Cow::Borrowed(a),
+        other => Cow::Owned(to_i64(other)),
+    }
+}
+
+/// The block as bools, borrowed when it already is.
+fn as_bool(c: &ArrayChunk) -> Cow<'_, ArrayD<bool>> {
+    match c {
+        ArrayChunk::Bool(a) => Cow::Borrowed(a),
+        other => Cow::Owned(to_bool(other)),
+    }
+}
+
+/// Python's float modulo, pow and the other float arithmetic of `binary`.
+fn float_arith(op: ElemOp, p: f64, q: f64) -> f64 {
+    use ElemOp::*;
+    match op {
+        Add => p + q,
+        Sub => p - q,
+        Mul => p * q,
+        TrueDiv => p / q,
+        FloorDiv => (p / q).floor(),
+        Mod => py_mod_f(p, q),
+        _ => p.powf(q),
+    }
+}
+
+/// Whether `op` on these dtypes is float arithmetic (the result is float64 and not a
+/// comparison or a logical operation).
+fn is_float_arith(op: ElemOp, da: DType, db: DType) -> bool {
+    use ElemOp::*;
+    matches!(op, Add | Sub | Mul | TrueDiv | FloorDiv | Mod | Pow)
+        && (da == DType::F64 || db == DType::F64 || op == TrueDiv)
+}
+
 /// Applies a binary operation to two blocks of the same shape, or a block and a scalar.
+/// The operands are read through broadcast views; only the result is allocated.
 pub fn binary(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
     use ElemOp::*;
-    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let (sa, sb) = (a.shape(), b.shape());
     // NumPy broadcasting between the two blocks (a 0-d block is a scalar).
-    let target = broadcast_shapes(&sa, &sb).ok_or_else(|| {
+    let target = broadcast_shapes(sa, sb).ok_or_else(|| {
         Error::shape(format!(
             "{}: block shapes {} and {} do not broadcast",
             op.name(),
-            super::meta::fmt_shape(&sa),
-            super::meta::fmt_shape(&sb)
+            super::meta::fmt_shape(sa),
+            super::meta::fmt_shape(sb)
         ))
     })?;
     let shape = IxDyn(&target);
-    let bc = |x: ArrayD<f64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
-    let bci = |x: ArrayD<i64>| x.broadcast(shape.clone()).map(|v| v.to_owned());
-    let bcb = |x: ArrayD<bool>| x.broadcast(shape.clone()).map(|v| v.to_owned());
     let fail = || Error::shape(format!("{}: cannot broadcast {:?} with {:?}", op.name(), sa, sb));
     let (da, db) = (dtype_of(a), dtype_of(b));
     let float_in = da == DType::F64 || db == DType::F64;
+    macro_rules! zip_with {
+        ($conv:ident, $f:expr) => {{
+            let (x, y) = ($conv(a), $conv(b));
+            let xv = x.broadcast(shape.clone()).ok_or_else(fail)?;
+            let yv = y.broadcast(shape.clone()).ok_or_else(fail)?;
+            Zip::from(&xv).and(&yv).map_collect($f)
+        }};
+    }
     Ok(match op {
-        And | Or => {
-            let (x, y) = (
-                bcb(to_bool(a)).ok_or_else(fail)?,
-                bcb(to_bool(b)).ok_or_else(fail)?,
-            );
-            ArrayChunk::Bool(
-                Zip::from(&x)
-                    .and(&y)
-                    .map_collect(|p, q| if op == And { *p && *q } else { *p || *q }),
-            )
-        }
+        And | Or => ArrayChunk::Bool(zip_with!(as_bool, |p: &bool, q: &bool| if op == And {
+            *p && *q
+        } else {
+            *p || *q
+        })),
         Eq | Ne | Lt | Le | Gt | Ge => {
             if float_in {
-                let (x, y) = (bc(to_f64(a)).ok_or_else(fail)?, bc(to_f64(b)).ok_or_else(fail)?);
-                ArrayChunk::Bool(
-                    Zip::from(&x)
-                        .and(&y)
-                        .map_collect(|p, q| cmp(op, p.partial_cmp(q), p == q)),
-                )
+                ArrayChunk::Bool(zip_with!(as_f64, |p: &f64, q: &f64| cmp(
+                    op,
+                    p.partial_cmp(q),
+                    p == q
+                )))
             } else {
-                let (x, y) = (bci(to_i64(a)).ok_or_else(fail)?, bci(to_i64(b)).ok_or_else(fail)?);
-                ArrayChunk::Bool(
-                    Zip::from(&x)
-                        .and(&y)
-                        .map_collect(|p, q| cmp(op, Some(p.cmp(q)), p == q)),
-                )
+                ArrayChunk::Bool(zip_with!(as_i64, |p: &i64, q: &i64| cmp(
+                    op,
+                    Some(p.cmp(q)),
+                    p == q
+                )))
             }
         }
-        _ if float_in || op == TrueDiv => {
-            let (x, y) = (bc(to_f64(a)).ok_or_else(fail)?, bc(to_f64(b)).ok_or_else(fail)?);
-            ArrayChunk::F64(Zip::from(&x).and(&y).map_collect(|p, q| match op {
-                Add => p + q,
-                Sub => p - q,
-                Mul => p * q,
-                TrueDiv => p / q,
-                FloorDiv => (p / q).floor(),
-                Mod => py_mod_f(*p, *q),
-                _ => p.powf(*q),
-            }))
-        }
+        _ if is_float_arith(op, da, db) => match op {
+            // The common operations get their own loops, so they vectorise.
+            Add => ArrayChunk::F64(zip_with!(as_f64, |p: &f64, q: &f64| p + q)),
+            Sub => ArrayChunk::F64(zip_with!(as_f64, |p: &f64, q: &f64| p - q)),
+            Mul => ArrayChunk::F64(zip_with!(as_f64, |p: &f64, q: &f64| p * q)),
+            TrueDiv => ArrayChunk::F64(zip_with!(as_f64, |p: &f64, q: &f64| p / q)),
+            _ => ArrayChunk::F64(zip_with!(as_f64, |p: &f64, q: &f64| float_arith(op, *p, *q))),
+        },
         _ => {
-            let (x, y) = (bci(to_i64(a)).ok_or_else(fail)?, bci(to_i64(b)).ok_or_else(fail)?);
-            if op == Pow && y.iter().any(|e| *e < 0) {
+            let (x, y) = (as_i64(a), as_i64(b));
+            let xv = x.broadcast(shape.clone()).ok_or_else(fail)?;
+            let yv = y.broadcast(shape.clone()).ok_or_else(fail)?;
+            if op == Pow && yv.iter().any(|e| *e < 0) {
                 return Err(Error::value(
                     "pow: integers to negative integer powers are not allowed (as in NumPy)",
                 ));
             }
             // NumPy wraps on integer overflow and gives 0 for integer division by zero.
-            ArrayChunk::I64(Zip::from(&x).and(&y).map_collect(|p, q| match op {
+            ArrayChunk::I64(Zip::from(&xv).and(&yv).map_collect(|p, q| match op {
                 Add => p.wrapping_add(*q),
                 Sub => p.wrapping_sub(*q),
                 Mul => p.wrapping_mul(*q),
@@ -391,6 +426,118 @@ pub fn binary(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> 
             }))
         }
     })
+}
+
+/// The sum of `op` over two blocks (broadcast together) without building the result
+/// block: what a binary operation followed by a sum over every axis gives. `None` when
+/// the result would not be float arithmetic (those go through `binary`).
+pub fn binary_sum(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Option<Result<f64>> {
+    use ElemOp::*;
+    if !is_float_arith(op, dtype_of(a), dtype_of(b)) {
+        return None;
+    }
+    let (x, y) = (as_f64(a), as_f64(b));
+    let Some(target) = broadcast_shapes(x.shape(), y.shape()) else {
+        return Some(Err(Error::shape(format!(
+            "{}: block shapes {} and {} do not broadcast",
+            op.name(),
+            super::meta::fmt_shape(x.shape()),
+            super::meta::fmt_shape(y.shape())
+        ))));
+    };
+    let shape = IxDyn(&target);
+    let (Some(xv), Some(yv)) = (x.broadcast(shape.clone()), y.broadcast(shape)) else {
+        return Some(Err(Error::shape(format!(
+            "{}: cannot broadcast {:?} with {:?}",
+            op.name(),
+            x.shape(),
+            y.shape()
+        ))));
+    };
+    Some(Ok(match op {
+        Add => zip_sum(xv, yv, |p, q| p + q),
+        Sub => zip_sum(xv, yv, |p, q| p - q),
+        Mul => zip_sum(xv, yv, |p, q| p * q),
+        TrueDiv => zip_sum(xv, yv, |p, q| p / q),
+        _ => zip_sum(xv, yv, |p, q| float_arith(op, p, q)),
+    }))
+}
+
+/// Sum of `f` over two views of one shape. Contiguous views of one layout are read as
+/// flat slices; 2-d views of different layouts (a transposed operand) tile by tile, each
+/// tile of the second copied into the first's layout while it is in cache; anything
+/// else element by element.
+fn zip_sum<F: Fn(f64, f64) -> f64>(
+    x: ndarray::ArrayViewD<'_, f64>,
+    y: ndarray::ArrayViewD<'_, f64>,
+    f: F,
+) -> f64 {
+    if x.strides() == y.strides() {
+        if let (Some(xs), Some(ys)) = (x.as_slice_memory_order(), y.as_slice_memory_order()) {
+            return slice_sum(xs, ys, &f);
+        }
+    }
+    if let (Ok(x2), Ok(y2)) = (
+        x.view().into_dimensionality::<ndarray::Ix2>(),
+        y.view().into_dimensionality::<ndarray::Ix2>(),
+    ) {
+        // The operand with contiguous rows leads; with f's arguments kept in order.
+        if x2.strides().get(1) == Some(&1) {
+            return tiled_sum(x2, y2, &f);
+        }
+        if y2.strides().get(1) == Some(&1) {
+            return tiled_sum(y2, x2, &|q, p| f(p, q));
+        }
+    }
+    Zip::from(&x).and(&y).fold(0.0, |acc, p, q| acc + f(*p, *q))
+}
+
+/// Sum of `f` over two 2-d views where `x` has contiguous rows, in square tiles: each
+/// tile of `y` is first copied into a small row-major buffer.
+fn tiled_sum<F: Fn(f64, f64) -> f64>(
+    x: ndarray::ArrayView2<'_, f64>,
+    y: ndarray::ArrayView2<'_, f64>,
+    f: &F,
+) -> f64 {
+    const TILE: usize = 64;
+    let (rows, cols) = x.dim();
+    let mut buf = ndarray::Array2::<f64>::zeros((TILE.min(rows), TILE.min(cols)));
+    let mut total = 0.0;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            let tile = ndarray::s![r0..r1, c0..c1];
+            let mut dst = buf.slice_mut(ndarray::s![..r1 - r0, ..c1 - c0]);
+            dst.assign(&y.slice(tile));
+            for (rx, rb) in x.slice(tile).rows().into_iter().zip(dst.rows()) {
+                total += match (rx.as_slice(), rb.as_slice()) {
+                    (Some(a), Some(b)) => slice_sum(a, b, f),
+                    _ => rx.iter().zip(rb.iter()).map(|(p, q)| f(*p, *q)).sum(),
+                };
+            }
+        }
+    }
+    total
+}
+
+/// Sum of `f` over two slices of equal length, in eight lanes so it vectorises.
+fn slice_sum<F: Fn(f64, f64) -> f64>(xs: &[f64], ys: &[f64], f: &F) -> f64 {
+    const LANES: usize = 8;
+    let mut acc = [0.0f64; LANES];
+    let (xc, yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(p, q)| f(*p, *q))
+        .sum();
+    for (cx, cy) in xc.zip(yc) {
+        for ((a, p), q) in acc.iter_mut().zip(cx).zip(cy) {
+            *a += f(*p, *q);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 fn cmp(op: ElemOp, o: Option<std::cmp::Ordering>, eq: bool) -> bool {
@@ -790,6 +937,11 @@ pub fn combine(kind: RKind, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
     if let RKind::Arg { max } = kind {
         return combine_arg(max, parts);
     }
+    if matches!(kind, RKind::Sum | RKind::Mean | RKind::Var { .. }) {
+        if let Some(sum) = sum_in_place(parts) {
+            return Ok(ArrayChunk::F64(sum));
+        }
+    }
     let mut acc: ArrayChunk = (*first).clone();
     for p in it {
         let op = match kind {
@@ -806,6 +958,28 @@ pub fn combine(kind: RKind, parts: &[&ArrayChunk]) -> Result<ArrayChunk> {
         acc = binary(op, &acc, p)?;
     }
     Ok(acc)
+}
+
+/// The sum of float partials of one shape, added into one buffer (a blocked matmul adds
+/// several big blocks). `None` when they are not all float64 blocks of the same shape.
+fn sum_in_place(parts: &[&ArrayChunk]) -> Option<ArrayD<f64>> {
+    let (first, rest) = parts.split_first()?;
+    let ArrayChunk::F64(first) = first else {
+        return None;
+    };
+    let same = rest
+        .iter()
+        .all(|p| matches!(p, ArrayChunk::F64(x) if x.shape() == first.shape()));
+    if !same {
+        return None;
+    }
+    let mut acc = first.as_standard_layout().into_owned();
+    for p in rest {
+        if let ArrayChunk::F64(x) = p {
+            Zip::from(&mut acc).and(x).for_each(|a, b| *a += *b);
+        }
+    }
+    Some(acc)
 }
 
 fn min_max(max: bool, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
@@ -1048,7 +1222,8 @@ pub fn cut(whole: &ArrayChunk, offset: &[usize], shape: &[usize]) -> ArrayChunk 
     }
 }
 
-/// A block with its axes permuted.
+/// A block with its axes permuted: a plain copy with permuted strides, not a reordering
+/// of the elements (kernels read any layout).
 pub fn transpose(c: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
     if axes.len() != c.shape().len() {
         return Err(Error::shape(format!(
@@ -1058,33 +1233,19 @@ pub fn transpose(c: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
         )));
     }
     Ok(match c {
-        ArrayChunk::F64(a) => ArrayChunk::F64(
-            a.clone()
-                .permuted_axes(IxDyn(axes))
-                .as_standard_layout()
-                .to_owned(),
-        ),
-        ArrayChunk::I64(a) => ArrayChunk::I64(
-            a.clone()
-                .permuted_axes(IxDyn(axes))
-                .as_standard_layout()
-                .to_owned(),
-        ),
-        ArrayChunk::Bool(a) => ArrayChunk::Bool(
-            a.clone()
-                .permuted_axes(IxDyn(axes))
-                .as_standard_layout()
-                .to_owned(),
-        ),
+        ArrayChunk::F64(a) => ArrayChunk::F64(a.clone().permuted_axes(IxDyn(axes))),
+        ArrayChunk::I64(a) => ArrayChunk::I64(a.clone().permuted_axes(IxDyn(axes))),
+        ArrayChunk::Bool(a) => ArrayChunk::Bool(a.clone().permuted_axes(IxDyn(axes))),
     })
 }
 
-/// The product of two 2-d blocks (matrixmultiply for floats through ndarray's `dot`).
+/// The product of two 2-d blocks (gemm for floats, a plain loop with NumPy's wrapping for
+/// ints).
 pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
-    let two = |x: ArrayD<f64>| {
+    fn two(x: ndarray::ArrayViewD<'_, f64>) -> Result<ndarray::ArrayView2<'_, f64>> {
         x.into_dimensionality::<ndarray::Ix2>()
             .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))
-    };
+    }
     if a.shape().get(1) != b.shape().first() {
         return Err(Error::shape(format!(
             "matmul: block shapes {:?} and {:?} do not fit",
@@ -1114,8 +1275,50 @@ pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
         }
         return Ok(ArrayChunk::I64(out.into_dyn()));
     }
-    let (x, y) = (two(to_f64(a))?, two(to_f64(b))?);
-    Ok(ArrayChunk::F64(x.dot(&y).into_dyn()))
+    let (x, y) = (as_f64(a), as_f64(b));
+    let (x, y) = (two(x.view())?, two(y.view())?);
+    Ok(ArrayChunk::F64(matmul_f64(x, y).into_dyn()))
+}
+
+/// The product of two float64 matrices of matching inner size, with gemm's kernels (the
+/// CPU's widest SIMD, chosen at run time; a portable one in wasm) on the calling thread:
+/// the scheduler already runs blocks in parallel.
+fn matmul_f64(x: ndarray::ArrayView2<'_, f64>, y: ndarray::ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
+    let (m, k, n) = (x.nrows(), x.ncols(), y.ncols());
+    let mut out = ndarray::Array2::<f64>::zeros((m, n));
+    if m == 0 || n == 0 || k == 0 || y.nrows() != k {
+        return out;
+    }
+    let (x_rs, x_cs) = (x.stride_of(Axis(0)), x.stride_of(Axis(1)));
+    let (y_rs, y_cs) = (y.stride_of(Axis(0)), y.stride_of(Axis(1)));
+    let (out_rs, out_cs) = (out.stride_of(Axis(0)), out.stride_of(Axis(1)));
+    // SAFETY: the pointers and strides come from live ndarray views of shapes (m, k) and
+    // (k, n) and an owned (m, n) array that nothing else borrows; gemm reads and writes
+    // exactly those elements. With read_dst false, dst = 1.0 * x @ y.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            out_cs,
+            out_rs,
+            false,
+            x.as_ptr(),
+            x_cs,
+            x_rs,
+            y.as_ptr(),
+            y_cs,
+            y_rs,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    out
 }
 
 /// Where a piece of an output block comes from: input number, the range in that input
@@ -1449,4 +1652,224 @@ pub fn finish_var(c: &ArrayChunk, ddof: u32, std: bool) -> Result<ArrayChunk> {
         }
     });
     Ok(ArrayChunk::F64(out))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ShapeBuilder};
+
+    /// A float block with distinct, irregular values.
+    fn floats(rows: usize, cols: usize, seed: f64) -> Array2<f64> {
+        Array2::from_shape_fn((rows, cols), |(r, c)| {
+            ((r * 31 + c * 7) as f64 * 0.37 + seed).sin() * 10.0
+        })
+    }
+
+    fn ints(rows: usize, cols: usize) -> Array2<i64> {
+        Array2::from_shape_fn((rows, cols), |(r, c)| (r as i64 * 13 - c as i64 * 5) % 17 + 1)
+    }
+
+    /// The same values in column-major memory (as a transposed block is stored).
+    fn column_major(a: &Array2<f64>) -> Array2<f64> {
+        let mut out = Array2::zeros(a.raw_dim().f());
+        out.assign(a);
+        out
+    }
+
+    fn f64_chunk(a: Array2<f64>) -> ArrayChunk {
+        ArrayChunk::F64(a.into_dyn())
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    fn scalar_of(c: &ArrayChunk) -> f64 {
+        as_f64(c).iter().copied().sum()
+    }
+
+    #[test]
+    fn binary_sum_matches_binary_then_sum() {
+        let shapes = [(3, 5), (1, 7), (7, 1), (65, 130), (130, 65), (1, 1)];
+        let ops = [
+            ElemOp::Add,
+            ElemOp::Sub,
+            ElemOp::Mul,
+            ElemOp::TrueDiv,
+            ElemOp::Mod,
+            ElemOp::Pow,
+        ];
+        for (rows, cols) in shapes {
+            let x = floats(rows, cols, 0.5);
+            // A transposed operand: the transpose of a (cols, rows) block.
+            let t = transpose(&f64_chunk(floats(cols, rows, 1.5)), &[1, 0]).unwrap();
+            let pairs = [
+                (f64_chunk(x.clone()), f64_chunk(floats(rows, cols, 2.5))),
+                (f64_chunk(x.clone()), t.clone()),
+                (t.clone(), f64_chunk(x.clone())),
+                (
+                    f64_chunk(column_major(&x)),
+                    f64_chunk(column_major(&floats(rows, cols, 3.0))),
+                ),
+                (f64_chunk(x.clone()), ArrayChunk::I64(ints(rows, cols).into_dyn())),
+                (f64_chunk(x.clone()), scalar_chunk(Scalar::F64(1.25))),
+                (scalar_chunk(Scalar::I64(3)), f64_chunk(x.clone())),
+                (f64_chunk(x.clone()), f64_chunk(floats(1, cols, 4.0))),
+            ];
+            for op in ops {
+                for (a, b) in &pairs {
+                    let expected = scalar_of(&binary(op, a, b).unwrap());
+                    let got = binary_sum(op, a, b).unwrap().unwrap();
+                    let both_nan = expected.is_nan() && got.is_nan();
+                    assert!(
+                        both_nan || close(got, expected),
+                        "{op:?} {rows}x{cols}: {got} != {expected}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn binary_sum_leaves_ints_and_comparisons_to_binary() {
+        let (a, b) = (
+            ArrayChunk::I64(ints(3, 4).into_dyn()),
+            ArrayChunk::I64(ints(3, 4).into_dyn()),
+        );
+        assert!(binary_sum(ElemOp::Add, &a, &b).is_none());
+        let x = f64_chunk(floats(3, 4, 0.0));
+        assert!(binary_sum(ElemOp::Lt, &x, &x).is_none());
+        // True division of ints is float arithmetic.
+        let expected = scalar_of(&binary(ElemOp::TrueDiv, &a, &b).unwrap());
+        assert!(close(
+            binary_sum(ElemOp::TrueDiv, &a, &b).unwrap().unwrap(),
+            expected
+        ));
+        assert!(binary_sum(ElemOp::Add, &x, &f64_chunk(floats(4, 3, 0.0)))
+            .unwrap()
+            .is_err());
+    }
+
+    #[test]
+    fn binary_reads_transposed_and_broadcast_blocks() {
+        let x = floats(4, 6, 0.0);
+        let t = transpose(&f64_chunk(floats(6, 4, 1.0)), &[1, 0]).unwrap();
+        let got = binary(ElemOp::Add, &f64_chunk(x.clone()), &t).unwrap();
+        let expected = &x + &floats(6, 4, 1.0).t();
+        assert_eq!(got, ArrayChunk::F64(expected.into_dyn()));
+        let row = ArrayChunk::I64(ints(1, 6).into_dyn());
+        let got = binary(ElemOp::Mul, &f64_chunk(x.clone()), &row).unwrap();
+        let expected = &x * &ints(1, 6).mapv(|v| v as f64);
+        assert_eq!(got, ArrayChunk::F64(expected.into_dyn()));
+        let got = binary(ElemOp::FloorDiv, &ArrayChunk::I64(ints(4, 6).into_dyn()), &row).unwrap();
+        let expected = Zip::from(&ints(4, 6))
+            .and_broadcast(&ints(1, 6))
+            .map_collect(|p, q| (*p as f64 / *q as f64).floor() as i64);
+        assert_eq!(got, ArrayChunk::I64(expected.into_dyn()));
+    }
+
+    #[test]
+    fn transpose_is_the_reversed_axes() {
+        let x = floats(3, 5, 0.0);
+        let t = transpose(&f64_chunk(x.clone()), &[1, 0]).unwrap();
+        assert_eq!(t, ArrayChunk::F64(x.t().to_owned().into_dyn()));
+        let i = ArrayChunk::I64(ints(2, 7).into_dyn());
+        assert_eq!(
+            transpose(&i, &[1, 0]).unwrap(),
+            ArrayChunk::I64(ints(2, 7).t().to_owned().into_dyn())
+        );
+        // A reshape of a transposed block reads it in logical order.
+        let flat = reshape(&t, &[15]).unwrap();
+        let expected: Vec<f64> = x.t().iter().copied().collect();
+        assert_eq!(
+            flat,
+            ArrayChunk::F64(ArrayD::from_shape_vec(IxDyn(&[15]), expected).unwrap())
+        );
+    }
+
+    fn naive_matmul(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols()).map(|k| a[(i, k)] * b[(k, j)]).sum()
+        })
+    }
+
+    fn assert_all_close(got: &ArrayChunk, expected: &Array2<f64>) {
+        let ArrayChunk::F64(g) = got else {
+            panic!("expected a float block, got {got:?}");
+        };
+        assert_eq!(g.shape(), expected.shape());
+        for (p, q) in g.iter().zip(expected.iter()) {
+            assert!(close(*p, *q), "{p} != {q}");
+        }
+    }
+
+    #[test]
+    fn matmul_matches_the_naive_product() {
+        for (m, k, n) in [
+            (3, 5, 2),
+            (1, 7, 1),
+            (7, 1, 7),
+            (1, 9, 4),
+            (65, 33, 70),
+            (2, 2, 2),
+        ] {
+            let (a, b) = (floats(m, k, 0.1), floats(k, n, 0.7));
+            let expected = naive_matmul(&a, &b);
+            assert_all_close(
+                &matmul(&f64_chunk(a.clone()), &f64_chunk(b.clone())).unwrap(),
+                &expected,
+            );
+            // Transposed (column-major) operands.
+            let at = transpose(&f64_chunk(a.t().to_owned()), &[1, 0]).unwrap();
+            let bt = f64_chunk(column_major(&b));
+            assert_all_close(&matmul(&at, &bt).unwrap(), &expected);
+            // Ints with floats are floats; ints with ints stay ints.
+            let (ia, ib) = (ints(m, k), ints(k, n));
+            let mixed = matmul(&ArrayChunk::I64(ia.clone().into_dyn()), &f64_chunk(b.clone())).unwrap();
+            assert_all_close(&mixed, &naive_matmul(&ia.mapv(|v| v as f64), &b));
+            let exact = matmul(
+                &ArrayChunk::I64(ia.clone().into_dyn()),
+                &ArrayChunk::I64(ib.clone().into_dyn()),
+            )
+            .unwrap();
+            assert_eq!(exact, ArrayChunk::I64(ia.dot(&ib).into_dyn()));
+        }
+        let (a, b) = (f64_chunk(floats(3, 4, 0.0)), f64_chunk(floats(5, 2, 0.0)));
+        assert!(matmul(&a, &b).is_err());
+        let empty = matmul(&f64_chunk(floats(3, 0, 0.0)), &f64_chunk(floats(0, 2, 0.0))).unwrap();
+        assert_eq!(empty, ArrayChunk::F64(ArrayD::zeros(IxDyn(&[3, 2]))));
+    }
+
+    #[test]
+    fn sums_of_partials_add_in_place() {
+        let parts = [
+            f64_chunk(column_major(&floats(5, 3, 0.0))),
+            f64_chunk(floats(5, 3, 1.0)),
+            transpose(&f64_chunk(floats(3, 5, 2.0)), &[1, 0]).unwrap(),
+        ];
+        let refs: Vec<&ArrayChunk> = parts.iter().collect();
+        let expected = floats(5, 3, 0.0) + floats(5, 3, 1.0) + floats(3, 5, 2.0).t();
+        assert_all_close(&combine(RKind::Sum, &refs).unwrap(), &expected);
+        // Ints keep their dtype; mixed shapes broadcast as before.
+        let i = [
+            ArrayChunk::I64(ints(2, 3).into_dyn()),
+            ArrayChunk::I64(ints(2, 3).into_dyn()),
+        ];
+        let refs: Vec<&ArrayChunk> = i.iter().collect();
+        assert_eq!(
+            combine(RKind::Sum, &refs).unwrap(),
+            ArrayChunk::I64((ints(2, 3) * 2).into_dyn())
+        );
+        let mixed = [
+            f64_chunk(floats(2, 3, 0.0)),
+            ArrayChunk::I64(ints(2, 3).into_dyn()),
+        ];
+        let refs: Vec<&ArrayChunk> = mixed.iter().collect();
+        assert_all_close(
+            &combine(RKind::Sum, &refs).unwrap(),
+            &(floats(2, 3, 0.0) + ints(2, 3).mapv(|v| v as f64)),
+        );
+    }
 }

@@ -142,11 +142,54 @@ impl ArrayOp {
         matches!(self, ArrayOp::ReduceCombine { .. })
     }
 
+    /// Every op but the combine steps may be fused. Ops on two blocks can only start a
+    /// chain (a fused task keeps their two dependencies), which lets `binary + sum-chunk`
+    /// run as one task that never builds the element-wise block.
     pub fn fusable(&self) -> bool {
-        !matches!(
-            self,
-            ArrayOp::ReduceCombine { .. } | ArrayOp::Binary { scalar: None, .. }
-        )
+        !matches!(self, ArrayOp::ReduceCombine { .. })
+    }
+
+    /// Runs `self` and then `next` (consecutive ops of a fused chain) as one kernel when
+    /// there is one for the pair: a binary op followed by a sum or mean over every axis
+    /// adds up the element-wise results without building the block. `None` otherwise.
+    pub fn execute_with_next(&self, next: &ArrayOp, inputs: &[Arc<Partition>]) -> Option<Result<Partition>> {
+        let ArrayOp::Binary {
+            op,
+            scalar,
+            scalar_left,
+        } = self
+        else {
+            return None;
+        };
+        let ArrayOp::ReducePart {
+            kind: RKind::Sum | RKind::Mean,
+            axes,
+            arg: None,
+        } = next
+        else {
+            return None;
+        };
+        let chunk = |i: usize| match inputs.get(i).map(|p| &**p) {
+            Some(Partition::Chunk(c)) => Some(c),
+            _ => None,
+        };
+        let first = chunk(0)?;
+        let scalar_block = scalar.map(kernels::scalar_chunk);
+        let (a, b) = match (&scalar_block, scalar_left) {
+            (None, _) => (first, chunk(1)?),
+            (Some(s), true) => (s, first),
+            (Some(s), false) => (first, s),
+        };
+        let ndim = a.shape().len().max(b.shape().len());
+        if axes.len() != ndim || axes.iter().enumerate().any(|(i, ax)| i != *ax) {
+            return None;
+        }
+        let total = kernels::binary_sum(*op, a, b)?;
+        Some(total.and_then(|t| {
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&vec![1; ndim]), vec![t])
+                .map(|a| Partition::Chunk(ArrayChunk::F64(a)))
+                .map_err(|e| Error::internal(format!("{}+sum-chunk: {e}", op.name())))
+        }))
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
@@ -1983,4 +2026,61 @@ pub fn lower_reshape(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             .ok_or_else(|| Error::internal("reshape: no input block"))?;
         Ok((vec![t], Op::Array(ArrayOp::Reshape(out_meta.block_shape(idx)))))
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn block(rows: usize, cols: usize, seed: f64) -> Arc<Partition> {
+        let a = ndarray::Array2::from_shape_fn((rows, cols), |(r, c)| ((r * 7 + c * 3) as f64 + seed).cos());
+        Arc::new(Partition::Chunk(ArrayChunk::F64(a.into_dyn())))
+    }
+
+    /// A fused `binary + sum-chunk` gives what the two ops give one after the other.
+    #[test]
+    fn fused_binary_sum_matches_the_two_steps() {
+        let t = ArrayOp::Transpose { axes: vec![1, 0] }
+            .execute(&[block(5, 3, 1.0)])
+            .unwrap();
+        let inputs = vec![block(3, 5, 0.0), Arc::new(t)];
+        for (op, scalar) in [
+            (ElemOp::Add, None),
+            (ElemOp::Sub, None),
+            (ElemOp::Mul, Some(Scalar::F64(2.5))),
+            (ElemOp::Lt, None),
+        ] {
+            for kind in [RKind::Sum, RKind::Mean] {
+                let bin = ArrayOp::Binary {
+                    op,
+                    scalar,
+                    scalar_left: false,
+                };
+                let part = ArrayOp::ReducePart {
+                    kind,
+                    axes: vec![0, 1],
+                    arg: None,
+                };
+                let step = bin.execute(&inputs).unwrap();
+                let expected = part.execute(&[Arc::new(step)]).unwrap();
+                let fused = Op::Fused(Arc::new(vec![Op::Array(bin), Op::Array(part)]));
+                let got = fused.execute(&inputs).unwrap();
+                match (&*got, &expected) {
+                    (Partition::Chunk(g), Partition::Chunk(e)) => {
+                        assert_eq!(g.shape(), e.shape());
+                        assert_eq!(g.dtype(), e.dtype());
+                        let (g, e) = (kernels::to_f64(g), kernels::to_f64(e));
+                        for (p, q) in g.iter().zip(e.iter()) {
+                            assert!(
+                                (p - q).abs() <= 1e-12 * q.abs().max(1.0),
+                                "{op:?} {kind:?}: {p} != {q}"
+                            );
+                        }
+                    }
+                    other => panic!("not array chunks: {other:?}"),
+                }
+            }
+        }
+    }
 }
