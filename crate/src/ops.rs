@@ -84,8 +84,11 @@ impl Op {
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();
-                for op in ops.iter() {
-                    let out = op.execute(&current)?;
+                for (k, op) in ops.iter().enumerate() {
+                    let out = match (op, ops.get(k + 1)) {
+                        (Op::Frame(f), Some(Op::Frame(next))) => Arc::new(f.execute_feeding(&current, next)?),
+                        _ => op.execute(&current)?,
+                    };
                     current = vec![out];
                 }
                 current
