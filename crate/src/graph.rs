@@ -820,3 +820,146 @@ pub fn tokenize(parts: &[&str]) -> String {
     }
     format!("{:08x}", (h ^ (h >> 32)) as u32)
 }
+
+/// A streaming hash for tokens of large arguments: 32 bytes a step in four independent
+/// lanes (so it runs at memory speed rather than a multiply per byte), little-endian
+/// words so every platform gets the same token. Feed it with `std::io::Write`.
+pub struct TokenHasher {
+    lanes: [u64; 4],
+    pending: [u8; 32],
+    pending_len: usize,
+    total: u64,
+}
+
+impl Default for TokenHasher {
+    fn default() -> Self {
+        TokenHasher {
+            lanes: [
+                0x9e37_79b9_7f4a_7c15,
+                0xc2b2_ae3d_27d4_eb4f,
+                0x1656_67b1_9e37_79f9,
+                0x85eb_ca77_c2b2_ae63,
+            ],
+            pending: [0; 32],
+            pending_len: 0,
+            total: 0,
+        }
+    }
+}
+
+impl TokenHasher {
+    fn block(&mut self, block: &[u8]) {
+        for (lane, word) in self.lanes.iter_mut().zip(block.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            *lane = (*lane ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x9fb2_1c65_1e98_df25)
+                .rotate_left(31);
+        }
+    }
+
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.total = self.total.wrapping_add(bytes.len() as u64);
+        if self.pending_len > 0 {
+            let need = 32 - self.pending_len;
+            let (head, rest) = bytes.split_at(need.min(bytes.len()));
+            if let Some(slot) = self
+                .pending
+                .get_mut(self.pending_len..self.pending_len + head.len())
+            {
+                slot.copy_from_slice(head);
+            }
+            self.pending_len += head.len();
+            bytes = rest;
+            if self.pending_len < 32 {
+                return;
+            }
+            let pending = self.pending;
+            self.block(&pending);
+            self.pending_len = 0;
+        }
+        let blocks = bytes.chunks_exact(32);
+        let tail = blocks.remainder();
+        for b in blocks {
+            self.block(b);
+        }
+        if let Some(slot) = self.pending.get_mut(..tail.len()) {
+            slot.copy_from_slice(tail);
+        }
+        self.pending_len = tail.len();
+    }
+
+    /// The token: 8 hex digits, as `tokenize` gives.
+    pub fn token(mut self) -> String {
+        let total = self.total;
+        let mut last = [0u8; 32];
+        if let (Some(dst), Some(src)) = (
+            last.get_mut(..self.pending_len),
+            self.pending.get(..self.pending_len),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.block(&last);
+        // The length has a block of its own, so trailing zero bytes count.
+        let mut length = [0u8; 32];
+        if let Some(dst) = length.get_mut(..8) {
+            dst.copy_from_slice(&total.to_le_bytes());
+        }
+        self.block(&length);
+        let h = self
+            .lanes
+            .iter()
+            .fold(total, |h, lane| mix64(h.rotate_left(23) ^ *lane));
+        format!("{:08x}", (h ^ (h >> 32)) as u32)
+    }
+}
+
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl std::io::Write for TokenHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenHasher;
+
+    fn token(pieces: &[&[u8]]) -> String {
+        let mut h = TokenHasher::default();
+        for p in pieces {
+            h.update(p);
+        }
+        h.token()
+    }
+
+    #[test]
+    fn token_hasher_ignores_how_bytes_are_split() {
+        let text: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = token(&[&text]);
+        for cut in [0, 1, 7, 31, 32, 33, 500, 999, 1000] {
+            let (a, b) = text.split_at(cut);
+            assert_eq!(token(&[a, b]), whole, "cut at {cut}");
+        }
+        let pieces: Vec<&[u8]> = text.chunks(3).collect();
+        assert_eq!(token(&pieces), whole);
+        assert_eq!(whole.len(), 8);
+    }
+
+    #[test]
+    fn token_hasher_tells_inputs_apart() {
+        assert_ne!(token(&[b""]), token(&[b"\0"]));
+        assert_ne!(token(&[b"a"]), token(&[b"a\0"]));
+        assert_ne!(token(&[&[0u8; 32]]), token(&[&[0u8; 33]]));
+        assert_ne!(token(&[b"ab"]), token(&[b"ba"]));
+    }
+}

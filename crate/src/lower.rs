@@ -450,22 +450,27 @@ pub fn source_token(node: &Node) -> String {
 }
 
 fn token_of(node: &Node, input_tokens: &[String]) -> String {
+    // The arguments are hashed as they serialise, without building their text: a CSV
+    // text argument can be tens of megabytes.
+    let mut h = crate::graph::TokenHasher::default();
+    h.update(node.op.as_bytes());
+    h.update(&[0xff]);
     let mut keys: Vec<&String> = node.args.keys().collect();
     keys.sort();
-    let mut args = String::new();
     for k in keys {
-        args.push_str(k);
-        args.push('=');
+        h.update(k.as_bytes());
+        h.update(b"=");
         if let Some(v) = node.args.get(k) {
-            args.push_str(&v.to_string());
+            // Writing to a hasher cannot fail, and a value always serialises.
+            let _ = serde_json::to_writer(&mut h, v);
         }
-        args.push(';');
+        h.update(b";");
     }
-    let mut parts: Vec<&str> = vec![node.op.as_str(), args.as_str()];
     for t in input_tokens {
-        parts.push(t.as_str());
+        h.update(&[0xff]);
+        h.update(t.as_bytes());
     }
-    crate::graph::tokenize(&parts)
+    h.token()
 }
 
 /// Lowers a validated plan with no persisted data.

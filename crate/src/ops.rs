@@ -94,7 +94,12 @@ impl Op {
                             continue;
                         }
                     }
-                    current = vec![op.execute(&current)?];
+                    // A frame op copies only the columns the next frame op reads.
+                    let out = match (op, tail.first()) {
+                        (Op::Frame(f), Some(Op::Frame(next))) => Arc::new(f.execute_feeding(&current, next)?),
+                        _ => op.execute(&current)?,
+                    };
+                    current = vec![out];
                     rest = tail;
                 }
                 current

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
+use super::group_ids::{self, GroupIds, MISSING};
 use super::shuffle::{KeyView, PassThrough};
 
 /// An aggregation by name, as pandas spells it.
@@ -266,8 +267,32 @@ impl GroupSpec {
     }
 }
 
-/// Group ids for every row (`None` for rows with a null key) and one row per group.
-fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>, Vec<usize>)> {
+impl GroupSpec {
+    /// The input columns a chunk step reads: the keys and the aggregated columns.
+    pub fn columns_read(&self) -> Vec<String> {
+        let mut out = self.keys.clone();
+        out.extend(self.stats.iter().map(|s| s.column.clone()));
+        out
+    }
+}
+
+/// Group ids for every row (`MISSING` for rows with a null key) and one row per group.
+/// A single int64 or string key takes the typed path of `group_ids`; ids come in
+/// first-seen order on both paths.
+fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<GroupIds> {
+    if let [key] = keys {
+        let c = batch
+            .column_by_name(key)
+            .ok_or_else(|| Error::value(format!("groupby: no column '{key}'")))?;
+        if let Some(g) = group_ids::of_column(c) {
+            return Ok(g);
+        }
+    }
+    group_rows_general(batch, keys)
+}
+
+/// Group ids by hashing and comparing the key columns row by row (any key types).
+fn group_rows_general(batch: &RecordBatch, keys: &[String]) -> Result<GroupIds> {
     let hashes = super::shuffle::row_hashes(batch, keys, "groupby")?;
     let cols: Vec<&ArrayRef> = keys
         .iter()
@@ -284,7 +309,7 @@ fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>,
     let mut ids = Vec::with_capacity(batch.num_rows());
     for (i, h) in hashes.iter().enumerate() {
         if views.iter().any(|v| v.missing(i)) {
-            ids.push(None);
+            ids.push(MISSING);
             continue;
         }
         let mut g = heads.get(h).copied();
@@ -307,9 +332,9 @@ fn group_rows(batch: &RecordBatch, keys: &[String]) -> Result<(Vec<Option<u32>>,
                 id
             }
         };
-        ids.push(Some(id));
+        ids.push(id);
     }
-    Ok((ids, rep))
+    Ok(GroupIds { ids, first: rep })
 }
 
 /// Numbers of a column as f64 (bools as 0/1); nulls and NaN as None.
@@ -339,31 +364,47 @@ fn ints(c: &ArrayRef) -> Vec<Option<i64>> {
     }
 }
 
-/// Whether row `i` holds a value (not null, not NaN).
-fn present(c: &ArrayRef, i: usize) -> bool {
-    if c.is_null(i) {
-        return false;
-    }
+/// Whether each row holds a value (not null, not NaN).
+fn present(c: &ArrayRef) -> Vec<bool> {
     match c.data_type() {
         DataType::Float64 => c
             .as_primitive::<Float64Type>()
-            .values()
-            .get(i)
-            .is_some_and(|x| !x.is_nan()),
-        _ => true,
+            .iter()
+            .map(|x| x.is_some_and(|v| !v.is_nan()))
+            .collect(),
+        _ => (0..c.len()).map(|i| c.is_valid(i)).collect(),
     }
 }
 
+/// The group of row `i`, unless its key is missing.
+fn group_of(ids: &[u32], i: usize) -> Option<usize> {
+    ids.get(i).filter(|g| **g != MISSING).map(|g| *g as usize)
+}
+
 /// For each group, the row holding the min (or max, or first, or last) present value.
-fn pick_rows(c: &ArrayRef, ids: &[Option<u32>], groups: usize, want: Agg) -> Result<Vec<Option<u32>>> {
+fn pick_rows(c: &ArrayRef, ids: &[u32], groups: usize, want: Agg) -> Result<Vec<Option<u32>>> {
+    if let (DataType::Float64, Agg::Min | Agg::Max) = (c.data_type(), want) {
+        return Ok(pick_float_rows(
+            c.as_primitive::<Float64Type>(),
+            ids,
+            groups,
+            want,
+        ));
+    }
+    pick_rows_general(c, ids, groups, want)
+}
+
+/// `pick_rows` through Arrow's comparator (any column type).
+fn pick_rows_general(c: &ArrayRef, ids: &[u32], groups: usize, want: Agg) -> Result<Vec<Option<u32>>> {
     let cmp = arrow_ord::ord::make_comparator(c.as_ref(), c.as_ref(), SortOptions::default())
         .map_err(|e| Error::internal(format!("groupby {}: {e}", want.name())))?;
+    let present = present(c);
     let mut best: Vec<Option<u32>> = vec![None; groups];
-    for (i, g) in ids.iter().enumerate() {
-        let (Some(g), true) = (g, present(c, i)) else {
+    for (i, p) in present.iter().enumerate() {
+        let (Some(g), true) = (group_of(ids, i), *p) else {
             continue;
         };
-        if let Some(slot) = best.get_mut(*g as usize) {
+        if let Some(slot) = best.get_mut(g) {
             let replace = match (*slot, want) {
                 (None, _) | (Some(_), Agg::Last) => true,
                 (Some(_), Agg::First) => false,
@@ -378,6 +419,30 @@ fn pick_rows(c: &ArrayRef, ids: &[Option<u32>], groups: usize, want: Agg) -> Res
     Ok(best)
 }
 
+/// `pick_rows` for float min and max without a dynamic comparator; it orders as Arrow's
+/// comparator does (`total_cmp`), and keeps the first row of equal values.
+fn pick_float_rows(c: &Float64Array, ids: &[u32], groups: usize, want: Agg) -> Vec<Option<u32>> {
+    let nulls = c.nulls().filter(|n| n.null_count() > 0);
+    let mut best: Vec<Option<(u32, f64)>> = vec![None; groups];
+    let wanted = if want == Agg::Min {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    };
+    for (i, (g, x)) in ids.iter().zip(c.values().iter()).enumerate() {
+        if *g == MISSING || x.is_nan() || nulls.is_some_and(|n| n.is_null(i)) {
+            continue;
+        }
+        if let Some(slot) = best.get_mut(*g as usize) {
+            match slot {
+                Some((_, b)) if x.total_cmp(b) != wanted => {}
+                _ => *slot = Some((i as u32, *x)),
+            }
+        }
+    }
+    best.into_iter().map(|b| b.map(|(i, _)| i)).collect()
+}
+
 fn take(c: &ArrayRef, rows: Vec<Option<u32>>) -> Result<ArrayRef> {
     arrow_select::take::take(c.as_ref(), &UInt32Array::from(rows), None)
         .map_err(|e| Error::internal(format!("groupby: {e}")))
@@ -389,9 +454,55 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
         .ok_or_else(|| Error::internal(format!("groupby: the partial has no column '{name}'")))
 }
 
+/// Per group: the count of present values, their sum and (when `m2`) their M2, for a
+/// float column, in one pass over the values without making options.
+fn float_stats(c: &Float64Array, ids: &[u32], groups: usize, m2: bool) -> (Vec<i64>, Vec<f64>, Vec<f64>) {
+    let nulls = c.nulls().filter(|n| n.null_count() > 0);
+    let mut n = vec![0i64; groups];
+    let mut sum = vec![0f64; groups];
+    let rows = ids.iter().zip(c.values().iter()).enumerate();
+    if !m2 {
+        for (i, (g, x)) in rows {
+            if *g == MISSING || x.is_nan() || nulls.is_some_and(|b| b.is_null(i)) {
+                continue;
+            }
+            if let (Some(k), Some(s)) = (n.get_mut(*g as usize), sum.get_mut(*g as usize)) {
+                *k += 1;
+                *s += x;
+            }
+        }
+        return (n, sum, Vec::new());
+    }
+    let mut mean = vec![0f64; groups];
+    let mut m2s = vec![0f64; groups];
+    let mut seen = vec![0f64; groups];
+    for (i, (g, x)) in rows {
+        if *g == MISSING || x.is_nan() || nulls.is_some_and(|b| b.is_null(i)) {
+            continue;
+        }
+        let g = *g as usize;
+        if let (Some(k), Some(su), Some(me), Some(m), Some(c)) = (
+            n.get_mut(g),
+            sum.get_mut(g),
+            mean.get_mut(g),
+            m2s.get_mut(g),
+            seen.get_mut(g),
+        ) {
+            *k += 1;
+            *su += x;
+            // Welford's update keeps M2 accurate for large means.
+            *c += 1.0;
+            let d = x - *me;
+            *me += d / *c;
+            *m += d * (x - *me);
+        }
+    }
+    (n, sum, m2s)
+}
+
 /// The partial aggregates of one input partition.
 pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
-    let (ids, rep) = group_rows(batch, &spec.keys)?;
+    let GroupIds { ids, first: rep } = group_rows(batch, &spec.keys)?;
     let groups = rep.len();
     let rep_rows: Vec<Option<u32>> = rep.iter().map(|r| Some(*r as u32)).collect();
     let mut cols: Vec<ArrayRef> = Vec::new();
@@ -399,7 +510,7 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
         cols.push(take(column(batch, k)?, rep_rows.clone())?);
     }
     let mut size = vec![0i64; groups];
-    for g in ids.iter().flatten() {
+    for g in ids.iter().filter(|g| **g != MISSING) {
         if let Some(s) = size.get_mut(*g as usize) {
             *s += 1;
         }
@@ -407,44 +518,31 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
     cols.push(Arc::new(Int64Array::from(size)));
     for s in &spec.stats {
         let c = column(batch, &s.column)?;
-        let mut n = vec![0i64; groups];
-        for (i, g) in ids.iter().enumerate() {
-            if let (Some(g), true) = (g, present(c, i)) {
-                if let Some(x) = n.get_mut(*g as usize) {
-                    *x += 1;
-                }
-            }
-        }
-        cols.push(Arc::new(Int64Array::from(n.clone())));
-        if s.sum {
-            if s.dtype == DataType::Float64 {
-                let mut sum = vec![0f64; groups];
-                let mut mean = vec![0f64; groups];
-                let mut m2 = vec![0f64; groups];
-                let mut seen = vec![0f64; groups];
-                for (g, x) in ids.iter().zip(numbers(c)) {
-                    let (Some(g), Some(x)) = (g, x) else { continue };
-                    let g = *g as usize;
-                    if let (Some(su), Some(me), Some(m), Some(k)) =
-                        (sum.get_mut(g), mean.get_mut(g), m2.get_mut(g), seen.get_mut(g))
-                    {
-                        *su += x;
-                        // Welford's update keeps M2 accurate for large means.
-                        *k += 1.0;
-                        let d = x - *me;
-                        *me += d / *k;
-                        *m += d * (x - *me);
-                    }
-                }
+        if s.dtype == DataType::Float64 && c.data_type() == &DataType::Float64 {
+            let (n, sum, m2) = float_stats(c.as_primitive::<Float64Type>(), &ids, groups, s.m2);
+            cols.push(Arc::new(Int64Array::from(n)));
+            if s.sum {
                 cols.push(Arc::new(Float64Array::from(sum)));
                 if s.m2 {
                     cols.push(Arc::new(Float64Array::from(m2)));
                 }
-            } else {
+            }
+        } else {
+            let present = present(c);
+            let mut n = vec![0i64; groups];
+            for (i, p) in present.iter().enumerate() {
+                if let (Some(g), true) = (group_of(&ids, i), *p) {
+                    if let Some(x) = n.get_mut(g) {
+                        *x += 1;
+                    }
+                }
+            }
+            cols.push(Arc::new(Int64Array::from(n.clone())));
+            if s.sum {
                 let mut sum = vec![0i64; groups];
-                for (g, x) in ids.iter().zip(ints(c)) {
-                    if let (Some(g), Some(x)) = (g, x) {
-                        if let Some(su) = sum.get_mut(*g as usize) {
+                for (i, x) in ints(c).into_iter().enumerate() {
+                    if let (Some(g), Some(x)) = (group_of(&ids, i), x) {
+                        if let Some(su) = sum.get_mut(g) {
                             *su = su.wrapping_add(x);
                         }
                     }
@@ -452,9 +550,10 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
                 cols.push(Arc::new(Int64Array::from(sum.clone())));
                 if s.m2 {
                     let mut m2 = vec![0f64; groups];
-                    for (g, x) in ids.iter().zip(numbers(c)) {
-                        let (Some(g), Some(x)) = (g, x) else { continue };
-                        let g = *g as usize;
+                    for (i, x) in numbers(c).into_iter().enumerate() {
+                        let (Some(g), Some(x)) = (group_of(&ids, i), x) else {
+                            continue;
+                        };
                         let mean = match (sum.get(g), n.get(g)) {
                             (Some(s), Some(k)) if *k > 0 => *s as f64 / *k as f64,
                             _ => 0.0,
@@ -485,7 +584,7 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
 /// Regroups concatenated partials into one partial per group.
 pub fn combine(parts: &[RecordBatch], spec: &GroupSpec) -> Result<RecordBatch> {
     let batch = super::kernels::concat(&spec.partial_schema, parts)?;
-    let (ids, rep) = group_rows(&batch, &spec.keys)?;
+    let GroupIds { ids, first: rep } = group_rows(&batch, &spec.keys)?;
     let groups = rep.len();
     let rep_rows: Vec<Option<u32>> = rep.iter().map(|r| Some(*r as u32)).collect();
     let mut cols: Vec<ArrayRef> = Vec::new();
@@ -494,9 +593,9 @@ pub fn combine(parts: &[RecordBatch], spec: &GroupSpec) -> Result<RecordBatch> {
     }
     let sum_ints = |c: &ArrayRef| -> Vec<i64> {
         let mut out = vec![0i64; groups];
-        for (g, x) in ids.iter().zip(ints(c)) {
-            if let (Some(g), Some(x)) = (g, x) {
-                if let Some(o) = out.get_mut(*g as usize) {
+        for (i, x) in ints(c).into_iter().enumerate() {
+            if let (Some(g), Some(x)) = (group_of(&ids, i), x) {
+                if let Some(o) = out.get_mut(g) {
                     *o = o.wrapping_add(x);
                 }
             }
@@ -514,9 +613,9 @@ pub fn combine(parts: &[RecordBatch], spec: &GroupSpec) -> Result<RecordBatch> {
             let sums_in = numbers(sum_col);
             if s.dtype == DataType::Float64 {
                 let mut sum = vec![0f64; groups];
-                for (g, x) in ids.iter().zip(&sums_in) {
-                    if let (Some(g), Some(x)) = (g, x) {
-                        if let Some(o) = sum.get_mut(*g as usize) {
+                for (i, x) in sums_in.iter().enumerate() {
+                    if let (Some(g), Some(x)) = (group_of(&ids, i), x) {
+                        if let Some(o) = sum.get_mut(g) {
                             *o += x;
                         }
                     }
@@ -529,15 +628,15 @@ pub fn combine(parts: &[RecordBatch], spec: &GroupSpec) -> Result<RecordBatch> {
                 // Chan et al.: merge (n, mean, M2) of the pieces one at a time.
                 let m2_in = numbers(column(&batch, &stat_name(&s.column, "m2"))?);
                 let mut acc = vec![(0f64, 0f64, 0f64); groups];
-                for (i, g) in ids.iter().enumerate() {
-                    let Some(g) = g else { continue };
+                for i in 0..ids.len() {
+                    let Some(g) = group_of(&ids, i) else { continue };
                     let nb = n_in.get(i).copied().flatten().unwrap_or(0) as f64;
                     if nb == 0.0 {
                         continue;
                     }
                     let mb = sums_in.get(i).copied().flatten().unwrap_or(0.0) / nb;
                     let m2b = m2_in.get(i).copied().flatten().unwrap_or(0.0);
-                    if let Some((na, ma, m2a)) = acc.get_mut(*g as usize) {
+                    if let Some((na, ma, m2a)) = acc.get_mut(g) {
                         let total = *na + nb;
                         let d = mb - *ma;
                         *m2a += m2b + d * d * *na * nb / total;
@@ -838,4 +937,120 @@ pub fn lower_groupby_agg(
     };
     l.set_frame_meta(&c, FrameMeta::new(Arc::clone(&spec.output_schema), None));
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::StringArray;
+
+    fn batch(keys: ArrayRef, vals: Vec<Option<f64>>) -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("k", keys.data_type().clone(), true),
+            Field::new("v", DataType::Float64, true),
+        ]);
+        RecordBatch::try_new(Arc::new(schema), vec![keys, Arc::new(Float64Array::from(vals))]).unwrap()
+    }
+
+    fn int_keys(k: &[Option<i64>]) -> ArrayRef {
+        Arc::new(Int64Array::from(k.to_vec()))
+    }
+
+    fn cases() -> Vec<RecordBatch> {
+        let nan = f64::NAN;
+        let vals = |n: usize| -> Vec<Option<f64>> {
+            (0..n)
+                .map(|i| match i % 5 {
+                    0 => None,
+                    1 => Some(nan),
+                    2 => Some(-0.0),
+                    3 => Some(0.0),
+                    _ => Some(i as f64 - 7.5),
+                })
+                .collect()
+        };
+        let keys: Vec<Vec<Option<i64>>> = vec![
+            vec![],
+            vec![Some(4); 9],
+            vec![
+                Some(-3),
+                None,
+                Some(5),
+                Some(-3),
+                None,
+                Some(i64::MIN),
+                Some(5),
+                Some(i64::MAX),
+            ],
+            (0..50).map(Some).collect(),
+            (0..60)
+                .map(|i| if i % 7 == 0 { None } else { Some(-(i % 11)) })
+                .collect(),
+            vec![None, None, None],
+        ];
+        let mut out: Vec<RecordBatch> = keys.iter().map(|k| batch(int_keys(k), vals(k.len()))).collect();
+        let strs: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("b"),
+            None,
+            Some(""),
+            Some("b"),
+            Some("a long key past sixteen bytes"),
+            Some(""),
+            None,
+        ]));
+        out.push(batch(strs, vals(7)));
+        out
+    }
+
+    #[test]
+    fn fast_group_ids_equal_the_general_ones() {
+        for b in cases() {
+            let keys = vec!["k".to_string()];
+            assert_eq!(
+                group_rows(&b, &keys).unwrap(),
+                group_rows_general(&b, &keys).unwrap(),
+                "{b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn float_min_max_rows_equal_the_comparator_ones() {
+        for b in cases() {
+            let g = group_rows(&b, &["k".to_string()]).unwrap();
+            let v = b.column(1);
+            for agg in [Agg::Min, Agg::Max] {
+                assert_eq!(
+                    pick_rows(v, &g.ids, g.groups(), agg).unwrap(),
+                    pick_rows_general(v, &g.ids, g.groups(), agg).unwrap(),
+                    "{agg:?} of {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn float_stats_skip_nulls_and_nan() {
+        let b = batch(
+            int_keys(&[Some(1), Some(2), Some(1), None, Some(2), Some(1)]),
+            vec![Some(1.5), None, Some(f64::NAN), Some(100.0), Some(2.0), Some(3.0)],
+        );
+        let g = group_rows(&b, &["k".to_string()]).unwrap();
+        let (n, sum, m2) = float_stats(
+            b.column(1).as_primitive::<Float64Type>(),
+            &g.ids,
+            g.groups(),
+            true,
+        );
+        assert_eq!(n, vec![2, 1]);
+        assert_eq!(sum, vec![4.5, 2.0]);
+        assert_eq!(m2, vec![1.125, 0.0]);
+        let (n2, sum2, _) = float_stats(
+            b.column(1).as_primitive::<Float64Type>(),
+            &g.ids,
+            g.groups(),
+            false,
+        );
+        assert_eq!((n2, sum2), (n, sum));
+    }
 }

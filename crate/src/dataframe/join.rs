@@ -73,6 +73,7 @@ pub fn key_columns(batch: &RecordBatch, keys: &[String], op: &str) -> Result<Vec
         .collect()
 }
 
+use super::group_ids::KeyIndex;
 use super::shuffle::{KeyView, PassThrough};
 
 type Table = HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<PassThrough>>;
@@ -122,6 +123,133 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// The row number that stands for "no row" (the missing side of left, right and outer
+/// joins).
+const NO_ROW: u32 = u32::MAX;
+
+/// The (left row, right row) pairs of a join, by hashing and comparing key tuples (any
+/// number of key columns of any key type).
+fn general_pairs(
+    lcols: &[ArrayRef],
+    rcols: &[ArrayRef],
+    how: How,
+    left_rows: usize,
+    right_rows: usize,
+) -> (Vec<u32>, Vec<u32>) {
+    let lk = Keys::new(lcols, left_rows);
+    let rk = Keys::new(rcols, right_rows);
+    let mut li: Vec<u32> = Vec::new();
+    let mut ri: Vec<u32> = Vec::new();
+    if how == How::Right {
+        let table = lk.table();
+        for j in 0..right_rows {
+            let mut any = false;
+            for i in rk.matches(j, &lk, &table) {
+                any = true;
+                li.push(i);
+                ri.push(j as u32);
+            }
+            if !any {
+                li.push(NO_ROW);
+                ri.push(j as u32);
+            }
+        }
+    } else {
+        let table = rk.table();
+        let mut matched = vec![false; right_rows];
+        for i in 0..left_rows {
+            let mut any = false;
+            for j in lk.matches(i, &rk, &table) {
+                any = true;
+                li.push(i as u32);
+                ri.push(j);
+                if let Some(m) = matched.get_mut(j as usize) {
+                    *m = true;
+                }
+            }
+            if !any && how != How::Inner {
+                li.push(i as u32);
+                ri.push(NO_ROW);
+            }
+        }
+        if how == How::Outer {
+            for (j, m) in matched.iter().enumerate() {
+                if !m {
+                    li.push(NO_ROW);
+                    ri.push(j as u32);
+                }
+            }
+        }
+    }
+    (li, ri)
+}
+
+/// The pairs of `general_pairs` for one int64 or string key column, through a
+/// `KeyIndex` of the build side; `None` when the key type has no fast path.
+fn single_key_pairs(
+    lcols: &[ArrayRef],
+    rcols: &[ArrayRef],
+    how: How,
+    left_rows: usize,
+    right_rows: usize,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    let ([lc], [rc]) = (lcols, rcols) else {
+        return None;
+    };
+    let mut li: Vec<u32> = Vec::with_capacity(left_rows.max(right_rows));
+    let mut ri: Vec<u32> = Vec::with_capacity(left_rows.max(right_rows));
+    if how == How::Right {
+        let index = KeyIndex::build(lc)?;
+        for (j, matches) in index.probe(rc)?.enumerate() {
+            if matches.is_empty() {
+                li.push(NO_ROW);
+                ri.push(j as u32);
+            }
+            for i in matches {
+                li.push(*i);
+                ri.push(j as u32);
+            }
+        }
+        return Some((li, ri));
+    }
+    let index = KeyIndex::build(rc)?;
+    let mut matched = vec![false; if how == How::Outer { right_rows } else { 0 }];
+    for (i, matches) in index.probe(lc)?.enumerate() {
+        if matches.is_empty() && how != How::Inner {
+            li.push(i as u32);
+            ri.push(NO_ROW);
+        }
+        for j in matches {
+            li.push(i as u32);
+            ri.push(*j);
+            if let Some(m) = matched.get_mut(*j as usize) {
+                *m = true;
+            }
+        }
+    }
+    for (j, m) in matched.iter().enumerate() {
+        if !m {
+            li.push(NO_ROW);
+            ri.push(j as u32);
+        }
+    }
+    Some((li, ri))
+}
+
+/// Row numbers for `take` (`NO_ROW` gives a null), without a validity buffer when no
+/// row is missing.
+fn indices(rows: Vec<u32>) -> UInt32Array {
+    if rows.contains(&NO_ROW) {
+        UInt32Array::from(
+            rows.into_iter()
+                .map(|r| (r != NO_ROW).then_some(r))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        UInt32Array::from(rows)
+    }
+}
+
 /// Joins two partitions. Rows come in the order of the left side (of the right side for
 /// `right`); an outer join adds the unmatched right rows at the end.
 pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<RecordBatch> {
@@ -129,58 +257,21 @@ pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<
         key_columns(left, &spec.left_on, "merge")?,
         key_columns(right, &spec.right_on, "merge")?,
     );
-    let lk = Keys::new(&lcols, left.num_rows());
-    let rk = Keys::new(&rcols, right.num_rows());
-    let mut li: Vec<Option<u32>> = Vec::new();
-    let mut ri: Vec<Option<u32>> = Vec::new();
-    if spec.how == How::Right {
-        let table = lk.table();
-        for j in 0..right.num_rows() {
-            let mut any = false;
-            for i in rk.matches(j, &lk, &table) {
-                any = true;
-                li.push(Some(i));
-                ri.push(Some(j as u32));
-            }
-            if !any {
-                li.push(None);
-                ri.push(Some(j as u32));
-            }
-        }
-    } else {
-        let table = rk.table();
-        let mut matched = vec![false; right.num_rows()];
-        for i in 0..left.num_rows() {
-            let mut any = false;
-            for j in lk.matches(i, &rk, &table) {
-                any = true;
-                li.push(Some(i as u32));
-                ri.push(Some(j));
-                if let Some(m) = matched.get_mut(j as usize) {
-                    *m = true;
-                }
-            }
-            if !any && spec.how != How::Inner {
-                li.push(Some(i as u32));
-                ri.push(None);
-            }
-        }
-        if spec.how == How::Outer {
-            for (j, m) in matched.iter().enumerate() {
-                if !m {
-                    li.push(None);
-                    ri.push(Some(j as u32));
-                }
-            }
-        }
-    }
+    let (li, ri) = match single_key_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows()) {
+        Some(pairs) => pairs,
+        None => general_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows()),
+    };
     let nl = left.num_rows() as u32;
-    let both: Vec<Option<u32>> = li.iter().zip(&ri).map(|(a, b)| a.or(b.map(|b| b + nl))).collect();
-    let (li, ri, both) = (
-        UInt32Array::from(li),
-        UInt32Array::from(ri),
-        UInt32Array::from(both),
-    );
+    let both: Vec<u32> = li
+        .iter()
+        .zip(&ri)
+        .map(|(a, b)| match (*a, *b) {
+            (NO_ROW, NO_ROW) => NO_ROW,
+            (NO_ROW, b) => b + nl,
+            (a, _) => a,
+        })
+        .collect();
+    let (li, ri, both) = (indices(li), indices(ri), indices(both));
     let ak = |e: arrow_schema::ArrowError| Error::internal(format!("merge: {e}"));
     let column = |b: &RecordBatch, i: usize| -> Result<ArrayRef> {
         b.columns()
@@ -418,4 +509,44 @@ pub fn lower_merge(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         ls.into_iter().zip(rs).map(|(x, y)| (vec![x, y], op())).collect()
     };
     super::partitions(l, ctx, "merge", LayerKind::Blockwise, meta, tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+
+    #[test]
+    fn single_key_pairs_equal_the_general_ones() {
+        let ints = |v: Vec<Option<i64>>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+        let strs = |v: Vec<Option<&str>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        let sides: Vec<(ArrayRef, ArrayRef)> = vec![
+            (
+                ints(vec![Some(1), None, Some(-2), Some(1), Some(7), None]),
+                ints(vec![Some(1), Some(1), None, Some(-2), Some(9)]),
+            ),
+            (ints(vec![]), ints(vec![Some(1)])),
+            (ints(vec![Some(3)]), ints(vec![])),
+            (
+                ints(vec![Some(i64::MIN), Some(i64::MAX), Some(0)]),
+                ints(vec![Some(i64::MAX), Some(i64::MIN), Some(i64::MAX)]),
+            ),
+            (
+                ints((0..40).map(Some).collect()),
+                ints((20..60).rev().map(Some).collect()),
+            ),
+            (
+                strs(vec![Some("a"), None, Some(""), Some("b"), Some("a")]),
+                strs(vec![Some(""), Some("a"), None, Some("c"), Some("a")]),
+            ),
+        ];
+        for (l, r) in sides {
+            for how in [How::Inner, How::Left, How::Right, How::Outer] {
+                let (lc, rc) = (vec![Arc::clone(&l)], vec![Arc::clone(&r)]);
+                let fast = single_key_pairs(&lc, &rc, how, l.len(), r.len()).unwrap();
+                let general = general_pairs(&lc, &rc, how, l.len(), r.len());
+                assert_eq!(fast, general, "{how:?} of {l:?} and {r:?}");
+            }
+        }
+    }
 }

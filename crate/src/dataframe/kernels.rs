@@ -158,16 +158,22 @@ pub fn read_csv_block(
             relocate_lines(&e.to_string(), first_line)
         ))
     };
+    // The reader sizes its buffers by the batch size: ask for the block's lines (one
+    // batch) rather than a fixed large count that it would allocate and clear.
+    let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(schema))
         .with_header(header)
-        .with_batch_size(1 << 20)
+        .with_batch_size(lines.min(1 << 20))
         .build(std::io::Cursor::new(text.as_bytes()))
         .map_err(fail)?;
     let mut batches = Vec::new();
     for b in reader {
         batches.push(b.map_err(fail)?);
     }
-    concat(schema, &batches)
+    match batches.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => concat(schema, &batches),
+    }
 }
 
 /// Arrow numbers lines from the start of the block it read; shift "line N" by the
@@ -435,6 +441,27 @@ pub fn filter(batch: &RecordBatch, predicate: &Predicate) -> Result<RecordBatch>
         .map_err(|e| Error::internal(format!("filter: {e}")))
 }
 
+/// `filter` when only `keep` columns of its result are read (the next step of a fused
+/// chain): the mask comes from the whole batch, then only those columns are copied.
+/// With a column missing it filters them all, so the next step reports the missing one.
+pub fn filter_keeping(batch: &RecordBatch, predicate: &Predicate, keep: &[String]) -> Result<RecordBatch> {
+    let mask = predicate.mask(batch)?;
+    let schema = batch.schema();
+    let indices: Option<Vec<usize>> = keep.iter().map(|c| schema.index_of(c).ok()).collect();
+    let projected = match indices {
+        Some(mut idx) => {
+            idx.sort_unstable();
+            idx.dedup();
+            batch
+                .project(&idx)
+                .map_err(|e| Error::internal(format!("filter: {e}")))?
+        }
+        None => batch.clone(),
+    };
+    arrow_select::filter::filter_record_batch(&projected, &mask)
+        .map_err(|e| Error::internal(format!("filter: {e}")))
+}
+
 /// Column reductions, numeric_only as `df.sum(numeric_only=True)`; count counts the
 /// non-null values of every column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,15 +496,13 @@ pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
         let stats = match c.data_type() {
             DataType::Float64 => {
                 let a = c.as_primitive::<Float64Type>();
-                let vals: Vec<f64> = a.iter().flatten().filter(|x| !x.is_nan()).collect();
-                let n = vals.len() as i64;
+                let (n, sum, min, max) = if a.null_count() == 0 {
+                    float_summary(a.values().iter().copied())
+                } else {
+                    float_summary(a.iter().flatten())
+                };
                 let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Float);
-                vec![
-                    Value::Int(n),
-                    Value::Float(vals.iter().sum()),
-                    opt(vals.iter().copied().reduce(f64::min)),
-                    opt(vals.iter().copied().reduce(f64::max)),
-                ]
+                vec![Value::Int(n), Value::Float(sum), opt(min), opt(max)]
             }
             DataType::Int64 | DataType::Boolean => {
                 let a = to_i64_array(c)?;
@@ -496,6 +521,21 @@ pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
     }
     fields.push(("__rows__".to_string(), Value::Int(batch.num_rows() as i64)));
     Ok(Value::record(fields))
+}
+
+/// The count, sum, min and max of the values that are not NaN, in one pass in row order
+/// (the sum adds as `Iterator::sum` does).
+fn float_summary(values: impl Iterator<Item = f64>) -> (i64, f64, Option<f64>, Option<f64>) {
+    let (mut n, mut min, mut max) = (0i64, None, None);
+    let sum = values
+        .filter(|x| !x.is_nan())
+        .inspect(|x| {
+            n += 1;
+            min = Some(min.map_or(*x, |m: f64| m.min(*x)));
+            max = Some(max.map_or(*x, |m: f64| m.max(*x)));
+        })
+        .sum();
+    (n, sum, min, max)
 }
 
 fn num(v: Option<&Value>) -> Option<f64> {
@@ -632,4 +672,41 @@ pub fn to_records(batch: &RecordBatch) -> Vec<Value> {
             }))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float64Array, Int64Array, StringArray};
+
+    #[test]
+    fn filter_keeping_copies_only_the_kept_columns() {
+        let schema = Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("cat", DataType::Utf8, true),
+            Field::new("val", DataType::Float64, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])),
+                Arc::new(StringArray::from(vec![Some("a"), Some("b"), None])),
+                Arc::new(Float64Array::from(vec![Some(0.9), Some(0.7), Some(f64::NAN)])),
+            ],
+        )
+        .unwrap();
+        let columns: Vec<String> = ["k", "cat", "val"].iter().map(|c| c.to_string()).collect();
+        let p = Predicate::from_json(
+            &serde_json::json!({"col": "val", "op": "gt", "value": 0.8}),
+            &columns,
+        )
+        .unwrap();
+        let all = filter(&batch, &p).unwrap();
+        let kept = filter_keeping(&batch, &p, &["cat".to_string()]).unwrap();
+        assert_eq!(kept.num_columns(), 1);
+        assert_eq!(kept.column(0), all.column(1));
+        // A missing column keeps every column, so the next step can name it.
+        let missing = filter_keeping(&batch, &p, &["nope".to_string()]).unwrap();
+        assert_eq!(missing, all);
+    }
 }

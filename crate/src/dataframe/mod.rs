@@ -3,6 +3,7 @@
 //! holds the per-partition functions on Arrow arrays.
 
 pub mod columnar;
+pub mod group_ids;
 pub mod groupby;
 pub mod index;
 pub mod ipc;
@@ -166,6 +167,31 @@ impl FrameOp {
                     | FrameOp::Gather { .. }
                     | FrameOp::GroupCombine { .. }
             ),
+        }
+    }
+
+    /// The input columns this op reads, when it reads a known few.
+    pub fn columns_read(&self) -> Option<Vec<String>> {
+        match self {
+            FrameOp::Select(cols) => Some(cols.to_vec()),
+            FrameOp::GroupChunk(spec) => Some(spec.columns_read()),
+            FrameOp::More(step) => match &**step {
+                transform::Step::ValueCountsPart(c) => Some(vec![c.clone()]),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Runs this op when its output feeds only `next` (in a fused chain): a filter keeps
+    /// only the columns `next` reads, so the others are never copied.
+    pub fn execute_feeding(&self, inputs: &[Arc<Partition>], next: &FrameOp) -> Result<Partition> {
+        match (self, next.columns_read(), inputs) {
+            (FrameOp::Filter(p), Some(keep), [input]) => match &**input {
+                Partition::Frame(b) => Ok(Partition::Frame(kernels::filter_keeping(b, p, &keep)?)),
+                _ => self.execute(inputs),
+            },
+            _ => self.execute(inputs),
         }
     }
 

@@ -1,0 +1,331 @@
+//! Dense ids for the values of one key column: the fast path of groupby, value_counts and
+//! merge. Int64 keys go through a direct table when their range is small and a hash map
+//! otherwise; string keys through a map of borrowed `&str`, so no row makes a value.
+//! Ids number the distinct keys in first-seen order, as the general path numbers them.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Int64Array, StringArray};
+use arrow_schema::DataType;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The id of a row whose key is missing (null): it belongs to no group.
+pub const MISSING: u32 = u32::MAX;
+
+/// A group id per row and the first row of each group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupIds {
+    pub ids: Vec<u32>,
+    pub first: Vec<usize>,
+}
+
+impl GroupIds {
+    pub fn groups(&self) -> usize {
+        self.first.len()
+    }
+}
+
+/// The ids of `c` when its type has a fast path (int64, string); `None` otherwise.
+pub fn of_column(c: &ArrayRef) -> Option<GroupIds> {
+    // Ids are u32 with one value kept for MISSING.
+    if c.len() >= MISSING as usize {
+        return None;
+    }
+    match c.data_type() {
+        DataType::Int64 => Some(of_ints(c.as_primitive::<Int64Type>())),
+        DataType::Utf8 => Some(of_strs(c.as_string::<i32>())),
+        _ => None,
+    }
+}
+
+/// Hashes an int key with splitmix64's finaliser, which spreads runs of ints.
+#[derive(Default)]
+struct IntMix(u64);
+
+impl Hasher for IntMix {
+    fn finish(&self) -> u64 {
+        super::shuffle::mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.0 = n as u64;
+    }
+}
+
+fn of_ints(a: &Int64Array) -> GroupIds {
+    let values = a.values();
+    let nulls = a.nulls().filter(|n| n.null_count() > 0);
+    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+    let (lo, hi) = match nulls {
+        None => values
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v))),
+        Some(_) => values
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| valid(*i))
+            .fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v))),
+    };
+    let mut ids = Vec::with_capacity(values.len());
+    let mut first = Vec::new();
+    // A direct table when the keys span little more than the rows (or a small range).
+    let span = i128::from(hi) - i128::from(lo);
+    let limit = (2 * values.len()).max(1024) as i128;
+    if lo <= hi && span < limit {
+        let mut table = vec![MISSING; (span + 1) as usize];
+        for (i, v) in values.iter().enumerate() {
+            if !valid(i) {
+                ids.push(MISSING);
+                continue;
+            }
+            let slot = (i128::from(*v) - i128::from(lo)) as usize;
+            let id = match table.get_mut(slot) {
+                Some(id) if *id == MISSING => {
+                    *id = first.len() as u32;
+                    first.push(i);
+                    *id
+                }
+                Some(id) => *id,
+                None => MISSING,
+            };
+            ids.push(id);
+        }
+    } else {
+        let mut table: HashMap<i64, u32, BuildHasherDefault<IntMix>> = HashMap::default();
+        for (i, v) in values.iter().enumerate() {
+            if !valid(i) {
+                ids.push(MISSING);
+                continue;
+            }
+            let next = first.len() as u32;
+            let id = *table.entry(*v).or_insert(next);
+            if id == next {
+                first.push(i);
+            }
+            ids.push(id);
+        }
+    }
+    GroupIds { ids, first }
+}
+
+fn of_strs(a: &StringArray) -> GroupIds {
+    let mut table: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut ids = Vec::with_capacity(a.len());
+    let mut first = Vec::new();
+    for (i, v) in a.iter().enumerate() {
+        let Some(v) = v else {
+            ids.push(MISSING);
+            continue;
+        };
+        let next = first.len() as u32;
+        let id = *table.entry(v).or_insert(next);
+        if id == next {
+            first.push(i);
+        }
+        ids.push(id);
+    }
+    GroupIds { ids, first }
+}
+
+/// The rows of a join's build side by key, for probing with the other side's single
+/// key column of the same type. Missing keys match each other, as pandas matches them.
+pub struct KeyIndex<'a> {
+    lookup: Lookup<'a>,
+    /// Build rows grouped by id, ascending within a group: `rows[starts[g]..starts[g + 1]]`.
+    starts: Vec<usize>,
+    rows: Vec<u32>,
+    missing_rows: Vec<u32>,
+}
+
+enum Lookup<'a> {
+    /// Ids of keys `lo..lo + table.len()`.
+    Dense {
+        lo: i64,
+        table: Vec<u32>,
+    },
+    Ints(HashMap<i64, u32, BuildHasherDefault<IntMix>>),
+    Strs(HashMap<&'a str, u32, foldhash::fast::FixedState>),
+}
+
+impl<'a> KeyIndex<'a> {
+    /// The index of a build key column, when its type has a fast path.
+    pub fn build(c: &'a ArrayRef) -> Option<KeyIndex<'a>> {
+        let g = of_column(c)?;
+        let lookup = match c.data_type() {
+            DataType::Int64 => {
+                let a = c.as_primitive::<Int64Type>();
+                let keys: Vec<i64> = g
+                    .first
+                    .iter()
+                    .filter_map(|r| a.values().get(*r).copied())
+                    .collect();
+                let lo = keys.iter().copied().min().unwrap_or(0);
+                let hi = keys.iter().copied().max().unwrap_or(0);
+                let span = i128::from(hi) - i128::from(lo);
+                if span < (4 * keys.len()).max(1024) as i128 {
+                    let mut table = vec![MISSING; (span + 1) as usize];
+                    for (id, k) in keys.iter().enumerate() {
+                        if let Some(slot) = table.get_mut((i128::from(*k) - i128::from(lo)) as usize) {
+                            *slot = id as u32;
+                        }
+                    }
+                    Lookup::Dense { lo, table }
+                } else {
+                    Lookup::Ints(keys.iter().enumerate().map(|(id, k)| (*k, id as u32)).collect())
+                }
+            }
+            DataType::Utf8 => {
+                let a = c.as_string::<i32>();
+                Lookup::Strs(
+                    g.first
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| **r < a.len())
+                        .map(|(id, r)| (a.value(*r), id as u32))
+                        .collect(),
+                )
+            }
+            _ => return None,
+        };
+        // A counting sort of the rows by id keeps each group's rows ascending.
+        let mut starts = vec![0usize; g.groups() + 1];
+        let mut missing_rows = Vec::new();
+        for (r, id) in g.ids.iter().enumerate() {
+            if *id == MISSING {
+                missing_rows.push(r as u32);
+            } else if let Some(n) = starts.get_mut(*id as usize + 1) {
+                *n += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(s) = starts.get_mut(i) {
+                *s += prev;
+            }
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0u32; g.ids.len() - missing_rows.len()];
+        for (r, id) in g.ids.iter().enumerate() {
+            if let Some(at) = next.get_mut(*id as usize) {
+                if let Some(slot) = rows.get_mut(*at) {
+                    *slot = r as u32;
+                }
+                *at += 1;
+            }
+        }
+        Some(KeyIndex {
+            lookup,
+            starts,
+            rows,
+            missing_rows,
+        })
+    }
+
+    /// For every row of `probe` (same type as the build column), the build rows whose key
+    /// equals it, in ascending order; `None` when the types differ.
+    pub fn probe<'s>(&'s self, probe: &'s ArrayRef) -> Option<Box<dyn Iterator<Item = &'s [u32]> + 's>> {
+        let group = move |id: Option<u32>| -> &'s [u32] {
+            match id {
+                None => self.missing_rows.as_slice(),
+                Some(MISSING) => &[],
+                Some(g) => {
+                    let (a, b) = (
+                        self.starts.get(g as usize).copied().unwrap_or(0),
+                        self.starts.get(g as usize + 1).copied().unwrap_or(0),
+                    );
+                    self.rows.get(a..b).unwrap_or(&[])
+                }
+            }
+        };
+        match (&self.lookup, probe.data_type()) {
+            (Lookup::Dense { lo, table }, DataType::Int64) => {
+                let lo = *lo;
+                Some(Box::new(probe.as_primitive::<Int64Type>().iter().map(move |v| {
+                    group(v.map(|v| {
+                        let slot = i128::from(v) - i128::from(lo);
+                        usize::try_from(slot)
+                            .ok()
+                            .and_then(|s| table.get(s).copied())
+                            .unwrap_or(MISSING)
+                    }))
+                })))
+            }
+            (Lookup::Ints(map), DataType::Int64) => {
+                Some(Box::new(probe.as_primitive::<Int64Type>().iter().map(move |v| {
+                    group(v.map(|v| map.get(&v).copied().unwrap_or(MISSING)))
+                })))
+            }
+            (Lookup::Strs(map), DataType::Utf8) => {
+                Some(Box::new(probe.as_string::<i32>().iter().map(move |v| {
+                    group(v.map(|v| map.get(v).copied().unwrap_or(MISSING)))
+                })))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ints(v: Vec<Option<i64>>) -> ArrayRef {
+        Arc::new(Int64Array::from(v))
+    }
+
+    #[test]
+    fn ints_number_keys_in_first_seen_order() {
+        let g = of_column(&ints(vec![Some(5), None, Some(-3), Some(5), Some(-3), Some(7)])).unwrap();
+        assert_eq!(g.ids, vec![0, MISSING, 1, 0, 1, 2]);
+        assert_eq!(g.first, vec![0, 2, 5]);
+    }
+
+    #[test]
+    fn wide_int_ranges_use_the_hash_map_alike() {
+        let g = of_column(&ints(vec![
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(0),
+            Some(i64::MIN),
+            None,
+        ]))
+        .unwrap();
+        assert_eq!(g.ids, vec![0, 1, 2, 0, MISSING]);
+        assert_eq!(g.first, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn empty_and_all_null_columns_have_no_groups() {
+        let g = of_column(&ints(vec![])).unwrap();
+        assert_eq!(g.groups(), 0);
+        let g = of_column(&ints(vec![None, None])).unwrap();
+        assert_eq!(g.ids, vec![MISSING, MISSING]);
+        assert_eq!(g.groups(), 0);
+    }
+
+    #[test]
+    fn strings_number_keys_in_first_seen_order() {
+        let c: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("b"),
+            Some(""),
+            None,
+            Some("b"),
+            Some("a"),
+        ]));
+        let g = of_column(&c).unwrap();
+        assert_eq!(g.ids, vec![0, 1, MISSING, 0, 2]);
+        assert_eq!(g.first, vec![0, 1, 4]);
+    }
+
+    #[test]
+    fn other_types_have_no_fast_path() {
+        let c: ArrayRef = Arc::new(arrow_array::Float64Array::from(vec![1.0]));
+        assert!(of_column(&c).is_none());
+    }
+}
