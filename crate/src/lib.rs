@@ -29,6 +29,7 @@ pub mod lower;
 pub mod ops;
 pub mod partition;
 pub mod plan;
+pub mod pooled_alloc;
 pub mod reduction;
 pub mod registry;
 pub mod runtime;
@@ -36,6 +37,13 @@ pub mod scheduler;
 pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+// The threaded bundle's workers allocate small values all the time; std's wasm
+// allocator serialises them behind one lock (see pooled_alloc).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: pooled_alloc::PooledAlloc<std::alloc::System> =
+    pooled_alloc::PooledAlloc::new(std::alloc::System);
 
 pub use engine::{ComputeOptions, Computed, Engine, SchedulerKind};
 pub use error::{Error, ErrorKind, Result};
