@@ -83,6 +83,10 @@ impl Op {
             Op::Frame(op) => op.execute(inputs).map(Arc::new),
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
+                // Bag chains that end in per-element steps or a reduction stream instead.
+                if let Some(out) = crate::bag::pipeline::run_fused(ops, inputs) {
+                    return out;
+                }
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();
                 for op in ops.iter() {
                     let out = op.execute(&current)?;
