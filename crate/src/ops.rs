@@ -83,6 +83,10 @@ impl Op {
             Op::Frame(op) => op.execute(inputs).map(Arc::new),
             Op::Call(call) => call.execute(inputs).map(|v| Arc::new(Partition::Value(v))),
             Op::Fused(ops) => {
+                // Bag chains that end in per-element steps or a reduction stream instead.
+                if let Some(out) = crate::bag::pipeline::run_fused(ops, inputs) {
+                    return out;
+                }
                 let mut current: Vec<Arc<Partition>> = inputs.to_vec();
                 let mut rest = ops.as_slice();
                 while let Some((op, tail)) = rest.split_first() {

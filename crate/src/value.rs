@@ -9,18 +9,68 @@
 //! sorts after every other number. Across types the order is
 //! null < bool < number < string < list < record, where Python would raise.
 
+use foldhash::fast::FixedState;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// The fields of a record, in insertion order.
-pub type Fields = Vec<(Arc<str>, Value)>;
+/// One field of a record: its name and value.
+pub type Field = (Arc<str>, Value);
+/// The fields of a record, in insertion order, while they are being built.
+pub type Fields = Vec<Field>;
+
+/// A field name, shared with the records made before on this thread that have a field of
+/// that name: a bag of a million records holds each of its few names once (as Python
+/// shares the keys of its dicts), which keeps records small and their names in cache.
+pub fn field_name(name: &str) -> Arc<str> {
+    thread_local! {
+        static NAMES: RefCell<HashSet<Arc<str>, FixedState>> = RefCell::default();
+    }
+    /// Longer names, and more names than this, are not shared.
+    const LONGEST: usize = 64;
+    const MOST: usize = 4096;
+    if name.len() > LONGEST {
+        return Arc::from(name);
+    }
+    NAMES
+        .try_with(|names| {
+            let mut names = names.try_borrow_mut().ok()?;
+            if let Some(shared) = names.get(name) {
+                return Some(Arc::clone(shared));
+            }
+            if names.len() >= MOST {
+                names.clear();
+            }
+            let shared: Arc<str> = Arc::from(name);
+            names.insert(Arc::clone(&shared));
+            Some(shared)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Arc::from(name))
+}
+
+/// A field by name. A name shared with the record's (see `field_name`) is recognised by
+/// its address, without comparing the text.
+#[inline]
+pub fn find_field<'a>(fields: &'a [Field], name: &str) -> Option<&'a Value> {
+    fields
+        .iter()
+        .find(|(k, _)| k.len() == name.len() && (std::ptr::eq(k.as_ptr(), name.as_ptr()) || **k == *name))
+        .map(|(_, v)| v)
+}
 
 /// One dynamic value. Strings, lists and records are shared (`Arc`) so clones are cheap.
+// A word-sized tag keeps every payload at offset 8, so a value moves as three whole words
+// (with a byte tag, a bool sits at offset 1 and moving a value of unknown kind copies odd
+// byte ranges, which the CPU cannot forward from the stores that wrote them).
 #[derive(Clone, Default)]
+#[repr(u64)]
 pub enum Value {
     #[default]
     Null,
@@ -29,7 +79,8 @@ pub enum Value {
     Float(f64),
     Str(Arc<str>),
     List(Arc<Vec<Value>>),
-    Record(Arc<Fields>),
+    /// One allocation per record: the fields follow the reference counts.
+    Record(Arc<[Field]>),
 }
 
 impl Value {
@@ -40,12 +91,12 @@ impl Value {
         Value::List(Arc::new(items))
     }
     pub fn record<K: AsRef<str>>(fields: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Record(Arc::new(
+        Value::Record(
             fields
                 .into_iter()
-                .map(|(k, v)| (Arc::from(k.as_ref()), v))
+                .map(|(k, v)| (field_name(k.as_ref()), v))
                 .collect(),
-        ))
+        )
     }
 
     /// The type's name as users see it in error messages.
@@ -77,7 +128,7 @@ impl Value {
             _ => None,
         }
     }
-    pub fn as_record(&self) -> Option<&Fields> {
+    pub fn as_record(&self) -> Option<&[Field]> {
         match self {
             Value::Record(r) => Some(r),
             _ => None,
@@ -105,11 +156,9 @@ impl Value {
     }
 
     /// Looks up a record field by name.
+    #[inline]
     pub fn get_field(&self, name: &str) -> Option<&Value> {
-        self.as_record()?
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v)
+        find_field(self.as_record()?, name)
     }
 
     /// Python truthiness: null, false, 0, 0.0, "" and empty containers are false.
@@ -415,6 +464,24 @@ impl Hash for Value {
     }
 }
 
+/// A string looked up in a map or set of values without making a value of it: it hashes
+/// and compares exactly as the `Value::Str` holding the same text.
+pub struct StrKey<'a>(pub &'a str);
+
+impl Hash for StrKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `Value::Str` hashes.
+        state.write_u8(3);
+        self.0.hash(state)
+    }
+}
+
+impl indexmap::Equivalent<Value> for StrKey<'_> {
+    fn equivalent(&self, key: &Value) -> bool {
+        matches!(key, Value::Str(s) if **s == *self.0)
+    }
+}
+
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
         Value::Bool(b)
@@ -516,9 +583,9 @@ impl<'de> Deserialize<'de> for Value {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
                 let mut fields: Fields = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                    fields.push((Arc::from(k), v));
+                    fields.push((field_name(&k), v));
                 }
-                Ok(Value::Record(Arc::new(fields)))
+                Ok(Value::Record(fields.into()))
             }
         }
         deserializer.deserialize_any(ValueVisitor)
@@ -569,6 +636,12 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), text);
         let j: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(Value::from_json(&j).to_json(), j);
+    }
+
+    #[test]
+    fn values_are_three_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Option<Value>>(), 24);
     }
 
     #[test]

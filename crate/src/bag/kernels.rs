@@ -1,10 +1,11 @@
 //! Per-partition bag kernels: plain functions over slices of values. They know nothing of
 //! graphs or schedulers; `bag::BagOp::execute` calls them.
 
+use super::counter::Counter;
+use super::pipeline;
 use crate::error::{Error, Result};
 use crate::expr::Function;
 use crate::value::Value;
-use indexmap::IndexMap;
 
 /// `map`: the function applied to each element; an error names the element's position.
 pub fn map(items: &[Value], func: &Function) -> Result<Vec<Value>> {
@@ -90,38 +91,39 @@ pub fn sum_values<'a>(values: impl Iterator<Item = &'a Value>) -> Result<Value> 
     Ok(acc.into_value())
 }
 
-/// `frequencies` over one partition: counts in first-seen order.
-pub fn frequencies(items: &[Value]) -> IndexMap<Value, i64> {
-    let mut counts: IndexMap<Value, i64> = IndexMap::new();
+/// `frequencies` over one partition: counts in first-seen order. Each element is looked
+/// up by reference and copied only the first time it is seen.
+pub fn frequencies(items: &[Value]) -> Result<Counter> {
+    let mut counts = Counter::default();
     for x in items {
-        *counts.entry(x.clone()).or_insert(0) += 1;
+        counts.add(x, 1)?;
     }
-    counts
+    Ok(counts)
 }
 
 /// Merges partial counts (pairs lists) in input order.
-pub fn merge_frequencies<'a>(partials: impl Iterator<Item = &'a Value>) -> Result<IndexMap<Value, i64>> {
-    let mut counts: IndexMap<Value, i64> = IndexMap::new();
+pub fn merge_frequencies<'a>(partials: impl Iterator<Item = &'a Value>) -> Result<Counter> {
+    let mut counts = Counter::default();
     for (i, partial) in partials.enumerate() {
-        for (k, c) in
-            pairs_of(partial).map_err(|e| e.context(format_args!("frequencies-aggregate, input {i}")))?
-        {
-            let slot = counts.entry(k).or_insert(0);
-            *slot = slot
-                .checked_add(c)
-                .ok_or_else(|| Error::eval("frequencies: count overflow"))?;
+        let list =
+            pairs_list(partial).map_err(|e| e.context(format_args!("frequencies-aggregate, input {i}")))?;
+        for pair in list {
+            let (k, c) =
+                pair_of(pair).map_err(|e| e.context(format_args!("frequencies-aggregate, input {i}")))?;
+            counts.add(k, c)?;
         }
     }
     Ok(counts)
 }
 
 /// Counts as the list of `[value, count]` pairs that Dask returns (as tuples).
-pub fn counts_to_value(counts: IndexMap<Value, i64>, sort: bool) -> Value {
-    let mut pairs: Vec<(Value, i64)> = counts.into_iter().collect();
-    if sort {
-        // Stable, like Python's sorted(..., reverse=True) on the counts.
-        pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
+pub fn counts_to_value(counts: Counter, sort: bool) -> Value {
+    if !sort {
+        return pipeline::counts_to_pairs(counts);
     }
+    let mut pairs = counts.into_entries();
+    // Stable, like Python's sorted(..., reverse=True) on the counts.
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
     Value::list(
         pairs
             .into_iter()
@@ -130,22 +132,30 @@ pub fn counts_to_value(counts: IndexMap<Value, i64>, sort: bool) -> Value {
     )
 }
 
-/// Reads a pairs list back.
-pub fn pairs_of(v: &Value) -> Result<Vec<(Value, i64)>> {
-    let list = v.as_list().ok_or_else(|| {
+fn pairs_list(v: &Value) -> Result<&[Value]> {
+    v.as_list().ok_or_else(|| {
         Error::internal(format!(
             "expected a list of [value, count] pairs, got {}",
             v.type_name()
         ))
-    })?;
-    list.iter()
-        .map(|pair| match pair.as_list() {
-            Some([k, Value::Int(c)]) => Ok((k.clone(), *c)),
-            _ => Err(Error::internal(format!(
-                "expected a [value, count] pair, got {}",
-                short(pair)
-            ))),
-        })
+    })
+}
+
+fn pair_of(pair: &Value) -> Result<(&Value, i64)> {
+    match pair.as_list() {
+        Some([k, Value::Int(c)]) => Ok((k, *c)),
+        _ => Err(Error::internal(format!(
+            "expected a [value, count] pair, got {}",
+            short(pair)
+        ))),
+    }
+}
+
+/// Reads a pairs list back.
+pub fn pairs_of(v: &Value) -> Result<Vec<(Value, i64)>> {
+    pairs_list(v)?
+        .iter()
+        .map(|pair| pair_of(pair).map(|(k, c)| (k.clone(), c)))
         .collect()
 }
 
@@ -172,7 +182,7 @@ pub fn pairs_as_record(v: &Value) -> Option<Value> {
             _ => return None,
         }
     }
-    Some(Value::Record(std::sync::Arc::new(fields)))
+    Some(Value::Record(fields.into()))
 }
 
 /// `pluck`: a field (or index, or several) of every element.

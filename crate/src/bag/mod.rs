@@ -2,7 +2,9 @@
 //! This file builds graphs (lowering of `bag.*` plan ops) and names the bag tasks;
 //! `kernels` holds the per-partition functions and `reduce` the reductions.
 
+pub mod counter;
 pub mod kernels;
+pub mod pipeline;
 pub mod reduce;
 
 pub use reduce::Reduce;
@@ -571,7 +573,15 @@ fn present_arg(ctx: &NodeCtx, name: &str) -> Option<Value> {
 }
 
 pub fn lower_pluck(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
-    let key = present_arg(ctx, "key").unwrap_or(Value::Null);
+    // Field names shared with the records made on this thread: found by address.
+    let shared = |k: Value| match k {
+        Value::Str(name) => Value::Str(crate::value::field_name(&name)),
+        other => other,
+    };
+    let key = match present_arg(ctx, "key").unwrap_or(Value::Null) {
+        Value::List(keys) => Value::list(keys.iter().cloned().map(shared).collect()),
+        k => shared(k),
+    };
     let default = present_arg(ctx, "default");
     blockwise(l, ctx, "pluck", BagOp::Pluck { key, default })
 }

@@ -107,7 +107,7 @@ impl Reduce {
             }
             Reduce::All => Value::Bool(items.iter().all(Value::truthy)),
             Reduce::Any => Value::Bool(items.iter().any(Value::truthy)),
-            Reduce::Frequencies { .. } => kernels::counts_to_value(kernels::frequencies(items), false),
+            Reduce::Frequencies { .. } => kernels::counts_to_value(kernels::frequencies(items)?, false),
             Reduce::Distinct { key } => Value::list(distinct(items.iter(), key.as_ref())?),
             Reduce::Topk { k, key } => Value::list(topk(items.to_vec(), *k, key.as_ref())?),
             Reduce::Fold { binop, initial, .. } => maybe(fold(items.iter(), binop, initial.clone(), "fold")?),
@@ -358,16 +358,17 @@ fn extreme<'a>(items: impl Iterator<Item = &'a Value>, max: bool, label: &str) -
 }
 
 fn distinct<'a>(items: impl Iterator<Item = &'a Value>, key: Option<&Function>) -> Result<Vec<Value>> {
-    let mut seen: indexmap::IndexSet<Value> = indexmap::IndexSet::new();
+    // Looked up by reference: an element (or key) is copied only the first time it is seen.
+    let mut seen = super::counter::Seen::default();
     let mut out = Vec::new();
     for (i, x) in items.enumerate() {
         let k = match key {
             Some(f) => f
-                .call1(x)
+                .apply1(x)
                 .map_err(|e| e.context(format_args!("distinct key, element {i} ({})", short(x))))?,
-            None => x.clone(),
+            None => std::borrow::Cow::Borrowed(x),
         };
-        if seen.insert(k) {
+        if seen.insert(&k) {
             out.push(x.clone());
         }
     }

@@ -3,7 +3,8 @@
 //! call has a step budget and a size limit on what it builds.
 
 use super::ast::{BinaryOp, Builtin, CompareOp, Expr, LogicalOp, Method, Span, UnaryOp};
-use crate::value::{Fields, Value};
+use crate::value::{Field, Fields, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -21,9 +22,9 @@ pub struct EvalError {
     pub limit: bool,
 }
 
-type EResult<T> = Result<T, EvalError>;
+pub(super) type EResult<T> = Result<T, EvalError>;
 
-fn err<T>(span: Span, message: impl Into<String>) -> EResult<T> {
+pub(super) fn err<T>(span: Span, message: impl Into<String>) -> EResult<T> {
     Err(EvalError {
         message: message.into(),
         span,
@@ -39,10 +40,15 @@ fn limit<T>(span: Span, message: impl Into<String>) -> EResult<T> {
     })
 }
 
-pub struct Env<'a> {
-    pub slots: &'a [Value],
+/// The bound parameters of one call, borrowed from the caller: binding copies nothing.
+pub struct Env<'s, 'a> {
+    pub slots: &'s [&'a Value],
     pub steps: u64,
 }
+
+/// A value that is either borrowed (a parameter, a field of one, a literal of the source)
+/// or computed. Reading `x.value` borrows; only what a call computes is built.
+pub type Val<'a> = Cow<'a, Value>;
 
 fn tname(v: &Value) -> &'static str {
     v.type_name()
@@ -70,7 +76,8 @@ fn is_number(v: &Value) -> bool {
     matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_))
 }
 
-pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
+/// Evaluates `e`. Parameters, their fields and items, and literals come back borrowed.
+pub fn eval<'a>(e: &'a Expr, env: &mut Env<'_, 'a>) -> EResult<Val<'a>> {
     env.steps += 1;
     if env.steps > MAX_STEPS {
         return limit(
@@ -79,9 +86,9 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
         );
     }
     match e {
-        Expr::Literal(v, _) => Ok(v.clone()),
+        Expr::Literal(v, _) => Ok(Cow::Borrowed(v)),
         Expr::Param(slot, span) => match env.slots.get(*slot) {
-            Some(v) => Ok(v.clone()),
+            Some(v) => Ok(Cow::Borrowed(*v)),
             None => err(*span, "internal: parameter slot out of range"),
         },
         Expr::List(items, span) => {
@@ -90,30 +97,33 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
             }
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                out.push(eval(it, env)?);
+                out.push(eval(it, env)?.into_owned());
             }
-            Ok(Value::list(out))
+            Ok(Cow::Owned(Value::list(out)))
         }
         Expr::Record(fields, _) => {
             let mut out: Fields = Vec::with_capacity(fields.len());
             for (k, v) in fields {
-                out.push((Arc::from(k.as_str()), eval(v, env)?));
+                out.push((Arc::from(k.as_str()), eval(v, env)?.into_owned()));
             }
-            Ok(Value::Record(Arc::new(out)))
+            Ok(Cow::Owned(Value::Record(out.into())))
         }
         Expr::Member {
             object,
             name,
             optional,
             span,
-        } => {
-            let obj = eval(object, env)?;
-            member(&obj, name, *optional, *span)
-        }
+        } => match eval(object, env)? {
+            Cow::Borrowed(obj) => member(obj, name, *optional, *span),
+            Cow::Owned(obj) => owned(member(&obj, name, *optional, *span)),
+        },
         Expr::Index { object, index, span } => {
             let obj = eval(object, env)?;
             let idx = eval(index, env)?;
-            index_value(&obj, &idx, *span)
+            match obj {
+                Cow::Borrowed(obj) => index_value(obj, &idx, *span),
+                Cow::Owned(obj) => owned(index_value(&obj, &idx, *span)),
+            }
         }
         Expr::Slice {
             object,
@@ -123,16 +133,16 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
             span,
         } => {
             let obj = eval(object, env)?;
-            let bound = |b: &Option<Box<Expr>>, env: &mut Env| -> EResult<Option<i64>> {
+            let bound = |b: &'a Option<Box<Expr>>, env: &mut Env<'_, 'a>| -> EResult<Option<i64>> {
                 match b {
                     None => Ok(None),
-                    Some(x) => match eval(x, env)? {
+                    Some(x) => match &*eval(x, env)? {
                         Value::Null => Ok(None),
-                        v => match as_int(&v) {
+                        v => match as_int(v) {
                             Some(i) => Ok(Some(i)),
                             None => err(
                                 x.span(),
-                                format!("slice indices must be integers, not {}", tname(&v)),
+                                format!("slice indices must be integers, not {}", tname(v)),
                             ),
                         },
                     },
@@ -141,11 +151,11 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
             let a = bound(start, env)?;
             let b = bound(stop, env)?;
             let c = bound(step, env)?;
-            slice(&obj, a, b, c, *span)
+            slice(&obj, a, b, c, *span).map(Cow::Owned)
         }
         Expr::Unary { op, expr, span } => {
             let v = eval(expr, env)?;
-            unary(*op, &v, *span)
+            unary(*op, &v, *span).map(Cow::Owned)
         }
         Expr::Binary {
             op,
@@ -155,18 +165,18 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
         } => {
             let a = eval(left, env)?;
             let b = eval(right, env)?;
-            binary(*op, &a, &b, *span)
+            binary(*op, &a, &b, *span).map(Cow::Owned)
         }
         Expr::Compare { first, rest, .. } => {
             let mut left = eval(first, env)?;
             for (op, right, span) in rest {
                 let r = eval(right, env)?;
                 if !compare(*op, &left, &r, *span)? {
-                    return Ok(Value::Bool(false));
+                    return Ok(Cow::Owned(Value::Bool(false)));
                 }
                 left = r;
             }
-            Ok(Value::Bool(true))
+            Ok(Cow::Owned(Value::Bool(true)))
         }
         Expr::Logical { op, left, right, .. } => {
             let a = eval(left, env)?;
@@ -192,9 +202,9 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
         Expr::Call { func, args, span } => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
-                vals.push(eval(a, env)?);
+                vals.push(eval(a, env)?.into_owned());
             }
-            call_builtin(*func, &vals, *span)
+            call_builtin(*func, &vals, *span).map(Cow::Owned)
         }
         Expr::MethodCall {
             object,
@@ -206,19 +216,25 @@ pub fn eval(e: &Expr, env: &mut Env) -> EResult<Value> {
             let obj = eval(object, env)?;
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
-                vals.push(eval(a, env)?);
+                vals.push(eval(a, env)?.into_owned());
             }
-            call_method(*method, name, &obj, &vals, *span)
+            call_method(*method, name, &obj, &vals, *span).map(Cow::Owned)
         }
     }
 }
 
-fn member(obj: &Value, name: &str, optional: bool, span: Span) -> EResult<Value> {
+/// A result that borrowed from a temporary, made owned.
+pub(super) fn owned<'a>(v: EResult<Val<'_>>) -> EResult<Val<'a>> {
+    v.map(|v| Cow::Owned(v.into_owned()))
+}
+
+/// `obj.name`: a record's field (borrowed), or `length` of a string or list.
+pub fn member<'a>(obj: &'a Value, name: &str, optional: bool, span: Span) -> EResult<Val<'a>> {
     match obj {
-        Value::Null if optional => Ok(Value::Null),
-        Value::Record(fields) => match fields.iter().find(|(k, _)| &**k == name) {
-            Some((_, v)) => Ok(v.clone()),
-            None if optional => Ok(Value::Null),
+        Value::Null if optional => Ok(Cow::Owned(Value::Null)),
+        Value::Record(fields) => match crate::value::find_field(fields, name) {
+            Some(v) => Ok(Cow::Borrowed(v)),
+            None if optional => Ok(Cow::Owned(Value::Null)),
             None => {
                 let names: Vec<&str> = fields.iter().map(|(k, _)| &**k).take(12).collect();
                 err(
@@ -230,8 +246,8 @@ fn member(obj: &Value, name: &str, optional: bool, span: Span) -> EResult<Value>
                 )
             }
         },
-        Value::Str(s) if name == "length" => Ok(Value::Int(s.chars().count() as i64)),
-        Value::List(l) if name == "length" => Ok(Value::Int(l.len() as i64)),
+        Value::Str(s) if name == "length" => Ok(Cow::Owned(Value::Int(s.chars().count() as i64))),
+        Value::List(l) if name == "length" => Ok(Cow::Owned(Value::Int(l.len() as i64))),
         other => err(
             span,
             format!(
@@ -272,12 +288,12 @@ fn resolve_index(i: i64, len: usize) -> Option<usize> {
     }
 }
 
-fn index_value(obj: &Value, idx: &Value, span: Span) -> EResult<Value> {
+pub(super) fn index_value<'a>(obj: &'a Value, idx: &Value, span: Span) -> EResult<Val<'a>> {
     match (obj, idx) {
         (Value::List(l), i) if as_int(i).is_some() => {
             let i = as_int(i).unwrap_or(0);
             match resolve_index(i, l.len()).and_then(|j| l.get(j)) {
-                Some(v) => Ok(v.clone()),
+                Some(v) => Ok(Cow::Borrowed(v)),
                 None => err(
                     span,
                     format!("list index {i} is out of range for a list of {} items", l.len()),
@@ -288,7 +304,7 @@ fn index_value(obj: &Value, idx: &Value, span: Span) -> EResult<Value> {
             let i = as_int(i).unwrap_or(0);
             let n = s.chars().count();
             match resolve_index(i, n).and_then(|j| s.chars().nth(j)) {
-                Some(c) => Ok(Value::from(c.to_string())),
+                Some(c) => Ok(Cow::Owned(Value::from(c.to_string()))),
                 None => err(
                     span,
                     format!("string index {i} is out of range for a string of {n} characters"),
@@ -378,7 +394,7 @@ fn slice(
     }
 }
 
-fn unary(op: UnaryOp, v: &Value, span: Span) -> EResult<Value> {
+pub(super) fn unary(op: UnaryOp, v: &Value, span: Span) -> EResult<Value> {
     match op {
         UnaryOp::Not => Ok(Value::Bool(!v.truthy())),
         UnaryOp::Invert => match v {
@@ -539,7 +555,7 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value, span: Span) -> EResult<Value> 
     Ok(Value::Float(out))
 }
 
-fn int_binary(op: BinaryOp, x: i64, y: i64, span: Span) -> EResult<Value> {
+pub(super) fn int_binary(op: BinaryOp, x: i64, y: i64, span: Span) -> EResult<Value> {
     let v = match op {
         BinaryOp::Add => x.checked_add(y).map(Value::Int),
         BinaryOp::Sub => x.checked_sub(y).map(Value::Int),
@@ -1458,7 +1474,7 @@ fn list_method(m: Method, _name: &str, l: &[Value], args: &[Value], span: Span) 
     })
 }
 
-fn record_method(m: Method, r: &Fields, args: &[Value], span: Span) -> Option<EResult<Value>> {
+fn record_method(m: Method, r: &[Field], args: &[Value], span: Span) -> Option<EResult<Value>> {
     Some(match m {
         Method::Get => match args.first() {
             Some(Value::Str(k)) => Ok(r

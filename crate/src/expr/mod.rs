@@ -4,7 +4,9 @@
 //! loops, no I/O; every error points at its line and column with a caret line.
 
 pub mod ast;
+mod compile;
 mod eval;
+mod fast;
 mod lexer;
 mod parser;
 
@@ -14,6 +16,7 @@ pub use parser::MAX_DEPTH;
 use crate::error::{Error, Result};
 use crate::value::Value;
 use ast::Pattern;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Which front end reads a source.
@@ -48,6 +51,10 @@ struct Inner {
     patterns: Vec<Pattern>,
     slots: usize,
     body: ast::Expr,
+    /// The body compiled to closures, which calls run (the interpreter is its fallback).
+    compiled: Option<compile::Compiled>,
+    /// The fast path for bodies of the common kind (fields, numbers, comparisons).
+    fast: Option<fast::Fast>,
 }
 
 /// A parsed function; cheap to clone and safe to share between threads.
@@ -108,6 +115,8 @@ impl Function {
                 params: parsed.params,
                 patterns: parsed.patterns,
                 slots: parsed.slots,
+                compiled: compile::Compiled::new(&parsed.body),
+                fast: fast::Fast::new(&parsed.body),
                 body: parsed.body,
             }),
         })
@@ -136,7 +145,32 @@ impl Function {
     /// Calls the function. Runtime errors are `eval` errors (or `limit` errors) with the
     /// position of the failing part and a caret line.
     pub fn call(&self, args: &[Value]) -> Result<Value> {
+        self.apply(args).map(Cow::into_owned)
+    }
+
+    /// Calls the function and returns its value borrowed where it can: `x => x.value`
+    /// gives back a reference into `x` instead of a copy.
+    pub fn apply<'a>(&'a self, args: &'a [Value]) -> Result<Cow<'a, Value>> {
+        self.with_slots(args, |slots| {
+            if let Some(v) = self.inner.fast.as_ref().and_then(|f| f.run(slots)) {
+                return Ok(v);
+            }
+            self.general(slots)
+        })
+    }
+
+    /// Binds the arguments to the parameters' slots (by reference; small functions keep
+    /// their slots on the stack) and runs `body` on them.
+    fn with_slots<'a, R>(
+        &'a self,
+        args: &'a [Value],
+        body: impl FnOnce(&[&'a Value]) -> Result<R>,
+    ) -> Result<R> {
         let inner = &*self.inner;
+        if let ([Pattern::Name(0)], [arg], 1) = (inner.patterns.as_slice(), args, inner.slots) {
+            // One parameter bound to one slot: the common case, without a slot array.
+            return body(std::slice::from_ref(&arg));
+        }
         if args.len() != inner.patterns.len() {
             return Err(Error::eval(format!(
                 "the function {} takes {} argument{} but was called with {}",
@@ -146,15 +180,36 @@ impl Function {
                 args.len()
             )));
         }
-        let mut slots: Vec<Value> = vec![Value::Null; inner.slots];
-        for (pattern, arg) in inner.patterns.iter().zip(args) {
-            self.bind(pattern, arg, &mut slots)?;
-        }
-        let mut env = eval::Env {
-            slots: &slots,
-            steps: 0,
+        let mut stack: [&Value; 8] = [&NULL; 8];
+        let mut heap: Vec<&Value>;
+        let slots: &mut [&'a Value] = if inner.slots <= stack.len() {
+            stack.get_mut(..inner.slots).unwrap_or_default()
+        } else {
+            heap = vec![&NULL; inner.slots];
+            &mut heap
         };
-        eval::eval(&inner.body, &mut env).map_err(|e| {
+        for (pattern, arg) in inner.patterns.iter().zip(args) {
+            match pattern {
+                Pattern::Name(i) => {
+                    if let Some(s) = slots.get_mut(*i) {
+                        *s = arg;
+                    }
+                }
+                other => self.bind(other, arg, slots)?,
+            }
+        }
+        body(slots)
+    }
+
+    /// The general path: the compiled closures (or the interpreter), with errors that
+    /// point into the source.
+    fn general<'a>(&'a self, slots: &[&'a Value]) -> Result<Cow<'a, Value>> {
+        let inner = &*self.inner;
+        let out = match &inner.compiled {
+            Some(code) => code.run(slots),
+            None => eval::eval(&inner.body, &mut eval::Env { slots, steps: 0 }),
+        };
+        out.map_err(|e| {
             let text = caret_message(&inner.source, e.span.start, &e.message);
             if e.limit {
                 Error::limit(text)
@@ -164,14 +219,54 @@ impl Function {
         })
     }
 
-    fn bind(&self, pattern: &Pattern, arg: &Value, slots: &mut [Value]) -> Result<()> {
-        let put = |slots: &mut [Value], i: usize, v: Value| {
+    /// One argument, the value borrowed where it can be (see [`Function::apply`]).
+    pub fn apply1<'a>(&'a self, a: &'a Value) -> Result<Cow<'a, Value>> {
+        self.apply(std::slice::from_ref(a))
+    }
+
+    /// A predicate: whether the function's value for `a` is truthy.
+    pub fn test1(&self, a: &Value) -> Result<bool> {
+        self.with_slots(std::slice::from_ref(a), |slots| {
+            if let Some(b) = self.inner.fast.as_ref().and_then(|f| f.test(slots)) {
+                return Ok(b);
+            }
+            self.general(slots).map(|v| v.truthy())
+        })
+    }
+
+    /// Calls the function without its fast path and its compiled closures: the
+    /// interpreter alone, which tests compare the faster paths with.
+    #[cfg(test)]
+    pub(crate) fn call_interpreted(&self, args: &[Value]) -> Result<Value> {
+        let inner = &*self.inner;
+        self.with_slots(args, |slots| {
+            eval::eval(&inner.body, &mut eval::Env { slots, steps: 0 })
+                .map(Cow::into_owned)
+                .map_err(|e| {
+                    let text = caret_message(&inner.source, e.span.start, &e.message);
+                    if e.limit {
+                        Error::limit(text)
+                    } else {
+                        Error::eval(text)
+                    }
+                })
+        })
+    }
+
+    /// Calls the function through its compiled closures, without the fast path.
+    #[cfg(test)]
+    pub(crate) fn call_compiled(&self, args: &[Value]) -> Result<Value> {
+        self.with_slots(args, |slots| self.general(slots).map(Cow::into_owned))
+    }
+
+    fn bind<'a>(&self, pattern: &Pattern, arg: &'a Value, slots: &mut [&'a Value]) -> Result<()> {
+        let put = |slots: &mut [&'a Value], i: usize, v: &'a Value| {
             if let Some(s) = slots.get_mut(i) {
                 *s = v;
             }
         };
         match pattern {
-            Pattern::Name(i) => put(slots, *i, arg.clone()),
+            Pattern::Name(i) => put(slots, *i, arg),
             Pattern::List(names) => {
                 let items = arg.as_list().ok_or_else(|| {
                     Error::eval(format!(
@@ -181,7 +276,7 @@ impl Function {
                     ))
                 })?;
                 for (k, slot) in names.iter().enumerate() {
-                    put(slots, *slot, items.get(k).cloned().unwrap_or(Value::Null));
+                    put(slots, *slot, items.get(k).unwrap_or(&NULL));
                 }
             }
             Pattern::Record(fields) => {
@@ -196,8 +291,8 @@ impl Function {
                     let v = rec
                         .iter()
                         .find(|(k, _)| &**k == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or(Value::Null);
+                        .map(|(_, v)| v)
+                        .unwrap_or(&NULL);
                     put(slots, *slot, v);
                 }
             }
@@ -212,6 +307,9 @@ impl Function {
         self.call(&[a.clone(), b.clone()])
     }
 }
+
+/// What a parameter holds when its pattern finds nothing.
+static NULL: Value = Value::Null;
 
 /// Calls a method by its Python name on a value, as Dask's `bag.str` accessor does
 /// (`lower`, `split`, `replace`, ...).

@@ -754,3 +754,203 @@ proptest! {
         let _ = f.call(&[Value::Float(x as f64), Value::Int(y)]);
     }
 }
+
+/// Every way to call `f` on `args` gives the same value (the same type too: `1` is not
+/// `1.0` here) or the same error: the fast path, the compiled closures, the interpreter,
+/// and the predicate form.
+fn agree(f: &Function, args: &[Value]) {
+    let show = |r: &Result<Value>| match r {
+        Ok(v) => format!("Ok({} {v:?})", v.type_name()),
+        Err(e) => format!("Err({e:?})"),
+    };
+    let interpreted = f.call_interpreted(args);
+    let want = show(&interpreted);
+    let ctx = format!("{} on {args:?}", f.source());
+    assert_eq!(show(&f.call(args)), want, "call: {ctx}");
+    assert_eq!(show(&f.call_compiled(args)), want, "compiled: {ctx}");
+    assert_eq!(
+        show(&f.apply(args).map(std::borrow::Cow::into_owned)),
+        want,
+        "apply: {ctx}"
+    );
+    if let [a] = args {
+        let test = f.test1(a);
+        match &interpreted {
+            Ok(v) => assert_eq!(test.as_ref().ok(), Some(&v.truthy()), "test1: {ctx}"),
+            Err(e) => assert_eq!(test.as_ref().err(), Some(e), "test1: {ctx}"),
+        }
+    }
+}
+
+const PATH_SOURCES: &[&str] = &[
+    "x => x",
+    "x => x.value",
+    "lambda x: x['value']",
+    "x => x.value % 7 == 0",
+    "lambda x: x['value'] % 7 == 0",
+    "x => x.value % -7",
+    "x => -x.value % 7",
+    "x => x.value // 2",
+    "x => x.value / 2",
+    "x => x.value * 2 + 1",
+    "x => x.value - 1 < 0",
+    "x => x.value ** 2",
+    "x => x.value ** -1",
+    "lambda x: x['value'] & 1",
+    "lambda x: x['value'] | 2",
+    "x => x.value + x.value",
+    "x => x.value * x.value",
+    "x => x.value % x.value",
+    "x => x.value == 1",
+    "x => x.value != 1",
+    "x => x.value >= 1.5",
+    "x => x.value < x.name",
+    "x => x.name == 'A'",
+    "x => x.name != 'A'",
+    "lambda x: x['value'] % 7 == 0 and x['name'] != 'A'",
+    "lambda x: x['value'] > 3 or x['name']",
+    "lambda x: not x['value']",
+    "lambda x: 1 < x['value'] < 10",
+    "lambda x: 1 < x['value'] <= x['value'] < 1000",
+    "lambda x: x['value'] if x['value'] > 2 else -x['value']",
+    "x => x.value ?? 5",
+    "x => x?.value",
+    "x => x.missing",
+    "x => x?.missing",
+    "x => x.value.inner",
+    "x => x.nested.a + 1",
+    "lambda x: x['nested']['a'] * 2",
+    "x => x[0] + x[-1]",
+    "x => x[5]",
+    "x => x.items[1] > 2",
+    "x => x.length",
+    "x => x.name.length",
+    "x => +x.value",
+    "lambda x: ~x['value']",
+    "x => x.value in [1, 2, 3]",
+    "lambda x: x['value'] is 1",
+    "x => x.value === 1",
+    "lambda x: x['flag'] & True",
+    "x => x.flag + 1",
+    "x => x.value ? 'yes' : 'no'",
+    "x => 3",
+    "x => 2.5 * 2",
+    "x => null",
+    "({value}) => value % 2",
+    "([a, b]) => a + b",
+    "(a, b) => a.value + b",
+    "(a, b) => a < b",
+];
+
+fn path_args() -> Vec<Value> {
+    let rec = |v: Value| {
+        Value::record([
+            ("name", Value::str("B")),
+            ("value", v),
+            ("nested", Value::record([("a", Value::Int(4))])),
+            ("items", Value::list(vec![Value::Int(1), Value::Int(5)])),
+            ("flag", Value::Bool(true)),
+        ])
+    };
+    vec![
+        rec(Value::Int(14)),
+        rec(Value::Int(-15)),
+        rec(Value::Int(0)),
+        rec(Value::Int(1)),
+        rec(Value::Int(i64::MAX)),
+        rec(Value::Int(i64::MIN)),
+        rec(Value::Float(14.0)),
+        rec(Value::Float(-2.5)),
+        rec(Value::Float(0.0)),
+        rec(Value::Float(f64::NAN)),
+        rec(Value::Float(f64::INFINITY)),
+        rec(Value::Bool(true)),
+        rec(Value::Bool(false)),
+        rec(Value::Null),
+        rec(Value::str("A")),
+        rec(Value::list(vec![Value::Int(1)])),
+        rec(Value::record([("inner", Value::Int(2))])),
+        Value::record([("name", Value::str("A"))]),
+        Value::record::<&str>([]),
+        Value::Null,
+        Value::Int(3),
+        Value::Float(0.5),
+        Value::str("text"),
+        Value::list(vec![Value::Int(2), Value::Int(9)]),
+        Value::list(vec![]),
+    ]
+}
+
+#[test]
+fn fast_and_compiled_paths_agree_with_the_interpreter() {
+    let args = path_args();
+    for src in PATH_SOURCES {
+        let f = Function::parse(src, Lang::Auto).unwrap_or_else(|e| panic!("{src}: {e}"));
+        for a in &args {
+            match f.arity() {
+                1 => agree(&f, std::slice::from_ref(a)),
+                2 => {
+                    for b in args.iter().take(8) {
+                        agree(&f, &[a.clone(), b.clone()]);
+                    }
+                }
+                _ => agree(&f, &[]),
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_path_borrows_fields() {
+    let f = Function::parse("x => x.name", Lang::Auto).unwrap();
+    let row = Value::record([("name", Value::str("a long enough name"))]);
+    let args = [row];
+    assert!(matches!(f.apply(&args), Ok(std::borrow::Cow::Borrowed(_))));
+    let f = Function::parse("x => x.value % 7 == 0", Lang::Auto).unwrap();
+    let neg = Value::record([("value", Value::Int(-7))]);
+    assert!(f.test1(&neg).unwrap());
+    // Python's modulo takes the divisor's sign.
+    let f = Function::parse("lambda x: x['value'] % 7", Lang::Auto).unwrap();
+    assert_eq!(f.call1(&neg).unwrap(), Value::Int(0));
+    let neg = Value::record([("value", Value::Int(-8))]);
+    assert_eq!(f.call1(&neg).unwrap(), Value::Int(6));
+    let f = Function::parse("x => x.value % -7", Lang::Auto).unwrap();
+    assert_eq!(
+        f.call1(&Value::record([("value", Value::Int(8))])).unwrap(),
+        Value::Int(-6)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn paths_agree_on_random_values(which in 0usize..58, v in any_value(), w in any_value()) {
+        let src = PATH_SOURCES[which % PATH_SOURCES.len()];
+        let f = Function::parse(src, Lang::Auto).unwrap();
+        let rec = Value::record([("value", v.clone()), ("name", w.clone())]);
+        match f.arity() {
+            1 => {
+                agree(&f, std::slice::from_ref(&rec));
+                agree(&f, std::slice::from_ref(&v));
+            }
+            2 => agree(&f, &[rec, w]),
+            _ => agree(&f, &[]),
+        }
+    }
+
+    #[test]
+    fn int_arithmetic_paths_agree(x in any::<i64>(), y in prop_oneof![any::<i64>(), -10i64..10], op in 0usize..9) {
+        let ops = ["+", "-", "*", "/", "%", "**", "//", "&", "|"];
+        let rec = Value::record([("a", Value::Int(x)), ("b", Value::Int(y))]);
+        for src in [
+            format!("lambda x: x['a'] {} x['b']", ops[op]),
+            format!("lambda x: x['a'] {} {y}", ops[op]),
+            format!("lambda x: (x['a'] {} x['b']) == 0", ops[op]),
+            format!("lambda x: x['a'] {} {y} < 3", ops[op]),
+        ] {
+            let f = Function::parse(&src, Lang::Auto).unwrap();
+            agree(&f, std::slice::from_ref(&rec));
+        }
+    }
+}

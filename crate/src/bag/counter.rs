@@ -1,0 +1,457 @@
+//! Values as keys in first-seen order, for `frequencies` (counts per value) and `distinct`
+//! (the values seen): per partition, when partials merge, and in fused chains.
+//!
+//! Short strings (up to 15 bytes, the usual words and labels) are looked up by their bytes
+//! packed into one integer, and ints (and the floats equal to an int) by the int, so
+//! looking up a key seen before hashes one or two words and compares integers: nothing
+//! is copied or dereferenced again. Every other value is looked up as a `Value`. The
+//! tables never hold keys equal to each other (a string only equals a string, and a value
+//! goes to the int table exactly when it equals an int and hashes as one: `Value`'s
+//! equality and hash), so the three tables together behave as one map of values, and
+//! one list of keys keeps the first-seen order across them.
+
+use crate::error::{Error, Result};
+use crate::value::{StrKey, Value};
+use foldhash::fast::FixedState;
+use indexmap::IndexMap;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+/// Values in first-seen order, each with a `V`.
+pub struct Keyed<V> {
+    /// The keys in first-seen order.
+    keys: Vec<Value>,
+    /// Position in `keys` and the `V`, by packed short string.
+    short: HashMap<u128, (usize, V), FixedState>,
+    /// By int (ints, and floats equal to an int).
+    ints: HashMap<i64, (usize, V), FixedState>,
+    /// By any other value.
+    other: IndexMap<Value, (usize, V), FixedState>,
+}
+
+impl<V> Default for Keyed<V> {
+    fn default() -> Self {
+        Keyed {
+            keys: Vec::new(),
+            short: HashMap::default(),
+            ints: HashMap::default(),
+            other: IndexMap::default(),
+        }
+    }
+}
+
+/// Which table a value is looked up in.
+enum Probe {
+    Short(u128),
+    Int(i64),
+    Other,
+}
+
+fn probe(x: &Value) -> Probe {
+    match x {
+        Value::Str(s) => pack(s).map_or(Probe::Other, Probe::Short),
+        Value::Int(i) => Probe::Int(*i),
+        // Exactly the floats that `Value` hashes as the int they equal.
+        Value::Float(f) if *f == f.trunc() && f.abs() < 9.2e18 => Probe::Int(*f as i64),
+        _ => Probe::Other,
+    }
+}
+
+/// A string of at most 15 bytes as one integer: its bytes, then its length in the last
+/// byte, so different strings never pack alike. Read as whole words, not byte by byte.
+fn pack(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    let n = b.len();
+    let word = |from: usize| -> u64 {
+        b.get(from..from + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let half = |from: usize| -> u64 {
+        b.get(from..from + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+    };
+    let (lo, hi) = match n {
+        // Two reads that overlap: the bytes they share are the same, so `|` keeps them.
+        8..=15 => (word(0), word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0)),
+        4..=7 => (half(0) | (half(n - 4) << (8 * (n - 4))), 0),
+        0..=3 => (
+            b.iter()
+                .enumerate()
+                .fold(0u64, |acc, (i, x)| acc | (u64::from(*x) << (8 * i))),
+            0,
+        ),
+        _ => return None,
+    };
+    Some(u128::from(lo) | (u128::from(hi | ((n as u64) << 56)) << 64))
+}
+
+impl<V> Keyed<V> {
+    /// Keeps `x` with `init()` if it is new, else applies `update` to its `V`; whether
+    /// `x` was new. `x` is copied only when it is new.
+    #[inline]
+    pub fn upsert(&mut self, x: &Value, init: impl FnOnce() -> V, update: impl FnOnce(&mut V)) -> bool {
+        let at = self.keys.len();
+        match probe(x) {
+            Probe::Short(k) => upsert(
+                self.short.entry(k),
+                &mut self.keys,
+                at,
+                || x.clone(),
+                init,
+                update,
+            ),
+            Probe::Int(k) => upsert(self.ints.entry(k), &mut self.keys, at, || x.clone(), init, update),
+            Probe::Other => match self.other.get_index_of(x) {
+                Some(i) => {
+                    if let Some((_, (_, v))) = self.other.get_index_mut(i) {
+                        update(v);
+                    }
+                    false
+                }
+                None => {
+                    self.keys.push(x.clone());
+                    self.other.insert(x.clone(), (at, init()));
+                    true
+                }
+            },
+        }
+    }
+
+    /// As `upsert`, for a string that is not a value yet (made one only if it is new).
+    #[inline]
+    pub fn upsert_str(&mut self, s: &str, init: impl FnOnce() -> V, update: impl FnOnce(&mut V)) -> bool {
+        let at = self.keys.len();
+        match pack(s) {
+            Some(k) => upsert(
+                self.short.entry(k),
+                &mut self.keys,
+                at,
+                || Value::str(s),
+                init,
+                update,
+            ),
+            None => match self.other.get_index_of(&StrKey(s)) {
+                Some(i) => {
+                    if let Some((_, (_, v))) = self.other.get_index_mut(i) {
+                        update(v);
+                    }
+                    false
+                }
+                None => {
+                    self.keys.push(Value::str(s));
+                    self.other.insert(Value::str(s), (at, init()));
+                    true
+                }
+            },
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys in first-seen order.
+    pub fn into_keys(self) -> Vec<Value> {
+        self.keys
+    }
+
+    /// The keys in first-seen order, each with its `V`.
+    pub fn into_entries(self) -> Vec<(Value, V)> {
+        let mut vs: Vec<Option<V>> = std::iter::repeat_with(|| None).take(self.keys.len()).collect();
+        let all = self
+            .short
+            .into_values()
+            .chain(self.ints.into_values())
+            .chain(self.other.into_values());
+        for (at, v) in all {
+            if let Some(slot) = vs.get_mut(at) {
+                *slot = Some(v);
+            }
+        }
+        self.keys
+            .into_iter()
+            .zip(vs)
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+    }
+}
+
+#[inline]
+fn upsert<K, V>(
+    entry: Entry<'_, K, (usize, V)>,
+    keys: &mut Vec<Value>,
+    at: usize,
+    key: impl FnOnce() -> Value,
+    init: impl FnOnce() -> V,
+    update: impl FnOnce(&mut V),
+) -> bool {
+    match entry {
+        Entry::Occupied(mut o) => {
+            update(&mut o.get_mut().1);
+            false
+        }
+        Entry::Vacant(v) => {
+            keys.push(key());
+            v.insert((at, init()));
+            true
+        }
+    }
+}
+
+/// Counts by value, in first-seen order.
+#[derive(Default)]
+pub struct Counter(Keyed<i64>);
+
+fn overflow() -> Error {
+    Error::eval("frequencies: count overflow")
+}
+
+impl Counter {
+    /// Adds `n` to the count of `x`, copying `x` only when it is new.
+    #[inline]
+    pub fn add(&mut self, x: &Value, n: i64) -> Result<()> {
+        let mut ok = true;
+        self.0.upsert(
+            x,
+            || n,
+            |c| match c.checked_add(n) {
+                Some(sum) => *c = sum,
+                None => ok = false,
+            },
+        );
+        if ok {
+            Ok(())
+        } else {
+            Err(overflow())
+        }
+    }
+
+    /// Adds `n` to the count of a string, making a value of it only when it is new.
+    #[inline]
+    pub fn add_str(&mut self, s: &str, n: i64) -> Result<()> {
+        let mut ok = true;
+        self.0.upsert_str(
+            s,
+            || n,
+            |c| match c.checked_add(n) {
+                Some(sum) => *c = sum,
+                None => ok = false,
+            },
+        );
+        if ok {
+            Ok(())
+        } else {
+            Err(overflow())
+        }
+    }
+
+    /// The counts in first-seen order.
+    pub fn into_entries(self) -> Vec<(Value, i64)> {
+        self.0.into_entries()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The distinct values seen, in first-seen order.
+#[derive(Default)]
+pub struct Seen(Keyed<()>);
+
+impl Seen {
+    /// Whether `x` is new (it is then kept).
+    #[inline]
+    pub fn insert(&mut self, x: &Value) -> bool {
+        self.0.upsert(x, || (), |_| ())
+    }
+
+    /// Whether a string is new (it is then kept, as a value).
+    #[inline]
+    pub fn insert_str(&mut self, s: &str) -> bool {
+        self.0.upsert_str(s, || (), |_| ())
+    }
+
+    /// The values in first-seen order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.0.into_keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_strings_and_other_values_count_in_first_seen_order() {
+        let long = "a string longer than fifteen bytes";
+        let items = vec![
+            Value::str("b"),
+            Value::Int(1),
+            Value::str(long),
+            Value::Float(1.0),
+            Value::str(""),
+            Value::str("b"),
+            Value::str("b\0"),
+            Value::str("123456789012345"),
+            Value::str("1234567890123456"),
+            Value::str(long),
+            Value::Null,
+            Value::Bool(true),
+            Value::str("é"),
+        ];
+        let mut c = Counter::default();
+        for x in &items {
+            c.add(x, 1).unwrap();
+        }
+        c.add_str("b", 2).unwrap();
+        c.add_str(long, 1).unwrap();
+        c.add_str("new", 1).unwrap();
+        let got = c.into_entries();
+        // The same as counting with an IndexMap of values.
+        let mut want: IndexMap<Value, i64> = IndexMap::new();
+        for x in &items {
+            *want.entry(x.clone()).or_insert(0) += 1;
+        }
+        *want.entry(Value::str("b")).or_insert(0) += 2;
+        *want.entry(Value::str(long)).or_insert(0) += 1;
+        *want.entry(Value::str("new")).or_insert(0) += 1;
+        let want: Vec<(Value, i64)> = want.into_iter().collect();
+        assert_eq!(got, want);
+        // 1 and 1.0 are one key, kept as first seen.
+        assert!(matches!(got.get(1), Some((Value::Int(1), 2))));
+    }
+
+    #[test]
+    fn packing_keeps_strings_apart() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdef",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmno",
+            "a\0",
+            "\0",
+            "\0\0",
+            "abcdefg\0",
+            "bbcdefgh",
+            "abcdefgi",
+            "é",
+            "ab\0\0",
+        ];
+        let packed: Vec<u128> = words.iter().map(|w| pack(w).unwrap()).collect();
+        for (i, a) in packed.iter().enumerate() {
+            for (j, b) in packed.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{:?} {:?}", words[i], words[j]);
+            }
+        }
+        // The bytes in order, then the length in the last byte.
+        let mut want = [0u8; 16];
+        want[..11].copy_from_slice(b"hello world");
+        want[15] = 11;
+        assert_eq!(pack("hello world"), Some(u128::from_le_bytes(want)));
+        for n in 0..=15 {
+            let w: String = "abcdefghijklmnop".chars().take(n).collect();
+            let mut want = [0u8; 16];
+            want[..n].copy_from_slice(w.as_bytes());
+            want[15] = n as u8;
+            assert_eq!(pack(&w), Some(u128::from_le_bytes(want)), "{w}");
+        }
+        assert_eq!(pack("abcdefghijklmnop"), None);
+    }
+
+    /// Values that are equal across types, or nearly so, and every other kind.
+    fn mixed() -> Vec<Value> {
+        let mut v = vec![
+            Value::Int(1),
+            Value::Float(1.0),
+            Value::Float(1.5),
+            Value::Bool(true),
+            Value::Int(0),
+            Value::Float(-0.0),
+            Value::Bool(false),
+            Value::Float(f64::NAN),
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::Float(1e19),
+            Value::Float(-9.1e18),
+            Value::Int(-9_100_000_000_000_000_000),
+            Value::Int(i64::MIN),
+            Value::Int(i64::MAX),
+            Value::Null,
+            Value::Null,
+            Value::str("1"),
+            Value::str("a"),
+            Value::str("a string longer than fifteen bytes"),
+            Value::str("a string longer than fifteen bytes"),
+            Value::list(vec![Value::Int(1)]),
+            Value::list(vec![Value::Float(1.0)]),
+            Value::record([("a", Value::Int(1))]),
+            Value::Float(1.0),
+            Value::Int(1),
+            Value::str("a"),
+        ];
+        v.extend((0..50).map(|i| Value::Int(i % 7 - 3)));
+        v.extend((0..50).map(|i| Value::Float(f64::from(i % 5) - 2.0)));
+        v
+    }
+
+    #[test]
+    fn distinct_is_an_index_set_of_values() {
+        let items = mixed();
+        let mut seen = Seen::default();
+        let mut want: IndexMap<Value, ()> = IndexMap::new();
+        for x in &items {
+            let new = seen.insert(x);
+            assert_eq!(new, want.insert(x.clone(), ()).is_none(), "{x}");
+        }
+        assert!(!seen.insert_str("a"));
+        assert!(seen.insert_str("b"));
+        want.insert(Value::str("b"), ());
+        let got = seen.into_values();
+        let want: Vec<Value> = want.into_keys().collect();
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        // 1 and 1.0 are one value, kept as first seen; so are 0 and -0.0.
+        assert!(matches!(got.first(), Some(Value::Int(1))));
+    }
+
+    #[test]
+    fn counts_of_mixed_values_are_an_index_map_of_values() {
+        let items = mixed();
+        let mut c = Counter::default();
+        let mut want: IndexMap<Value, i64> = IndexMap::new();
+        for x in &items {
+            c.add(x, 1).unwrap();
+            *want.entry(x.clone()).or_insert(0) += 1;
+        }
+        let want: Vec<(Value, i64)> = want.into_iter().collect();
+        assert_eq!(format!("{:?}", c.into_entries()), format!("{want:?}"));
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        let mut c = Counter::default();
+        for x in [Value::str("a"), Value::Int(3), Value::Null] {
+            c.add(&x, i64::MAX).unwrap();
+            assert!(c.add(&x, 1).is_err());
+        }
+        c.add_str("a string longer than fifteen bytes", i64::MAX).unwrap();
+        assert!(c.add_str("a string longer than fifteen bytes", 1).is_err());
+    }
+}

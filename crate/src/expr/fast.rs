@@ -1,0 +1,340 @@
+//! The fast path of a call: a second compilation of the body for the common case, numbers
+//! and bools computed from fields of the arguments (`x.value % 7 == 0`,
+//! `x['a'] * 2 + 1 > x.b`), without `Value`s, `Result`s or errors in between. Each closure
+//! returns a small copyable scalar in registers, or `None` for anything off the common
+//! case: another type, an error (division by zero, overflow), a missing field. `None` sends
+//! the call to the general closures (`compile`), which then compute the value or the
+//! error themselves; an expression has no side effects, so starting over changes nothing.
+//!
+//! Where the fast path answers, it answers what the general path would: integer
+//! arithmetic is the same checked arithmetic as `eval::int_binary`, and every other case
+//! (floats, bools, mixed types, comparisons of anything but two ints) calls the
+//! interpreter's own `binary` and `compare` on the scalars, which build nothing.
+
+use super::ast::{BinaryOp, CompareOp, Expr, LogicalOp, Span, UnaryOp};
+use super::eval;
+use crate::value::{field_name, find_field, Value};
+use std::borrow::Cow;
+
+/// A number or a bool, held without a `Value`.
+#[derive(Clone, Copy)]
+pub enum S {
+    I(i64),
+    F(f64),
+    B(bool),
+}
+
+impl S {
+    fn of(v: &Value) -> Option<S> {
+        match v {
+            Value::Int(i) => Some(S::I(*i)),
+            Value::Float(f) => Some(S::F(*f)),
+            Value::Bool(b) => Some(S::B(*b)),
+            _ => None,
+        }
+    }
+    fn value(self) -> Value {
+        match self {
+            S::I(i) => Value::Int(i),
+            S::F(f) => Value::Float(f),
+            S::B(b) => Value::Bool(b),
+        }
+    }
+    /// Python truthiness, as `Value::truthy`.
+    fn truthy(self) -> bool {
+        match self {
+            S::I(i) => i != 0,
+            S::F(f) => f != 0.0,
+            S::B(b) => b,
+        }
+    }
+}
+
+/// A scalar from the parameters.
+type Num = Box<dyn Fn(&[&Value]) -> Option<S> + Send + Sync>;
+/// A value inside the parameters (a parameter, a field, an item), borrowed.
+type Ref = Box<dyn for<'a> Fn(&[&'a Value]) -> Option<&'a Value> + Send + Sync>;
+
+fn num<F: Fn(&[&Value]) -> Option<S> + Send + Sync + 'static>(f: F) -> Num {
+    Box::new(f)
+}
+fn reference<F>(f: F) -> Ref
+where
+    F: for<'a> Fn(&[&'a Value]) -> Option<&'a Value> + Send + Sync + 'static,
+{
+    Box::new(f)
+}
+
+/// The fast path of one function body.
+pub enum Fast {
+    /// The body reads a value of the arguments: it is returned borrowed.
+    Ref(Ref),
+    /// The body computes a number or a bool.
+    Num(Num),
+}
+
+impl Fast {
+    /// `None` when the body is not of the kind the fast path covers.
+    pub fn new(body: &Expr) -> Option<Fast> {
+        if let Some(r) = compile_ref(body) {
+            return Some(Fast::Ref(r));
+        }
+        compile_num(body).map(Fast::Num)
+    }
+
+    /// The value of the body, or `None` to take the general path.
+    pub fn run<'a>(&self, slots: &[&'a Value]) -> Option<Cow<'a, Value>> {
+        match self {
+            Fast::Ref(r) => r(slots).map(Cow::Borrowed),
+            Fast::Num(n) => n(slots).map(|s| Cow::Owned(s.value())),
+        }
+    }
+
+    /// Whether the value of the body is truthy, or `None` to take the general path.
+    pub fn test(&self, slots: &[&Value]) -> Option<bool> {
+        match self {
+            Fast::Ref(r) => r(slots).map(Value::truthy),
+            Fast::Num(n) => n(slots).map(S::truthy),
+        }
+    }
+}
+
+/// Parameters, their fields (`x.a`, `x['a']`) and items at literal indices (`x[0]`).
+fn compile_ref(e: &Expr) -> Option<Ref> {
+    Some(match e {
+        Expr::Param(slot, _) => {
+            let slot = *slot;
+            reference(move |s| s.get(slot).copied())
+        }
+        Expr::Member {
+            object,
+            name,
+            optional: _,
+            ..
+        } => field(object, name)?,
+        Expr::Index { object, index, .. } => match &**index {
+            Expr::Literal(Value::Str(k), _) => field(object, k)?,
+            Expr::Literal(Value::Int(i), _) => {
+                let (object, i) = (compile_ref(object)?, *i);
+                reference(move |s| match object(s)? {
+                    Value::List(l) => {
+                        let len = i64::try_from(l.len()).ok()?;
+                        let j = if i < 0 { i.checked_add(len)? } else { i };
+                        l.get(usize::try_from(j).ok()?)
+                    }
+                    _ => None,
+                })
+            }
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// A record's field by name; anything else (a missing field, `null?.a`, `s.length`) is
+/// for the general path. The name is shared with the records made on this thread, which
+/// `find_field` then recognises by address.
+fn field(object: &Expr, name: &str) -> Option<Ref> {
+    let name = field_name(name);
+    if let Expr::Param(slot, _) = *object {
+        return Some(reference(move |s| match s.get(slot)? {
+            Value::Record(fields) => find_field(fields, &name),
+            _ => None,
+        }));
+    }
+    let object = compile_ref(object)?;
+    Some(reference(move |s| match object(s)? {
+        Value::Record(fields) => find_field(fields, &name),
+        _ => None,
+    }))
+}
+
+/// A number in a field of a parameter (`x.value`), in one closure.
+fn num_field(e: &Expr) -> Option<Num> {
+    let (object, name) = match e {
+        Expr::Member { object, name, .. } => (object, name.as_str()),
+        Expr::Index { object, index, .. } => match &**index {
+            Expr::Literal(Value::Str(k), _) => (object, &**k),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let Expr::Param(slot, _) = **object else {
+        return None;
+    };
+    let name = field_name(name);
+    Some(num(move |s| match s.get(slot)? {
+        Value::Record(fields) => S::of(find_field(fields, &name)?),
+        _ => None,
+    }))
+}
+
+/// An operand of a comparison: compared as a value, so that any type compares.
+enum Operand {
+    Ref(Ref),
+    Lit(Value),
+    Num(Num),
+}
+
+fn operand(e: &Expr) -> Option<Operand> {
+    if let Expr::Literal(v, _) = e {
+        return Some(Operand::Lit(v.clone()));
+    }
+    if let Some(r) = compile_ref(e) {
+        return Some(Operand::Ref(r));
+    }
+    compile_num(e).map(Operand::Num)
+}
+
+/// Calls `f` with the operand's value (a scalar is made a `Value` on the stack).
+fn with_operand<T>(o: &Operand, s: &[&Value], f: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
+    match o {
+        Operand::Ref(r) => f(r(s)?),
+        Operand::Lit(v) => f(v),
+        Operand::Num(n) => f(&n(s)?.value()),
+    }
+}
+
+fn compare(op: CompareOp, a: &Value, b: &Value, span: Span) -> Option<bool> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        let (x, y) = (*x, *y);
+        match op {
+            CompareOp::Eq => return Some(x == y),
+            CompareOp::Ne => return Some(x != y),
+            CompareOp::Lt => return Some(x < y),
+            CompareOp::Le => return Some(x <= y),
+            CompareOp::Gt => return Some(x > y),
+            CompareOp::Ge => return Some(x >= y),
+            _ => {}
+        }
+    }
+    eval::compare(op, a, b, span).ok()
+}
+
+/// Python's `%` and `//` on ints, and the other int operators, as `eval::int_binary`.
+fn int_op(op: BinaryOp, x: i64, y: i64, span: Span) -> Option<S> {
+    match op {
+        BinaryOp::Add => x.checked_add(y).map(S::I),
+        BinaryOp::Sub => x.checked_sub(y).map(S::I),
+        BinaryOp::Mul => x.checked_mul(y).map(S::I),
+        BinaryOp::Mod if y != 0 => x.checked_rem(y).map(|r| {
+            if r != 0 && ((r < 0) != (y < 0)) {
+                S::I(r + y)
+            } else {
+                S::I(r)
+            }
+        }),
+        _ => S::of(&eval::int_binary(op, x, y, span).ok()?),
+    }
+}
+
+fn compile_num(e: &Expr) -> Option<Num> {
+    Some(match e {
+        Expr::Literal(v, _) => {
+            let v = S::of(v)?;
+            num(move |_| Some(v))
+        }
+        Expr::Param(..) | Expr::Member { .. } | Expr::Index { .. } => {
+            if let Some(n) = num_field(e) {
+                return Some(n);
+            }
+            let r = compile_ref(e)?;
+            num(move |s| S::of(r(s)?))
+        }
+        Expr::Unary { op, expr, span } => {
+            let (op, span, x) = (*op, *span, compile_num(expr)?);
+            match op {
+                UnaryOp::Not => num(move |s| Some(S::B(!x(s)?.truthy()))),
+                _ => num(move |s| S::of(&eval::unary(op, &x(s)?.value(), span).ok()?)),
+            }
+        }
+        Expr::Binary {
+            op,
+            left,
+            right,
+            span,
+        } => {
+            let (op, span) = (*op, *span);
+            let a = compile_num(left)?;
+            if let Expr::Literal(Value::Int(y), _) = **right {
+                return Some(num(move |s| match a(s)? {
+                    S::I(x) => int_op(op, x, y, span),
+                    x => S::of(&eval::binary(op, &x.value(), &Value::Int(y), span).ok()?),
+                }));
+            }
+            let b = compile_num(right)?;
+            num(move |s| match (a(s)?, b(s)?) {
+                (S::I(x), S::I(y)) => int_op(op, x, y, span),
+                (x, y) => S::of(&eval::binary(op, &x.value(), &y.value(), span).ok()?),
+            })
+        }
+        Expr::Compare { first, rest, .. } => {
+            let first = operand(first)?;
+            let links: Vec<(CompareOp, Operand, Span)> = rest
+                .iter()
+                .map(|(op, e, span)| operand(e).map(|o| (*op, o, *span)))
+                .collect::<Option<_>>()?;
+            if let [(op, right, span)] = links.as_slice() {
+                let (op, span) = (*op, *span);
+                let right = match right {
+                    Operand::Lit(v) => Operand::Lit(v.clone()),
+                    _ => return Some(chain(first, links)),
+                };
+                return Some(num(move |s| {
+                    with_operand(&first, s, |a| {
+                        with_operand(&right, s, |b| compare(op, a, b, span))
+                    })
+                    .map(S::B)
+                }));
+            }
+            chain(first, links)
+        }
+        Expr::Logical { op, left, right, .. } => {
+            let (op, a, b) = (*op, compile_num(left)?, compile_num(right)?);
+            num(move |s| {
+                let x = a(s)?;
+                match op {
+                    LogicalOp::And if !x.truthy() => Some(x),
+                    LogicalOp::Or if x.truthy() => Some(x),
+                    // A scalar is never null.
+                    LogicalOp::Coalesce => Some(x),
+                    _ => b(s),
+                }
+            })
+        }
+        Expr::Conditional {
+            cond,
+            then,
+            otherwise,
+            ..
+        } => {
+            let (c, t, o) = (compile_num(cond)?, compile_num(then)?, compile_num(otherwise)?);
+            num(move |s| if c(s)?.truthy() { t(s) } else { o(s) })
+        }
+        _ => return None,
+    })
+}
+
+/// A comparison chain `a < b < c`: each operand evaluated once, stopping at the first
+/// false link, as the interpreter does.
+fn chain(first: Operand, links: Vec<(CompareOp, Operand, Span)>) -> Num {
+    num(move |s| {
+        let mut left = value_of(&first, s)?;
+        for (op, right, span) in &links {
+            let r = value_of(right, s)?;
+            if !compare(*op, &left, &r, *span)? {
+                return Some(S::B(false));
+            }
+            left = r;
+        }
+        Some(S::B(true))
+    })
+}
+
+fn value_of<'a>(o: &'a Operand, s: &[&'a Value]) -> Option<Cow<'a, Value>> {
+    Some(match o {
+        Operand::Ref(r) => Cow::Borrowed(r(s)?),
+        Operand::Lit(v) => Cow::Borrowed(v),
+        Operand::Num(n) => Cow::Owned(n(s)?.value()),
+    })
+}
