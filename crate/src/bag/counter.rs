@@ -208,6 +208,23 @@ fn upsert<K, V>(
 #[derive(Default)]
 pub struct Counter(Keyed<i64>);
 
+/// Adds `n` to a count, noting an overflow instead of wrapping.
+#[inline]
+fn bump(count: &mut i64, n: i64, overflowed: &mut bool) {
+    match count.checked_add(n) {
+        Some(sum) => *count = sum,
+        None => *overflowed = true,
+    }
+}
+
+fn checked(overflowed: bool) -> Result<()> {
+    if overflowed {
+        Err(overflow())
+    } else {
+        Ok(())
+    }
+}
+
 fn overflow() -> Error {
     Error::eval("frequencies: count overflow")
 }
@@ -216,39 +233,17 @@ impl Counter {
     /// Adds `n` to the count of `x`, copying `x` only when it is new.
     #[inline]
     pub fn add(&mut self, x: &Value, n: i64) -> Result<()> {
-        let mut ok = true;
-        self.0.upsert(
-            x,
-            || n,
-            |c| match c.checked_add(n) {
-                Some(sum) => *c = sum,
-                None => ok = false,
-            },
-        );
-        if ok {
-            Ok(())
-        } else {
-            Err(overflow())
-        }
+        let mut overflowed = false;
+        self.0.upsert(x, || n, |c| bump(c, n, &mut overflowed));
+        checked(overflowed)
     }
 
     /// Adds `n` to the count of a string, making a value of it only when it is new.
     #[inline]
     pub fn add_str(&mut self, s: &str, n: i64) -> Result<()> {
-        let mut ok = true;
-        self.0.upsert_str(
-            s,
-            || n,
-            |c| match c.checked_add(n) {
-                Some(sum) => *c = sum,
-                None => ok = false,
-            },
-        );
-        if ok {
-            Ok(())
-        } else {
-            Err(overflow())
-        }
+        let mut overflowed = false;
+        self.0.upsert_str(s, || n, |c| bump(c, n, &mut overflowed));
+        checked(overflowed)
     }
 
     /// The counts in first-seen order.

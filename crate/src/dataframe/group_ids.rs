@@ -10,6 +10,8 @@ use arrow_schema::DataType;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::shuffle::{mix, PassThrough};
+
 /// The id of a row whose key is missing (null): it belongs to no group.
 pub const MISSING: u32 = u32::MAX;
 
@@ -41,19 +43,17 @@ pub fn of_column(c: &ArrayRef) -> Option<GroupIds> {
 
 /// Hashes an int key with splitmix64's finaliser, which spreads runs of ints.
 #[derive(Default)]
-struct IntMix(u64);
+struct IntMix(PassThrough);
 
 impl Hasher for IntMix {
     fn finish(&self) -> u64 {
-        super::shuffle::mix(self.0)
+        mix(self.0.finish())
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
+        self.0.write(bytes);
     }
     fn write_i64(&mut self, n: i64) {
-        self.0 = n as u64;
+        self.0.write_u64(n as u64);
     }
 }
 
