@@ -538,6 +538,9 @@ impl Executor for Box<dyn Executor> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
+    fn places_by_inputs(&self) -> bool {
+        (**self).places_by_inputs()
+    }
     fn submit(&mut self, job: crate::scheduler::Job) {
         (**self).submit(job)
     }

@@ -632,6 +632,52 @@ fn two_workers_share_the_counting_partitions() {
 }
 
 #[test]
+fn sync_logical_workers_place_each_partition_with_its_input() {
+    // The simulated workers place a task where its inputs ran, so the two partition
+    // chains go to different workers (what the playground shows as the split).
+    let engine = Engine::new();
+    let plan = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": ["A","B","B","B","A","B","B","B"], "npartitions": 2}),
+            ),
+            Node::new("f", "bag.frequencies", &["s"], json!({})),
+        ],
+        &["f"],
+    );
+    let o = ComputeOptions {
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Sync, 2)
+    };
+    let sink = EventSink::new();
+    engine.compute(&plan, &o, &sink).unwrap();
+    let worker_of = |prefix: &str, i: usize| {
+        sink.events()
+            .iter()
+            .find_map(|e| match e {
+                Event::TaskFinished { key, worker, .. }
+                    if key.contains(prefix) && key.ends_with(&format!(", {i})")) =>
+                {
+                    Some(*worker)
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    for i in 0..2 {
+        assert_eq!(
+            worker_of("frequencies-part", i),
+            worker_of("from_sequence", i),
+            "partition {i}"
+        );
+    }
+    assert_ne!(worker_of("frequencies-part", 0), worker_of("frequencies-part", 1));
+}
+
+#[test]
 fn a_run_can_be_driven_in_time_slices() {
     let engine = Engine::new();
     for scheduler in [SchedulerKind::Sync, SchedulerKind::Threads] {

@@ -113,9 +113,8 @@ pub trait Executor: Send {
     /// Starts a job. The executor reports `Started` and `Finished` through `next`.
     fn submit(&mut self, job: Job);
     /// Whether jobs must carry their dependencies (to place tasks near their inputs).
-    fn places_by_inputs(&self) -> bool {
-        false
-    }
+    /// No default, so a wrapping executor cannot silently drop the answer.
+    fn places_by_inputs(&self) -> bool;
     /// The next report; `None` if nothing is in flight.
     fn next(&mut self) -> Option<Message>;
     /// Like `next`, but waits at most `timeout` for a report from another thread.

@@ -105,6 +105,9 @@ impl Executor for PoolExecutor {
     fn name(&self) -> &'static str {
         "threads"
     }
+    fn places_by_inputs(&self) -> bool {
+        false
+    }
     fn submit(&mut self, job: Job) {
         let tx = self.tx.clone();
         self.in_flight += 1;
