@@ -733,6 +733,75 @@ impl TaskGraph {
         self
     }
 
+    /// Folds transposes into the element-wise tasks that read them (Dask's blockwise fusion
+    /// of `x + x.T`): a transpose task read by exactly one task that can read its input
+    /// through a view, and not an output, is dropped, and that reader reads the transpose's
+    /// input instead. Its layer's label gains a `transpose-` prefix, so graphs still say so.
+    fn fold_transposes(mut self) -> TaskGraph {
+        if !self.tasks.iter().any(|t| t.op.transpose_axes().is_some()) {
+            return self;
+        }
+        let mut readers = vec![0u32; self.tasks.len()];
+        for t in &self.tasks {
+            for d in &t.deps {
+                if let Some(n) = readers.get_mut(d.index()) {
+                    *n += 1;
+                }
+            }
+        }
+        for o in &self.outputs {
+            if let Some(n) = readers.get_mut(o.index()) {
+                *n += 1;
+            }
+        }
+        let mut folded = vec![false; self.tasks.len()];
+        let mut relabel: Vec<LayerId> = Vec::new();
+        for i in 0..self.tasks.len() {
+            let slots = self.tasks.get(i).map(|t| t.deps.len()).unwrap_or(0);
+            for slot in 0..slots {
+                let Some(dep) = self.tasks.get(i).and_then(|t| t.deps.get(slot)).copied() else {
+                    continue;
+                };
+                if readers.get(dep.index()) != Some(&1) {
+                    continue;
+                }
+                let Some(source) = self.tasks.get(dep.index()) else {
+                    continue;
+                };
+                let (Some(axes), [input]) = (source.op.transpose_axes(), source.deps.as_slice()) else {
+                    continue;
+                };
+                let (axes, input) = (axes.to_vec(), *input);
+                let Some(reader) = self.tasks.get_mut(i) else {
+                    continue;
+                };
+                if reader.op.read_input_permuted(slot, &axes) {
+                    if let Some(d) = reader.deps.get_mut(slot) {
+                        *d = input;
+                    }
+                    if !relabel.contains(&reader.layer) {
+                        relabel.push(reader.layer);
+                    }
+                    if let Some(f) = folded.get_mut(dep.index()) {
+                        *f = true;
+                    }
+                }
+            }
+        }
+        if !folded.iter().any(|f| *f) {
+            return self;
+        }
+        for layer in relabel {
+            if let Some(l) = self.layers.get_mut(layer.index()) {
+                if !l.label.starts_with("transpose-") {
+                    l.label = format!("transpose-{}", l.label);
+                }
+            }
+        }
+        let keep: Vec<bool> = folded.iter().map(|f| !f).collect();
+        self.retain_tasks(&keep)
+    }
+
     /// Applies the optimisations that are switched on.
     pub fn optimize(&self, opts: OptimizeOptions) -> TaskGraph {
         self.clone().into_optimized(opts)
@@ -749,6 +818,7 @@ impl TaskGraph {
             }
         }
         if opts.fuse {
+            g = g.fold_transposes();
             let absorbed = g.absorbed();
             if absorbed.iter().any(|a| *a) {
                 g = g.fuse_absorbed(&absorbed);

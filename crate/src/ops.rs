@@ -74,6 +74,23 @@ impl Op {
         }
     }
 
+    /// The axis order of a transpose, which the optimiser may fold into the task reading it.
+    pub fn transpose_axes(&self) -> Option<&[usize]> {
+        match self {
+            Op::Array(op) => op.transpose_axes(),
+            _ => None,
+        }
+    }
+
+    /// Makes input `slot` be read in axis order `axes` (a folded transpose); false when
+    /// this op cannot read an input through a view.
+    pub fn read_input_permuted(&mut self, slot: usize, axes: &[usize]) -> bool {
+        match self {
+            Op::Array(op) => op.read_input_permuted(slot, axes),
+            _ => false,
+        }
+    }
+
     /// Runs the operation on its inputs' outputs.
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Arc<Partition>> {
         match self {

@@ -314,3 +314,171 @@ fn bad_arguments_are_refused_with_shapes_named_and_the_engine_stays_usable() {
         assert_eq!(compute(&engine, &ok).unwrap(), json!(9), "after: {message}");
     }
 }
+
+/// `arange(n)` of `dtype` reshaped to `shape`, in blocks of `chunks`.
+fn arange_as(id: &str, n: usize, dtype: &str, shape: Json, chunks: Json) -> Vec<Node> {
+    let flat = format!("{id}-flat");
+    let whole = format!("{id}-whole");
+    vec![
+        Node::new(
+            &flat,
+            "array.arange",
+            &[],
+            json!({"stop": n, "chunks": n, "dtype": dtype}),
+        ),
+        Node::new(&whole, "array.reshape", &[&flat], json!({"shape": shape})),
+        Node::new(id, "array.rechunk", &[&whole], json!({"chunks": chunks})),
+    ]
+}
+
+fn transposes(g: &TaskGraph) -> usize {
+    g.tasks()
+        .iter()
+        .filter(|t| t.op.name().starts_with("transpose"))
+        .count()
+}
+
+/// Every number in a (nested) JSON array, in order.
+fn numbers(v: &Json) -> Vec<f64> {
+    match v {
+        Json::Array(items) => items.iter().flat_map(numbers).collect(),
+        other => other.as_f64().into_iter().collect(),
+    }
+}
+
+/// `x + x.T`: the optimiser reads the transposed blocks through a view (no transpose
+/// tasks are left), names the fold in the layer's label, and the values are still right:
+/// x[i][j] = 6i + j, so (x + x.T)[i][j] = 7(i + j) and its sum is 2 * (0 + ... + 35).
+#[test]
+fn transposes_fold_into_the_elementwise_op_that_reads_them() {
+    let engine = Engine::new();
+    for dtype in ["float64", "int64"] {
+        let mut nodes = arange_as("x", 36, dtype, json!([6, 6]), json!([4, 4]));
+        nodes.push(Node::new("t", "array.transpose", &["x"], json!({})));
+        nodes.push(Node::new(
+            "s",
+            "array.elemwise",
+            &["x", "t"],
+            json!({"op": "add"}),
+        ));
+        nodes.push(Node::new("total", "array.sum", &["s"], json!({})));
+        let summed = Plan::new(nodes.clone(), &["total"]);
+        assert_eq!(
+            transposes(&graph(&summed, false)),
+            4,
+            "one transpose per block as written"
+        );
+        let opt = graph(&summed, true);
+        let names: Vec<String> = opt.tasks().iter().map(|t| t.op.name()).collect();
+        assert!(
+            !names.iter().any(|n| n == "transpose"),
+            "{dtype}: not folded: {names:?}"
+        );
+        assert!(
+            names.iter().any(|n| n == "transpose+add+sum-chunk"),
+            "{dtype}: {names:?}"
+        );
+        assert!(
+            opt.layers().iter().any(|l| l.label.starts_with("transpose-add")),
+            "labels: {:?}",
+            opt.layers().iter().map(|l| &l.label).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            numbers(&compute(&engine, &summed).unwrap()),
+            vec![1260.0],
+            "{dtype}"
+        );
+
+        // The element-wise block itself (no sum after it).
+        let whole = Plan::new(nodes.clone(), &["s"]);
+        let names: Vec<String> = graph(&whole, true).tasks().iter().map(|t| t.op.name()).collect();
+        assert!(
+            !names.iter().any(|n| n == "transpose"),
+            "{dtype}: not folded: {names:?}"
+        );
+        assert_eq!(
+            names.iter().filter(|n| *n == "transpose+add").count(),
+            4,
+            "{names:?}"
+        );
+        let expected: Vec<f64> = (0..6)
+            .flat_map(|i| (0..6).map(move |j| 7.0 * (i + j) as f64))
+            .collect();
+        assert_eq!(numbers(&compute(&engine, &whole).unwrap()), expected, "{dtype}");
+
+        // A transpose that is also an output, or read twice, stays.
+        let kept = Plan::new(nodes.clone(), &["total", "t"]);
+        assert!(graph(&kept, true)
+            .tasks()
+            .iter()
+            .any(|t| t.op.name() == "transpose"));
+        let mut twice = nodes;
+        twice.push(Node::new(
+            "u",
+            "array.elemwise",
+            &["t", "t"],
+            json!({"op": "mul"}),
+        ));
+        twice.push(Node::new(
+            "both",
+            "array.elemwise",
+            &["s", "u"],
+            json!({"op": "add"}),
+        ));
+        twice.push(Node::new("b", "array.sum", &["both"], json!({})));
+        let plan = Plan::new(twice, &["b"]);
+        assert!(graph(&plan, true)
+            .tasks()
+            .iter()
+            .any(|t| t.op.name() == "transpose"));
+        // The sum of 7(i + j), plus the sum of the squares of 0..35.
+        let squares: f64 = (0..36).map(|v| (v * v) as f64).sum();
+        assert_eq!(
+            numbers(&compute(&engine, &plan).unwrap()),
+            vec![1260.0 + squares],
+            "{dtype}"
+        );
+    }
+}
+
+/// A 3-d transpose with an axis order folds too: y has shape (4, 2, 3), y[a][b][c] =
+/// 6a + 3b + c; t = y.transpose(1, 2, 0) has t[i][j][k] = y[k][i][j]; z[i][j][k] =
+/// 12i + 4j + k; so (z - t)[i][j][k] = 9i + 3j - 5k.
+#[test]
+fn a_three_dimensional_transpose_folds_with_its_axis_order() {
+    let engine = Engine::new();
+    let mut nodes = arange_as("y", 24, "float64", json!([4, 2, 3]), json!([3, 1, 2]));
+    nodes.extend(arange_as("z", 24, "float64", json!([2, 3, 4]), json!([1, 2, 3])));
+    nodes.push(Node::new(
+        "t",
+        "array.transpose",
+        &["y"],
+        json!({"axes": [1, 2, 0]}),
+    ));
+    nodes.push(Node::new(
+        "d",
+        "array.elemwise",
+        &["z", "t"],
+        json!({"op": "sub"}),
+    ));
+    nodes.push(Node::new("total", "array.sum", &["d"], json!({})));
+    let by_hand = |i: i64, j: i64, k: i64| (12 * i + 4 * j + k - (6 * k + 3 * i + j)) as f64;
+    let whole = Plan::new(nodes.clone(), &["d"]);
+    assert!(!graph(&whole, true)
+        .tasks()
+        .iter()
+        .any(|t| t.op.name() == "transpose"));
+    let expected: Vec<f64> = (0..2)
+        .flat_map(|i| (0..3).flat_map(move |j| (0..4).map(move |k| by_hand(i, j, k))))
+        .collect();
+    assert_eq!(numbers(&compute(&engine, &whole).unwrap()), expected);
+    let summed = Plan::new(nodes, &["total"]);
+    assert!(graph(&summed, true)
+        .tasks()
+        .iter()
+        .any(|t| t.op.name() == "transpose+sub+sum-chunk"));
+    assert_eq!(
+        numbers(&compute(&engine, &summed).unwrap()),
+        vec![expected.iter().sum::<f64>()]
+    );
+}

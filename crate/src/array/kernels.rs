@@ -431,12 +431,23 @@ pub fn binary(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> 
 /// The sum of `op` over two blocks (broadcast together) without building the result
 /// block: what a binary operation followed by a sum over every axis gives. `None` when
 /// the result would not be float arithmetic (those go through `binary`).
-pub fn binary_sum(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Option<Result<f64>> {
+/// `read_permuted` gives, per block, the axis order to read it in (a transpose folded in).
+pub fn binary_sum(
+    op: ElemOp,
+    a: &ArrayChunk,
+    b: &ArrayChunk,
+    read_permuted: [Option<&[usize]>; 2],
+) -> Option<Result<f64>> {
     use ElemOp::*;
     if !is_float_arith(op, dtype_of(a), dtype_of(b)) {
         return None;
     }
     let (x, y) = (as_f64(a), as_f64(b));
+    let [pa, pb] = read_permuted;
+    let (x, y) = match (permuted_view(x.view(), pa), permuted_view(y.view(), pb)) {
+        (Ok(x), Ok(y)) => (x, y),
+        (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+    };
     let Some(target) = broadcast_shapes(x.shape(), y.shape()) else {
         return Some(Err(Error::shape(format!(
             "{}: block shapes {} and {} do not broadcast",
@@ -461,6 +472,39 @@ pub fn binary_sum(op: ElemOp, a: &ArrayChunk, b: &ArrayChunk) -> Option<Result<f
         TrueDiv => zip_sum(xv, yv, |p, q| p / q),
         _ => zip_sum(xv, yv, |p, q| float_arith(op, p, q)),
     }))
+}
+
+/// A view with its axes in order `axes` (None: as it is); names the shapes when `axes` is
+/// not a permutation of the view's axes.
+fn permuted_view<'a>(
+    v: ndarray::ArrayViewD<'a, f64>,
+    axes: Option<&[usize]>,
+) -> Result<ndarray::ArrayViewD<'a, f64>> {
+    let Some(axes) = axes else {
+        return Ok(v);
+    };
+    check_permutation(axes, v.shape())?;
+    Ok(v.permuted_axes(IxDyn(axes)))
+}
+
+/// An error naming the block's shape unless `axes` orders all of its axes once each
+/// (ndarray panics on anything else).
+fn check_permutation(axes: &[usize], shape: &[usize]) -> Result<()> {
+    let mut seen = vec![false; shape.len()];
+    let valid = axes.len() == shape.len()
+        && axes.iter().all(|ax| {
+            seen.get_mut(*ax)
+                .map(|s| !std::mem::replace(s, true))
+                .unwrap_or(false)
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::shape(format!(
+            "transpose: axes {axes:?} are not a permutation of the axes of a block of shape {}",
+            super::meta::fmt_shape(shape)
+        )))
+    }
 }
 
 /// Sum of `f` over two views of one shape. Contiguous views of one layout are read as
@@ -501,6 +545,10 @@ fn tiled_sum<F: Fn(f64, f64) -> f64>(
 ) -> f64 {
     const TILE: usize = 64;
     let (rows, cols) = x.dim();
+    // y read along its own rows: the common case of a transposed C-order block.
+    if let (Some(xs), Some(zs)) = (x.as_slice(), y.t().as_slice()) {
+        return transposed_sum::<TILE, F>(xs, zs, rows, cols, f);
+    }
     let mut buf = ndarray::Array2::<f64>::zeros((TILE.min(rows), TILE.min(cols)));
     let mut total = 0.0;
     for r0 in (0..rows).step_by(TILE) {
@@ -515,6 +563,41 @@ fn tiled_sum<F: Fn(f64, f64) -> f64>(
                     (Some(a), Some(b)) => slice_sum(a, b, f),
                     _ => rx.iter().zip(rb.iter()).map(|(p, q)| f(*p, *q)).sum(),
                 };
+            }
+        }
+    }
+    total
+}
+
+/// Sum of `f(x[i, j], z[j, i])` for row-major `x` (rows x cols) and `z` (cols x rows):
+/// each tile of `z` is transposed into a buffer while it is in cache, then summed row by
+/// row with `x`'s tile.
+fn transposed_sum<const TILE: usize, F: Fn(f64, f64) -> f64>(
+    xs: &[f64],
+    zs: &[f64],
+    rows: usize,
+    cols: usize,
+    f: &F,
+) -> f64 {
+    // Buffer rows are padded by one cache line so a column's writes spread over L1's sets.
+    let stride = TILE + 8;
+    let mut buf = vec![0.0f64; TILE * stride];
+    let mut total = 0.0;
+    for r0 in (0..rows).step_by(TILE) {
+        let rt = TILE.min(rows - r0);
+        for c0 in (0..cols).step_by(TILE) {
+            let ct = TILE.min(cols - c0);
+            for jj in 0..ct {
+                let start = (c0 + jj) * rows + r0;
+                let zrow = zs.get(start..start + rt).unwrap_or_default();
+                for (slot, v) in buf.iter_mut().skip(jj).step_by(stride).zip(zrow) {
+                    *slot = *v;
+                }
+            }
+            for (ii, brow) in buf.chunks_exact(stride).take(rt).enumerate() {
+                let start = (r0 + ii) * cols + c0;
+                let xrow = xs.get(start..start + ct).unwrap_or_default();
+                total += slice_sum(xrow, brow.get(..ct).unwrap_or_default(), f);
             }
         }
     }
@@ -1225,13 +1308,7 @@ pub fn cut(whole: &ArrayChunk, offset: &[usize], shape: &[usize]) -> ArrayChunk 
 /// A block with its axes permuted: a plain copy with permuted strides, not a reordering
 /// of the elements (kernels read any layout).
 pub fn transpose(c: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
-    if axes.len() != c.shape().len() {
-        return Err(Error::shape(format!(
-            "transpose: {} axes for a {}-d block",
-            axes.len(),
-            c.shape().len()
-        )));
-    }
+    check_permutation(axes, c.shape())?;
     Ok(match c {
         ArrayChunk::F64(a) => ArrayChunk::F64(a.clone().permuted_axes(IxDyn(axes))),
         ArrayChunk::I64(a) => ArrayChunk::I64(a.clone().permuted_axes(IxDyn(axes))),
@@ -1721,7 +1798,7 @@ mod tests {
             for op in ops {
                 for (a, b) in &pairs {
                     let expected = scalar_of(&binary(op, a, b).unwrap());
-                    let got = binary_sum(op, a, b).unwrap().unwrap();
+                    let got = binary_sum(op, a, b, [None, None]).unwrap().unwrap();
                     let both_nan = expected.is_nan() && got.is_nan();
                     assert!(
                         both_nan || close(got, expected),
@@ -1732,24 +1809,62 @@ mod tests {
         }
     }
 
+    /// The transposed-operand path (tiles, padded buffer rows, ragged edges) against a
+    /// plain double loop, on shapes that are not multiples of the tile.
+    #[test]
+    fn transposed_sum_matches_a_plain_loop() {
+        for (rows, cols) in [(1, 1), (3, 70), (64, 64), (65, 129), (130, 7)] {
+            let xs: Vec<f64> = (0..rows * cols).map(|v| (v % 17) as f64 * 0.5 - 3.0).collect();
+            let zs: Vec<f64> = (0..rows * cols).map(|v| (v % 11) as f64 * 0.25 + 1.0).collect();
+            let f = |p: f64, q: f64| p * 2.0 - q;
+            let mut expected = 0.0;
+            for i in 0..rows {
+                for j in 0..cols {
+                    expected += f(xs[i * cols + j], zs[j * rows + i]);
+                }
+            }
+            let got = transposed_sum::<64, _>(&xs, &zs, rows, cols, &f);
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "{rows}x{cols}: {got} != {expected}"
+            );
+        }
+    }
+
+    /// A bad axis order is an error naming the block's shape, not a panic.
+    #[test]
+    fn binary_sum_refuses_an_axis_order_that_is_not_a_permutation() {
+        let a = f64_chunk(floats(2, 3, 0.0));
+        for axes in [&[0usize][..], &[0, 0], &[1, 2]] {
+            let err = binary_sum(ElemOp::Add, &a, &a, [None, Some(axes)])
+                .unwrap()
+                .unwrap_err();
+            assert!(err.to_string().contains("(2, 3)"), "{err}");
+        }
+    }
+
     #[test]
     fn binary_sum_leaves_ints_and_comparisons_to_binary() {
         let (a, b) = (
             ArrayChunk::I64(ints(3, 4).into_dyn()),
             ArrayChunk::I64(ints(3, 4).into_dyn()),
         );
-        assert!(binary_sum(ElemOp::Add, &a, &b).is_none());
+        assert!(binary_sum(ElemOp::Add, &a, &b, [None, None]).is_none());
         let x = f64_chunk(floats(3, 4, 0.0));
-        assert!(binary_sum(ElemOp::Lt, &x, &x).is_none());
+        assert!(binary_sum(ElemOp::Lt, &x, &x, [None, None]).is_none());
         // True division of ints is float arithmetic.
         let expected = scalar_of(&binary(ElemOp::TrueDiv, &a, &b).unwrap());
         assert!(close(
-            binary_sum(ElemOp::TrueDiv, &a, &b).unwrap().unwrap(),
+            binary_sum(ElemOp::TrueDiv, &a, &b, [None, None])
+                .unwrap()
+                .unwrap(),
             expected
         ));
-        assert!(binary_sum(ElemOp::Add, &x, &f64_chunk(floats(4, 3, 0.0)))
-            .unwrap()
-            .is_err());
+        assert!(
+            binary_sum(ElemOp::Add, &x, &f64_chunk(floats(4, 3, 0.0)), [None, None])
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]

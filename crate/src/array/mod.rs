@@ -28,6 +28,9 @@ pub struct ArgPlace {
     pub full: Vec<usize>,
 }
 
+/// Per block input of a binary op, the axis order it is read in (None: as it is).
+pub type OperandAxes = [Option<Vec<usize>>; 2];
+
 /// An array kernel as task data.
 #[derive(Debug, Clone)]
 pub enum ArrayOp {
@@ -48,6 +51,9 @@ pub enum ArrayOp {
         op: ElemOp,
         scalar: Option<Scalar>,
         scalar_left: bool,
+        /// Axis orders the two block inputs are read in: a transpose folded in by the
+        /// optimiser (`TaskGraph::fold_transposes`), so the transposed block is never built.
+        read_permuted: Option<Box<OperandAxes>>,
     },
     /// One block reduced over `axes` (kept as length-1 axes). argmin/argmax also need where
     /// the block sits (`offset`) in the whole array (`full`) and their single `axis`.
@@ -120,6 +126,11 @@ impl ArrayOp {
             ArrayOp::Fill { .. } => "full".to_string(),
             ArrayOp::Arange { .. } => "arange".to_string(),
             ArrayOp::Unary(op) => op.name().to_string(),
+            ArrayOp::Binary {
+                op,
+                read_permuted: Some(_),
+                ..
+            } => format!("transpose+{}", op.name()),
             ArrayOp::Binary { op, .. } => op.name().to_string(),
             ArrayOp::ReducePart { kind, .. } => format!("{}-chunk", kind.name()),
             ArrayOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
@@ -142,6 +153,35 @@ impl ArrayOp {
         matches!(self, ArrayOp::ReduceCombine { .. })
     }
 
+    /// The axis order of a transpose: a block op the optimiser may fold into its reader.
+    pub fn transpose_axes(&self) -> Option<&[usize]> {
+        match self {
+            ArrayOp::Transpose { axes } => Some(axes),
+            _ => None,
+        }
+    }
+
+    /// Makes block input `slot` be read in axis order `axes`, when this op can read an
+    /// input through a view (element-wise ops on two blocks); false if it cannot.
+    pub fn read_input_permuted(&mut self, slot: usize, axes: &[usize]) -> bool {
+        let ArrayOp::Binary {
+            scalar: None,
+            read_permuted,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let orders = read_permuted.get_or_insert_with(Default::default);
+        match orders.get_mut(slot) {
+            Some(order @ None) => {
+                *order = Some(axes.to_vec());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Every op but the combine steps may be fused. Ops on two blocks can only start a
     /// chain (a fused task keeps their two dependencies), which lets `binary + sum-chunk`
     /// run as one task that never builds the element-wise block.
@@ -157,6 +197,7 @@ impl ArrayOp {
             op,
             scalar,
             scalar_left,
+            read_permuted,
         } = self
         else {
             return None;
@@ -184,7 +225,13 @@ impl ArrayOp {
         if axes.len() != ndim || axes.iter().enumerate().any(|(i, ax)| i != *ax) {
             return None;
         }
-        let total = kernels::binary_sum(*op, a, b)?;
+        let total = match (read_permuted, scalar) {
+            (Some(axes), None) => {
+                let [pa, pb] = &**axes;
+                kernels::binary_sum(*op, a, b, [pa.as_deref(), pb.as_deref()])?
+            }
+            _ => kernels::binary_sum(*op, a, b, [None, None])?,
+        };
         Some(total.and_then(|t| {
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&vec![1; ndim]), vec![t])
                 .map(|a| Partition::Chunk(ArrayChunk::F64(a)))
@@ -214,11 +261,31 @@ impl ArrayOp {
                 dtype,
             } => kernels::arange(*start, *step, *offset, *len, *dtype),
             ArrayOp::Unary(op) => kernels::unary(*op, chunk(0)?),
-            ArrayOp::Binary { op, scalar: None, .. } => kernels::binary(*op, chunk(0)?, chunk(1)?)?,
+            ArrayOp::Binary {
+                op,
+                scalar: None,
+                read_permuted,
+                ..
+            } => {
+                let read = |i: usize| -> Result<std::borrow::Cow<'_, ArrayChunk>> {
+                    let c = chunk(i)?;
+                    match read_permuted
+                        .as_ref()
+                        .and_then(|r| r.get(i))
+                        .and_then(|a| a.as_ref())
+                    {
+                        Some(axes) => kernels::transpose(c, axes).map(std::borrow::Cow::Owned),
+                        None => Ok(std::borrow::Cow::Borrowed(c)),
+                    }
+                };
+                let (a, b) = (read(0)?, read(1)?);
+                kernels::binary(*op, &a, &b)?
+            }
             ArrayOp::Binary {
                 op,
                 scalar: Some(s),
                 scalar_left,
+                ..
             } => {
                 let sc = kernels::scalar_chunk(*s);
                 if *scalar_left {
@@ -533,6 +600,7 @@ pub fn lower_elemwise(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
         op,
         scalar: Some(s),
         scalar_left,
+        read_permuted: None,
     };
     blocks(l, ctx, label, meta, LayerKind::Blockwise, |idx| {
         Ok((vec![task_at(&a, &ma, idx)?], Op::Array(bin.clone())))
@@ -1188,6 +1256,7 @@ fn binary_arrays(
         op,
         scalar: None,
         scalar_left: false,
+        read_permuted: None,
     };
     let shape = al.shape;
     blocks(l, ctx, op.name(), meta, LayerKind::Blockwise, |idx| {
@@ -2056,6 +2125,7 @@ mod tests {
                     op,
                     scalar,
                     scalar_left: false,
+                    read_permuted: None,
                 };
                 let part = ArrayOp::ReducePart {
                     kind,
