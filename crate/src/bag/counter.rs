@@ -59,7 +59,7 @@ fn probe(x: &Value) -> Probe {
 
 /// A string of at most 15 bytes as one integer: its bytes, then its length in the last
 /// byte, so different strings never pack alike. Read as whole words, not byte by byte.
-fn pack(s: &str) -> Option<u128> {
+pub(crate) fn pack(s: &str) -> Option<u128> {
     let b = s.as_bytes();
     let n = b.len();
     let word = |from: usize| -> u64 {

@@ -1,6 +1,7 @@
 //! Dense ids for the values of one key column: the fast path of groupby, value_counts and
 //! merge. Int64 keys go through a direct table when their range is small and a hash map
-//! otherwise; string keys through a map of borrowed `&str`, so no row makes a value.
+//! otherwise; string keys through a map of packed short strings (borrowed `&str` when
+//! longer), so no row makes a value.
 //! Ids number the distinct keys in first-seen order, as the general path numbers them.
 
 use arrow_array::cast::AsArray;
@@ -113,23 +114,52 @@ fn of_ints(a: &Int64Array) -> GroupIds {
     GroupIds { ids, first }
 }
 
+/// Strings of up to 15 bytes (most keys) are found by their packed bytes, one integer
+/// hash and compare per row; longer ones by `&str`.
 fn of_strs(a: &StringArray) -> GroupIds {
-    let mut table: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut short: HashMap<u128, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut long: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
     let mut ids = Vec::with_capacity(a.len());
     let mut first = Vec::new();
-    for (i, v) in a.iter().enumerate() {
-        let Some(v) = v else {
+    let nulls = a.nulls().filter(|n| n.null_count() > 0);
+    let (offsets, data) = (a.value_offsets(), a.value_data());
+    for i in 0..a.len() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
             ids.push(MISSING);
             continue;
-        };
+        }
+        let v = a.value(i);
         let next = first.len() as u32;
-        let id = *table.entry(v).or_insert(next);
+        let start = offsets.get(i).map_or(0, |o| *o as usize);
+        let id = match pack_at(data, start, v) {
+            Some(packed) => *short.entry(packed).or_insert(next),
+            None => *long.entry(v).or_insert(next),
+        };
         if id == next {
             first.push(i);
         }
         ids.push(id);
     }
     GroupIds { ids, first }
+}
+
+/// `bag::counter::pack(v)` for `v` stored at `data[start..]`: one 16-byte read masked
+/// to the string's length, when the buffer has 16 bytes there.
+fn pack_at(data: &[u8], start: usize, v: &str) -> Option<u128> {
+    let n = v.len();
+    if n > 15 {
+        return None;
+    }
+    match data
+        .get(start..start + 16)
+        .and_then(|w| <[u8; 16]>::try_from(w).ok())
+    {
+        Some(word) => {
+            let bytes = u128::from_le_bytes(word) & ((1u128 << (8 * n)) - 1);
+            Some(bytes | ((n as u128) << 120))
+        }
+        None => crate::bag::counter::pack(v),
+    }
 }
 
 /// The rows of a join's build side by key, for probing with the other side's single
@@ -321,6 +351,63 @@ mod tests {
         let g = of_column(&c).unwrap();
         assert_eq!(g.ids, vec![0, 1, MISSING, 0, 2]);
         assert_eq!(g.first, vec![0, 1, 4]);
+    }
+
+    /// Thousands of distinct short keys, each seen twice: ids follow first sight.
+    #[test]
+    fn many_short_strings_keep_their_ids_as_the_table_grows() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("k{i}")).collect();
+        let rows: Vec<&str> = keys.iter().chain(keys.iter().rev()).map(|k| k.as_str()).collect();
+        let c: ArrayRef = Arc::new(StringArray::from(rows));
+        let g = of_column(&c).unwrap();
+        let want: Vec<u32> = (0..5000).chain((0..5000).rev()).collect();
+        assert_eq!(g.ids, want);
+        assert_eq!(g.first, (0..5000).collect::<Vec<usize>>());
+    }
+
+    /// The masked 16-byte read packs exactly as `pack`, in the middle of a buffer and at
+    /// its end (where it falls back).
+    #[test]
+    fn packing_in_place_matches_pack() {
+        let words = [
+            "",
+            "a",
+            "c7",
+            "c42",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghijklmno",
+            "é→x",
+        ];
+        let c = StringArray::from(words.iter().chain(words.iter()).copied().collect::<Vec<_>>());
+        let (offsets, data) = (c.value_offsets(), c.value_data());
+        for i in 0..c.len() {
+            let v = c.value(i);
+            let got = pack_at(data, offsets[i] as usize, v);
+            assert_eq!(got, crate::bag::counter::pack(v), "{v:?} at row {i}");
+        }
+        assert_eq!(pack_at(data, 0, "abcdefghijklmnop"), None);
+    }
+
+    /// Short (packed) and long (borrowed) strings share one numbering.
+    #[test]
+    fn short_and_long_strings_share_one_numbering() {
+        let long = "a key longer than fifteen bytes";
+        let c: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("abcdefghijklmno"),
+            Some("abcdefghijklmnop"),
+            Some(long),
+            Some("abcdefghijklmn"),
+            Some("abcdefghijklmnop"),
+            Some("abcdefghijklmno"),
+            Some(long),
+            None,
+            Some("a key longer than fifteen bytes!"),
+        ]));
+        let g = of_column(&c).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 2, 3, 1, 0, 2, MISSING, 4]);
+        assert_eq!(g.first, vec![0, 1, 2, 3, 8]);
     }
 
     #[test]
