@@ -21,7 +21,7 @@ pub use sync::SyncExecutor;
 
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
-use crate::graph::{TaskGraph, TaskId, TaskJson};
+use crate::graph::{Deps, TaskGraph, TaskId, TaskJson};
 use crate::ops::Op;
 use crate::partition::Partition;
 use crate::runtime::now_ms;
@@ -64,7 +64,7 @@ pub enum TaskState {
 pub struct Job {
     pub task: TaskId,
     /// The task's dependencies (the sync executor places tasks near their inputs).
-    pub deps: Vec<TaskId>,
+    pub deps: Deps,
     pub op: Op,
     pub inputs: Vec<Arc<Partition>>,
     pub delay: Duration,
@@ -501,7 +501,7 @@ impl<E: Executor> Scheduler<E> {
                 deps: if places_by_inputs {
                     task.deps.clone()
                 } else {
-                    Vec::new()
+                    Deps::new()
                 },
                 op: task.op.clone(),
                 inputs,
