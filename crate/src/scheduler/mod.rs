@@ -69,7 +69,8 @@ pub struct Job {
     pub inputs: Vec<Arc<Partition>>,
     pub delay: Duration,
     pub cancel: CancelToken,
-    /// Whether the executor reports `Started` (nobody needs it in a silent run).
+    /// Whether the run is watched: the executor reports `Started`, and reads the clock
+    /// for the times reports carry (an unwatched run's reports carry zero times).
     pub report_start: bool,
 }
 

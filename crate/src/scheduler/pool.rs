@@ -127,8 +127,9 @@ impl PoolExecutor {
 fn run_job(job: Job, tx: &Sender<Message>) {
     let worker = rayon::current_thread_index().unwrap_or(0);
     let task = job.task;
-    let start = now_ms();
-    if job.report_start {
+    let watched = job.report_start;
+    let start = if watched { now_ms() } else { 0.0 };
+    if watched {
         let _ = tx.send(Message::Started {
             task,
             worker,
@@ -142,15 +143,17 @@ fn run_job(job: Job, tx: &Sender<Message>) {
         task,
         worker,
         start,
-        t: now_ms(),
+        t: if watched { now_ms() } else { 0.0 },
         result,
     });
 }
 
 /// Jobs in flight per worker: a worker that ends a task finds the next one queued
 /// instead of waiting for the scheduler's round trip (tiny tasks would wait longer than
-/// they run). `Started` is still sent when a job begins on its worker.
-const JOBS_PER_WORKER: usize = 4;
+/// they run), and the scheduler sleeps through many reports at once. Deeper queues run
+/// tiny tasks faster still but let a newly ready task wait behind more queued ones.
+/// `Started` is still sent when a job begins on its worker.
+const JOBS_PER_WORKER: usize = 16;
 
 impl Executor for PoolExecutor {
     fn capacity(&self) -> usize {
