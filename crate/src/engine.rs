@@ -547,6 +547,9 @@ impl Executor for Box<dyn Executor> {
     fn next(&mut self) -> Option<crate::scheduler::Message> {
         (**self).next()
     }
+    fn try_next(&mut self) -> Option<crate::scheduler::Message> {
+        (**self).try_next()
+    }
     fn next_timeout(&mut self, timeout: Duration) -> Option<crate::scheduler::Message> {
         (**self).next_timeout(timeout)
     }

@@ -243,6 +243,159 @@ impl Serialize for Key {
     }
 }
 
+/// How many dependencies a task holds without a heap allocation (blockwise tasks read
+/// one or two partitions; reductions read up to `split_every`).
+const INLINE_DEPS: usize = 5;
+
+/// A task's dependencies. Short lists (most tasks) are stored inline, so building a
+/// large graph does not allocate once per task; it reads as a slice of ids.
+#[derive(Clone)]
+pub enum Deps {
+    Inline { len: u8, items: [TaskId; INLINE_DEPS] },
+    Heap(Box<[TaskId]>),
+}
+
+impl Deps {
+    pub fn new() -> Deps {
+        Deps::Inline {
+            len: 0,
+            items: [TaskId(0); INLINE_DEPS],
+        }
+    }
+
+    pub fn as_slice(&self) -> &[TaskId] {
+        match self {
+            Deps::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or(&[]),
+            Deps::Heap(items) => items,
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [TaskId] {
+        match self {
+            Deps::Inline { len, items } => items.get_mut(..usize::from(*len)).unwrap_or(&mut []),
+            Deps::Heap(items) => items,
+        }
+    }
+
+    /// Keeps the ids for which `map` gives a new id, replaced by it, in order.
+    pub fn filter_map_in_place(&mut self, mut map: impl FnMut(TaskId) -> Option<TaskId>) {
+        let mut kept = 0;
+        let ids = self.as_mut_slice();
+        for i in 0..ids.len() {
+            let Some(id) = ids.get(i).copied() else { break };
+            if let Some(new) = map(id) {
+                if let Some(slot) = ids.get_mut(kept) {
+                    *slot = new;
+                }
+                kept += 1;
+            }
+        }
+        if kept < ids.len() {
+            let shorter = Deps::from(ids.get(..kept).unwrap_or(&[]));
+            *self = shorter;
+        }
+    }
+}
+
+impl Default for Deps {
+    fn default() -> Deps {
+        Deps::new()
+    }
+}
+
+impl From<&[TaskId]> for Deps {
+    fn from(ids: &[TaskId]) -> Deps {
+        match u8::try_from(ids.len()) {
+            Ok(len) if ids.len() <= INLINE_DEPS => {
+                let mut items = [TaskId(0); INLINE_DEPS];
+                for (slot, id) in items.iter_mut().zip(ids) {
+                    *slot = *id;
+                }
+                Deps::Inline { len, items }
+            }
+            _ => Deps::Heap(ids.into()),
+        }
+    }
+}
+
+impl From<Vec<TaskId>> for Deps {
+    fn from(ids: Vec<TaskId>) -> Deps {
+        if ids.len() <= INLINE_DEPS {
+            Deps::from(ids.as_slice())
+        } else {
+            Deps::Heap(ids.into_boxed_slice())
+        }
+    }
+}
+
+impl<const N: usize> From<[TaskId; N]> for Deps {
+    fn from(ids: [TaskId; N]) -> Deps {
+        Deps::from(ids.as_slice())
+    }
+}
+
+impl FromIterator<TaskId> for Deps {
+    fn from_iter<I: IntoIterator<Item = TaskId>>(iter: I) -> Deps {
+        let mut items = [TaskId(0); INLINE_DEPS];
+        let mut len = 0;
+        let mut iter = iter.into_iter();
+        for id in iter.by_ref() {
+            match items.get_mut(len) {
+                Some(slot) => {
+                    *slot = id;
+                    len += 1;
+                }
+                None => {
+                    // Longer than the inline room: move to the heap.
+                    let mut all: Vec<TaskId> = items.to_vec();
+                    all.push(id);
+                    all.extend(iter);
+                    return Deps::Heap(all.into_boxed_slice());
+                }
+            }
+        }
+        Deps::Inline {
+            len: len as u8,
+            items,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Deps {
+    type Item = &'a TaskId;
+    type IntoIter = std::slice::Iter<'a, TaskId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl std::ops::Deref for Deps {
+    type Target = [TaskId];
+    fn deref(&self) -> &[TaskId] {
+        self.as_slice()
+    }
+}
+
+impl std::ops::DerefMut for Deps {
+    fn deref_mut(&mut self) -> &mut [TaskId] {
+        self.as_mut_slice()
+    }
+}
+
+impl PartialEq for Deps {
+    fn eq(&self, other: &Deps) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Deps {}
+
+impl fmt::Debug for Deps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
 /// What a layer does, for the UI's colours and for graph-shape tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,7 +436,7 @@ pub struct Layer {
 pub struct Task {
     pub key: Key,
     pub layer: LayerId,
-    pub deps: Vec<TaskId>,
+    pub deps: Deps,
     pub op: Op,
 }
 
@@ -360,7 +513,8 @@ impl TaskGraph {
 
     /// Adds a task. Its dependencies must already be in the graph, which keeps the arena
     /// in topological order; its key must be new.
-    pub fn add_task(&mut self, key: Key, layer: LayerId, deps: Vec<TaskId>, op: Op) -> Result<TaskId> {
+    pub fn add_task(&mut self, key: Key, layer: LayerId, deps: impl Into<Deps>, op: Op) -> Result<TaskId> {
+        let deps = deps.into();
         let id = TaskId(
             u32::try_from(self.tasks.len())
                 .map_err(|_| Error::limit("a task graph holds at most 4,294,967,295 tasks"))?,
@@ -580,7 +734,7 @@ impl TaskGraph {
         let labels = self.fused_labels(absorbed);
         /// The part of a chain fused so far: its first task's dependencies and the ops.
         struct Chain {
-            deps: Vec<TaskId>,
+            deps: Deps,
             ops: Vec<Op>,
         }
         const NO_CHAIN: u32 = u32::MAX;
@@ -608,9 +762,12 @@ impl TaskGraph {
                     if let Some(own) = chain_of.get_mut(i) {
                         *own = chains.len() as u32;
                     }
+                    // Most chains are two ops long: room for both up front.
+                    let mut ops = Vec::with_capacity(2);
+                    ops.push(std::mem::replace(&mut t.op, moved.clone()));
                     chains.push(Chain {
                         deps: std::mem::take(&mut t.deps),
-                        ops: vec![std::mem::replace(&mut t.op, moved.clone())],
+                        ops,
                     });
                 }
                 (Some(c), false) => {
@@ -713,7 +870,7 @@ impl TaskGraph {
             if !kept(here) {
                 return false;
             }
-            t.deps = t.deps.iter().filter_map(remap).collect();
+            t.deps.filter_map_in_place(|d| remap(&d));
             if let Some(l) = new_layer.get(t.layer.index()).copied().flatten() {
                 t.layer = l;
             }

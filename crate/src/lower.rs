@@ -252,7 +252,7 @@ impl<'a> Lowerer<'a> {
         &mut self,
         key: Key,
         layer: crate::graph::LayerId,
-        deps: Vec<TaskId>,
+        deps: impl Into<crate::graph::Deps>,
         op: Op,
     ) -> Result<TaskId> {
         self.graph.add_task(key, layer, deps, op)

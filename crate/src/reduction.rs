@@ -41,7 +41,7 @@ pub fn tree_reduce(
         .reserve(inputs.len() + inputs.len().div_ceil(split_every - 1));
     let mut level_tasks: Vec<TaskId> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        level_tasks.push(l.task(Key::part(&part_name, i), part_layer, vec![*input], part(i))?);
+        level_tasks.push(l.task(Key::part(&part_name, i), part_layer, [*input], part(i))?);
     }
     let agg_name = format!("{label}-aggregate-{}", ctx.token);
     let mut depth: u32 = 0;
@@ -55,7 +55,7 @@ pub fn tree_reduce(
         );
         let mut next = Vec::with_capacity(level_tasks.len().div_ceil(split_every));
         for (i, group) in level_tasks.chunks(split_every).enumerate() {
-            next.push(l.task(Key::part(&name, i), layer, group.to_vec(), aggregate(false))?);
+            next.push(l.task(Key::part(&name, i), layer, group, aggregate(false))?);
         }
         level_tasks = next;
         depth += 1;

@@ -87,7 +87,7 @@ fn a_shuffle_merge_gathers_every_split_on_both_sides() {
         );
         assert_eq!(tasks.len(), 4, "{label}: n = max(npartitions)");
         for t in tasks {
-            let mut deps = g.task(*t).unwrap().deps.clone();
+            let mut deps = g.task(*t).unwrap().deps.to_vec();
             deps.sort();
             let mut want = splits.clone();
             want.sort();

@@ -19,6 +19,7 @@ use crate::plan::Node;
 use crate::reduction::{tree_reduce, DEFAULT_SPLIT_EVERY};
 use crate::registry::Kind;
 use crate::value::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A bag kernel as task data.
@@ -107,33 +108,39 @@ pub enum BagOp {
 
 impl BagOp {
     pub fn name(&self) -> String {
-        match self {
-            BagOp::Map(_) | BagOp::MapZip(_) => "map".to_string(),
-            BagOp::Zip => "zip".to_string(),
-            BagOp::Filter(_) => "filter".to_string(),
-            BagOp::Remove(_) => "remove".to_string(),
-            BagOp::Pluck { .. } => "pluck".to_string(),
-            BagOp::Flatten => "flatten".to_string(),
-            BagOp::Starmap(_) => "starmap".to_string(),
-            BagOp::MapPartitions(_) => "map_partitions".to_string(),
-            BagOp::Part(r) => format!("{}-part", r.label()),
-            BagOp::Aggregate { reduce, .. } => format!("{}-aggregate", reduce.label()),
-            BagOp::TakePart { .. } => "take-partial".to_string(),
-            BagOp::TakeMerge { .. } => "take".to_string(),
-            BagOp::AccumulatePart { .. } => "accumulate-part".to_string(),
-            BagOp::AccumulateFirst => "accumulate-first".to_string(),
-            BagOp::Identity => "alias".to_string(),
-            BagOp::Concat => "concat".to_string(),
-            BagOp::SplitEven { .. } => "split".to_string(),
-            BagOp::Piece { .. } => "getitem".to_string(),
-            BagOp::Join { .. } => "join".to_string(),
-            BagOp::ShuffleSplit { .. } => "shuffle-split".to_string(),
-            BagOp::ShuffleGroup { .. } => "shuffle-group".to_string(),
-            BagOp::FromValue => "from_delayed".to_string(),
-            BagOp::ToValue => "to_delayed".to_string(),
-            BagOp::StrMethod { method, .. } => format!("str.{method}"),
-            BagOp::RandomSample { .. } => "random_sample".to_string(),
-        }
+        self.step_name().into_owned()
+    }
+
+    /// The name without an allocation for every op but `str` methods (`execute` names
+    /// itself in its errors, and runs once per task).
+    fn step_name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            BagOp::Map(_) | BagOp::MapZip(_) => "map",
+            BagOp::Zip => "zip",
+            BagOp::Filter(_) => "filter",
+            BagOp::Remove(_) => "remove",
+            BagOp::Pluck { .. } => "pluck",
+            BagOp::Flatten => "flatten",
+            BagOp::Starmap(_) => "starmap",
+            BagOp::MapPartitions(_) => "map_partitions",
+            BagOp::Part(r) => r.step_names().0,
+            BagOp::Aggregate { reduce, .. } => reduce.step_names().1,
+            BagOp::TakePart { .. } => "take-partial",
+            BagOp::TakeMerge { .. } => "take",
+            BagOp::AccumulatePart { .. } => "accumulate-part",
+            BagOp::AccumulateFirst => "accumulate-first",
+            BagOp::Identity => "alias",
+            BagOp::Concat => "concat",
+            BagOp::SplitEven { .. } => "split",
+            BagOp::Piece { .. } => "getitem",
+            BagOp::Join { .. } => "join",
+            BagOp::ShuffleSplit { .. } => "shuffle-split",
+            BagOp::ShuffleGroup { .. } => "shuffle-group",
+            BagOp::FromValue => "from_delayed",
+            BagOp::ToValue => "to_delayed",
+            BagOp::StrMethod { method, .. } => return Cow::Owned(format!("str.{method}")),
+            BagOp::RandomSample { .. } => "random_sample",
+        })
     }
 
     pub fn argument_summary(&self) -> Option<String> {
@@ -166,7 +173,7 @@ impl BagOp {
     }
 
     pub fn execute(&self, inputs: &[Arc<Partition>]) -> Result<Partition> {
-        let name = self.name();
+        let name = self.step_name();
         let first = || {
             inputs
                 .first()

@@ -74,6 +74,28 @@ impl Reduce {
         }
     }
 
+    /// The names of the reduction's two steps (`count-part`, `count-aggregate`), kept
+    /// static so that running a step does not format them.
+    pub fn step_names(&self) -> (&'static str, &'static str) {
+        match self {
+            Reduce::Count => ("count-part", "count-aggregate"),
+            Reduce::Sum => ("sum-part", "sum-aggregate"),
+            Reduce::Min => ("min-part", "min-aggregate"),
+            Reduce::Max => ("max-part", "max-aggregate"),
+            Reduce::Mean => ("mean-part", "mean-aggregate"),
+            Reduce::Var { std: true, .. } => ("std-part", "std-aggregate"),
+            Reduce::Var { .. } => ("var-part", "var-aggregate"),
+            Reduce::All => ("all-part", "all-aggregate"),
+            Reduce::Any => ("any-part", "any-aggregate"),
+            Reduce::Frequencies { .. } => ("frequencies-part", "frequencies-aggregate"),
+            Reduce::Distinct { .. } => ("distinct-part", "distinct-aggregate"),
+            Reduce::Topk { .. } => ("topk-part", "topk-aggregate"),
+            Reduce::Fold { .. } => ("fold-part", "fold-aggregate"),
+            Reduce::Foldby { .. } => ("foldby-part", "foldby-aggregate"),
+            Reduce::Reduction { .. } => ("reduction-part", "reduction-aggregate"),
+        }
+    }
+
     pub fn gives_bag(&self) -> bool {
         matches!(
             self,

@@ -470,7 +470,7 @@ fn range_shuffle(
             divisions: divisions.clone(),
             descending,
         };
-        let deps = std::iter::once(*dep).chain(div_task).collect();
+        let deps: Vec<TaskId> = std::iter::once(*dep).chain(div_task).collect();
         splits.push(l.task(
             Key::part(&split_name, i),
             layer,

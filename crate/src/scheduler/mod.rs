@@ -14,6 +14,7 @@
 //! starts, running tasks are waited for, and the error names the failing key.
 
 mod pool;
+mod ready;
 mod sync;
 
 pub use pool::PoolExecutor;
@@ -21,12 +22,11 @@ pub use sync::SyncExecutor;
 
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
-use crate::graph::{TaskGraph, TaskId, TaskJson};
+use crate::graph::{Deps, TaskGraph, TaskId, TaskJson};
 use crate::ops::Op;
 use crate::partition::Partition;
 use crate::runtime::now_ms;
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,12 +64,13 @@ pub enum TaskState {
 pub struct Job {
     pub task: TaskId,
     /// The task's dependencies (the sync executor places tasks near their inputs).
-    pub deps: Vec<TaskId>,
+    pub deps: Deps,
     pub op: Op,
     pub inputs: Vec<Arc<Partition>>,
     pub delay: Duration,
     pub cancel: CancelToken,
-    /// Whether the executor reports `Started` (nobody needs it in a silent run).
+    /// Whether the run is watched: the executor reports `Started`, and reads the clock
+    /// for the times reports carry (an unwatched run's reports carry zero times).
     pub report_start: bool,
 }
 
@@ -117,6 +118,9 @@ pub trait Executor: Send {
     fn places_by_inputs(&self) -> bool;
     /// The next report; `None` if nothing is in flight.
     fn next(&mut self) -> Option<Message>;
+    /// A report that has already arrived, without waiting or running anything; lets the
+    /// scheduler apply every waiting report before it hands out more jobs.
+    fn try_next(&mut self) -> Option<Message>;
     /// Like `next`, but waits at most `timeout` for a report from another thread.
     fn next_timeout(&mut self, _timeout: Duration) -> Option<Message> {
         self.next()
@@ -169,9 +173,9 @@ pub struct Scheduler<E: Executor> {
     unfinished_dependents: Vec<u32>,
     results: Vec<Option<Arc<Partition>>>,
     keep: Vec<bool>,
-    priority: Vec<u64>,
-    next_priority: u64,
-    ready: BTreeSet<(u64, u32)>,
+    priority: Vec<usize>,
+    next_priority: usize,
+    ready: ready::ReadySet,
     worker_of: Vec<Option<usize>>,
     attempts: Vec<u32>,
     retries: Vec<u32>,
@@ -204,7 +208,7 @@ impl<E: Executor> Scheduler<E> {
             keep: Vec::new(),
             priority: Vec::new(),
             next_priority: 0,
-            ready: BTreeSet::new(),
+            ready: ready::ReadySet::default(),
             worker_of: Vec::new(),
             attempts: Vec::new(),
             retries: Vec::new(),
@@ -240,7 +244,7 @@ impl<E: Executor> Scheduler<E> {
     }
     /// The ready tasks in the order they will run.
     pub fn ready(&self) -> Vec<TaskId> {
-        self.ready.iter().map(|(_, id)| TaskId(*id)).collect()
+        self.ready.tasks().into_iter().map(TaskId).collect()
     }
     pub fn worker_of(&self, id: TaskId) -> Option<usize> {
         self.worker_of.get(id.index()).copied().flatten()
@@ -274,8 +278,8 @@ impl<E: Executor> Scheduler<E> {
     pub fn cancel_task(&mut self, id: TaskId) {
         match self.state(id) {
             Some(TaskState::Waiting) | Some(TaskState::Ready) => {
-                let p = self.priority.get(id.index()).copied().unwrap_or(u64::MAX);
-                self.ready.remove(&(p, id.0));
+                let p = self.priority.get(id.index()).copied().unwrap_or(usize::MAX);
+                self.ready.remove(p);
                 let (key, _) = self.key_and_layer(id);
                 self.fail(id, Error::cancelled(format!("{key} was cancelled")).with_key(key));
                 self.propagate_failures();
@@ -299,7 +303,7 @@ impl<E: Executor> Scheduler<E> {
         self.unfinished_dependents.resize(n, 0);
         self.results.resize(n, None);
         self.keep.resize(n, false);
-        self.priority.resize(n, u64::MAX);
+        self.priority.resize(n, usize::MAX);
         self.worker_of.resize(n, None);
         self.attempts.resize(n, 0);
         self.retries.resize(n, self.opts.retries);
@@ -389,6 +393,7 @@ impl<E: Executor> Scheduler<E> {
         for id in order {
             if let Some(p) = self.priority.get_mut(id as usize) {
                 *p = self.next_priority;
+                self.ready.set_priority(self.next_priority, id);
                 self.next_priority += 1;
             }
         }
@@ -402,8 +407,8 @@ impl<E: Executor> Scheduler<E> {
     fn make_ready(&mut self, id: TaskId) {
         if let Some(s) = self.state.get_mut(id.index()) {
             *s = TaskState::Ready;
-            let p = self.priority.get(id.index()).copied().unwrap_or(u64::MAX);
-            self.ready.insert((p, id.0));
+            let p = self.priority.get(id.index()).copied().unwrap_or(usize::MAX);
+            self.ready.insert(p);
         }
     }
 
@@ -474,14 +479,14 @@ impl<E: Executor> Scheduler<E> {
         let places_by_inputs = self.exec.places_by_inputs();
         let report_start = !self.sink.is_silent();
         while sent < limit && self.failure.is_none() && self.running < self.exec.capacity() {
-            let Some((p, id)) = self.ready.iter().next().copied() else {
+            let Some((p, id)) = self.ready.first() else {
                 break;
             };
             if self.opts.cancel.is_cancelled() {
                 self.failure = Some(Error::cancelled("the computation was cancelled"));
                 break;
             }
-            self.ready.remove(&(p, id));
+            self.ready.remove(p);
             let id = TaskId(id);
             let task = self.graph.task(id)?;
             let inputs: Vec<Arc<Partition>> = task
@@ -501,7 +506,7 @@ impl<E: Executor> Scheduler<E> {
                 deps: if places_by_inputs {
                     task.deps.clone()
                 } else {
-                    Vec::new()
+                    Deps::new()
                 },
                 op: task.op.clone(),
                 inputs,
@@ -708,8 +713,18 @@ impl<E: Executor> Scheduler<E> {
                     )))
                 }
             }
+            self.handle_arrived()?;
         }
         self.check_complete()
+    }
+
+    /// Applies the reports that have already arrived, so that the next dispatch hands out
+    /// a batch of jobs rather than one per report.
+    fn handle_arrived(&mut self) -> Result<()> {
+        while let Some(msg) = self.exec.try_next() {
+            self.handle(msg)?;
+        }
+        Ok(())
     }
 
     /// After the last report: the failure, if any, or every task done.
@@ -757,6 +772,7 @@ impl<E: Executor> Scheduler<E> {
                 .next_timeout(Duration::from_secs_f64(remaining / 1000.0))
             {
                 self.handle(msg)?;
+                self.handle_arrived()?;
             }
         }
     }
@@ -791,7 +807,7 @@ impl<E: Executor> Scheduler<E> {
     }
 
     fn step_inner(&mut self) -> Result<Option<TaskId>> {
-        let Some(&(_, next)) = self.ready.iter().next() else {
+        let Some((_, next)) = self.ready.first() else {
             return Err(Error::internal(
                 "no task is ready but the computation is not done",
             ));

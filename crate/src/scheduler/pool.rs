@@ -1,12 +1,17 @@
 //! The pool executor: tasks run on rayon threads (web workers in threaded wasm); the
 //! worker id is the rayon thread index. Reports come back over a channel to the thread
 //! that drives the scheduler, which never runs tasks itself.
+//!
+//! Jobs wait in a queue of their own, emptied by "runner" jobs on the pool, at most one
+//! per worker: a runner takes job after job until the queue is empty. So a tiny task
+//! costs a queue push and pop, not a spawn and a wake-up of a sleeping thread.
 
 use super::{Executor, Job, Message};
 use crate::error::Error;
 use crate::runtime::now_ms;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub struct PoolExecutor {
@@ -15,8 +20,54 @@ pub struct PoolExecutor {
     /// How many jobs may be handed out at once.
     capacity: usize,
     in_flight: usize,
-    tx: Sender<Message>,
+    queue: Arc<JobQueue>,
     rx: Receiver<Message>,
+}
+
+/// What the runners share: the jobs, where reports go, and how many runners are active.
+struct JobQueue {
+    jobs_tx: Sender<Job>,
+    jobs: Receiver<Job>,
+    reports: Sender<Message>,
+    runners: AtomicUsize,
+    max_runners: usize,
+}
+
+impl JobQueue {
+    fn new(reports: Sender<Message>, max_runners: usize) -> JobQueue {
+        let (jobs_tx, jobs) = unbounded();
+        JobQueue {
+            jobs_tx,
+            jobs,
+            reports,
+            runners: AtomicUsize::new(0),
+            max_runners: max_runners.max(1),
+        }
+    }
+
+    /// Takes a runner slot if fewer than `max_runners` are active.
+    fn claim_runner(&self) -> bool {
+        self.runners
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max_runners).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// A runner: runs queued jobs until there are none left.
+    fn run(&self) {
+        loop {
+            while let Ok(job) = self.jobs.try_recv() {
+                run_job(job, &self.reports);
+            }
+            self.runners.fetch_sub(1, Ordering::SeqCst);
+            // A job queued while this runner was leaving, when every slot was taken, would
+            // otherwise wait for the next submit: look again before going.
+            if self.jobs.is_empty() || !self.claim_runner() {
+                return;
+            }
+        }
+    }
 }
 
 impl PoolExecutor {
@@ -29,7 +80,7 @@ impl PoolExecutor {
             workers,
             capacity: workers * JOBS_PER_WORKER,
             in_flight: 0,
-            tx,
+            queue: Arc::new(JobQueue::new(tx, workers)),
             rx,
         }
     }
@@ -51,7 +102,7 @@ impl PoolExecutor {
             workers,
             capacity,
             in_flight: 0,
-            tx,
+            queue: Arc::new(JobQueue::new(tx, workers)),
             rx,
         }
     }
@@ -65,13 +116,20 @@ impl PoolExecutor {
             .map(Arc::new)
             .map_err(|e| Error::internal(format!("could not start {workers} worker threads: {e}")))
     }
+
+    fn note_received(&mut self, msg: &Message) {
+        if matches!(msg, Message::Finished { .. }) {
+            self.in_flight -= 1;
+        }
+    }
 }
 
-fn run_job(job: Job, tx: Sender<Message>) {
+fn run_job(job: Job, tx: &Sender<Message>) {
     let worker = rayon::current_thread_index().unwrap_or(0);
     let task = job.task;
-    let start = now_ms();
-    if job.report_start {
+    let watched = job.report_start;
+    let start = if watched { now_ms() } else { 0.0 };
+    if watched {
         let _ = tx.send(Message::Started {
             task,
             worker,
@@ -85,15 +143,17 @@ fn run_job(job: Job, tx: Sender<Message>) {
         task,
         worker,
         start,
-        t: now_ms(),
+        t: if watched { now_ms() } else { 0.0 },
         result,
     });
 }
 
 /// Jobs in flight per worker: a worker that ends a task finds the next one queued
 /// instead of waiting for the scheduler's round trip (tiny tasks would wait longer than
-/// they run). `Started` is still sent when a job begins on its worker.
-const JOBS_PER_WORKER: usize = 4;
+/// they run), and the scheduler sleeps through many reports at once. Deeper queues run
+/// tiny tasks faster still but let a newly ready task wait behind more queued ones.
+/// `Started` is still sent when a job begins on its worker.
+const JOBS_PER_WORKER: usize = 16;
 
 impl Executor for PoolExecutor {
     fn capacity(&self) -> usize {
@@ -109,11 +169,25 @@ impl Executor for PoolExecutor {
         false
     }
     fn submit(&mut self, job: Job) {
-        let tx = self.tx.clone();
         self.in_flight += 1;
-        match &self.pool {
-            Some(pool) => pool.spawn(move || run_job(job, tx)),
-            None => rayon::spawn(move || run_job(job, tx)),
+        if let Err(lost) = self.queue.jobs_tx.send(job) {
+            // The queue holds its own receiver, so this cannot happen; report it if it does.
+            let task = lost.into_inner().task;
+            let _ = self.queue.reports.send(Message::Finished {
+                task,
+                worker: 0,
+                start: now_ms(),
+                t: now_ms(),
+                result: Err(Error::internal("the job queue of the thread pool is closed")),
+            });
+            return;
+        }
+        if self.queue.claim_runner() {
+            let queue = Arc::clone(&self.queue);
+            match &self.pool {
+                Some(pool) => pool.spawn(move || queue.run()),
+                None => rayon::spawn(move || queue.run()),
+            }
         }
     }
     fn next(&mut self) -> Option<Message> {
@@ -121,9 +195,12 @@ impl Executor for PoolExecutor {
             return self.rx.try_recv().ok();
         }
         let msg = self.rx.recv().ok()?;
-        if matches!(msg, Message::Finished { .. }) {
-            self.in_flight -= 1;
-        }
+        self.note_received(&msg);
+        Some(msg)
+    }
+    fn try_next(&mut self) -> Option<Message> {
+        let msg = self.rx.try_recv().ok()?;
+        self.note_received(&msg);
         Some(msg)
     }
     fn next_timeout(&mut self, timeout: std::time::Duration) -> Option<Message> {
@@ -131,9 +208,7 @@ impl Executor for PoolExecutor {
             return self.rx.try_recv().ok();
         }
         let msg = crate::runtime::recv_timeout(&self.rx, timeout)?;
-        if matches!(msg, Message::Finished { .. }) {
-            self.in_flight -= 1;
-        }
+        self.note_received(&msg);
         Some(msg)
     }
 }
