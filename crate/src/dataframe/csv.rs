@@ -124,12 +124,32 @@ fn parse_float(field: &str) -> Option<f64> {
     }
 }
 
-/// The end of the field that starts at `start`: the next comma, line end or quote.
+/// A mask of the bytes of `w` (little-endian) that end a field: comma, LF, CR, quote.
+/// Its lowest set bit marks the first such byte exactly (bits above it may be wrong).
+fn stop_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    [b',', b'\n', b'\r', b'"']
+        .iter()
+        .fold(0, |m, c| m | zero_byte(w ^ (u64::from(*c) * ONES)))
+}
+
+/// The end of the field that starts at `start`: the next comma, line end or quote,
+/// looked for eight bytes at a time.
 fn field_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let mask = stop_mask(u64::from_le_bytes(word));
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     bytes
-        .get(start..)
+        .get(i..)
         .and_then(|rest| rest.iter().position(|b| matches!(b, b',' | b'\n' | b'\r' | b'"')))
-        .map_or(bytes.len(), |n| start + n)
+        .map_or(bytes.len(), |n| i + n)
 }
 
 /// Reads `block` (one CSV block; the header is its first line when `header`) into the
@@ -250,6 +270,17 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn field_ends_are_found_across_words() {
+        let text = b"abcdefghijkl,x\"yz0123456789\r\n";
+        assert_eq!(field_end(text, 0), 12);
+        assert_eq!(field_end(text, 13), 14);
+        assert_eq!(field_end(text, 15), 27);
+        assert_eq!(field_end(text, 28), 28);
+        assert_eq!(field_end(b"no stop at all here", 3), 19);
+        assert_eq!(field_end(b"", 0), 0);
     }
 
     #[test]
