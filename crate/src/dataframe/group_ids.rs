@@ -253,6 +253,12 @@ impl<'a> KeyIndex<'a> {
     /// build rows whose key equals it: `MISSING` when there are none, `NULL_KEY` when
     /// the probe key is missing; `None` when the types differ.
     pub fn probe_ids(&self, probe: &ArrayRef) -> Option<Vec<u32>> {
+        self.probe_map(probe, |id| id)
+    }
+
+    /// `probe_ids` passed through `f` in the same pass (a many-to-one join maps ids to
+    /// build rows without a second vector).
+    pub fn probe_map(&self, probe: &ArrayRef, f: impl Fn(u32) -> u32) -> Option<Vec<u32>> {
         let nulls = probe.nulls().filter(|n| n.null_count() > 0);
         let or_null = |i: usize, id: u32| {
             if nulls.is_some_and(|n| n.is_null(i)) {
@@ -272,21 +278,21 @@ impl<'a> KeyIndex<'a> {
                         .unwrap_or(MISSING)
                 });
                 match nulls {
-                    None => ids.collect(),
-                    Some(_) => ids.enumerate().map(|(i, id)| or_null(i, id)).collect(),
+                    None => ids.map(f).collect(),
+                    Some(_) => ids.enumerate().map(|(i, id)| f(or_null(i, id))).collect(),
                 }
             }
             (Lookup::Ints(map), DataType::Int64) => {
                 let values = probe.as_primitive::<Int64Type>().values();
                 let ids = values.iter().map(|v| map.get(v).copied().unwrap_or(MISSING));
-                ids.enumerate().map(|(i, id)| or_null(i, id)).collect()
+                ids.enumerate().map(|(i, id)| f(or_null(i, id))).collect()
             }
             (Lookup::Strs(map), DataType::Utf8) => probe
                 .as_string::<i32>()
                 .iter()
                 .map(|v| match v {
-                    None => NULL_KEY,
-                    Some(v) => map.get(v).copied().unwrap_or(MISSING),
+                    None => f(NULL_KEY),
+                    Some(v) => f(map.get(v).copied().unwrap_or(MISSING)),
                 })
                 .collect(),
             _ => return None,

@@ -236,13 +236,9 @@ fn single_key_pairs(
         });
     }
     let index = KeyIndex::build(rc)?;
-    let ids = index.probe_ids(lc)?;
     if let (Some(row_of), How::Inner | How::Left) = (index.unique_rows(), how) {
         // Each left row meets at most one right row: the right row of each, in order.
-        let right: Vec<u32> = ids
-            .iter()
-            .map(|id| row_of.get(*id as usize).copied().unwrap_or(NO_ROW))
-            .collect();
+        let right = index.probe_map(lc, |id| row_of.get(id as usize).copied().unwrap_or(NO_ROW))?;
         if how == How::Left || !right.contains(&NO_ROW) {
             return Some(Pairs { left: None, right });
         }
@@ -253,7 +249,7 @@ fn single_key_pairs(
         });
     }
     let mut matched = vec![false; if how == How::Outer { right_rows } else { 0 }];
-    for (i, id) in ids.into_iter().enumerate() {
+    for (i, id) in index.probe_ids(lc)?.into_iter().enumerate() {
         let matches = index.rows_of(id);
         if matches.is_empty() && how != How::Inner {
             li.push(i as u32);
@@ -614,6 +610,11 @@ mod tests {
             (
                 ints(vec![Some(i64::MIN), Some(i64::MAX), Some(0)]),
                 ints(vec![Some(i64::MAX), Some(i64::MIN), Some(i64::MAX)]),
+            ),
+            // Unique right keys (the many-to-one path) with missing and unmatched left keys.
+            (
+                ints(vec![Some(1), None, Some(5), Some(8), Some(1)]),
+                ints(vec![Some(5), Some(1), Some(2)]),
             ),
             (
                 ints((0..40).map(Some).collect()),
