@@ -273,6 +273,43 @@ mod tests {
     }
 
     #[test]
+    fn plain_blocks_read_as_arrow_csv_reads_them() {
+        // Numbers of many shapes: long fractions, 17 significant digits, negative zero,
+        // missing values, CRLF line ends.
+        let mut text = String::from("k,s,v\r\n");
+        for i in 0..2000u64 {
+            let x = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11) as f64 / (1u64 << 53) as f64;
+            let v = match i % 5 {
+                0 => format!("{x:.6}"),
+                1 => format!("{}", x * 1e6),
+                2 => format!("-{x:.17}"),
+                3 => String::new(),
+                _ => "-0.0".to_string(),
+            };
+            let k = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}", i as i64 - 1000)
+            };
+            text.push_str(&format!("{k},c{},{v}\r\n", i % 3));
+        }
+        let s = schema();
+        let fast = read_plain_block(&text, true, &s, &[0, 1, 2]).unwrap();
+        let arrow = arrow_csv::ReaderBuilder::new(Arc::clone(&s))
+            .with_header(true)
+            .with_batch_size(4096)
+            .build(std::io::Cursor::new(text.as_bytes()))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(fast.num_rows(), 2000);
+        for c in 0..3 {
+            assert_eq!(fast.column(c).to_data(), arrow.column(c).to_data(), "column {c}");
+        }
+    }
+
+    #[test]
     fn field_ends_are_found_across_words() {
         let text = b"abcdefghijkl,x\"yz0123456789\r\n";
         assert_eq!(field_end(text, 0), 12);
