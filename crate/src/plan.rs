@@ -50,8 +50,9 @@ impl Node {
 
 /// A plan that passed validation: nodes in topological order with their specs.
 #[derive(Debug, Clone)]
-pub struct ValidPlan {
-    pub plan: Plan,
+pub struct ValidPlan<'a> {
+    /// Borrowed: a plan can carry tens of megabytes of CSV text.
+    pub plan: &'a Plan,
     /// Node indices in an order where every node comes after its inputs.
     pub order: Vec<usize>,
     /// The collection kind each node produces, by node index.
@@ -104,7 +105,7 @@ impl Plan {
 
     /// Checks the plan against the registry: versions, ids, ops, arity, references,
     /// cycles, argument names and types, input kinds and expressions.
-    pub fn validate(&self) -> Result<ValidPlan> {
+    pub fn validate(&self) -> Result<ValidPlan<'_>> {
         if self.version != PLAN_VERSION {
             return Err(Error::plan(format!(
                 "plan version {} is not supported; this engine reads version {PLAN_VERSION}",
@@ -174,7 +175,7 @@ impl Plan {
             }
         }
         Ok(ValidPlan {
-            plan: self.clone(),
+            plan: self,
             order,
             kinds,
         })

@@ -384,3 +384,83 @@ fn errors_name_keys_and_dtypes_and_the_engine_stays_usable() {
         assert_eq!(compute(&engine, &good).unwrap(), expected);
     }
 }
+
+#[test]
+fn a_many_to_one_broadcast_merge_keeps_the_left_rows_in_order() {
+    let left: Vec<Json> = (0..10)
+        .map(|i| json!({"k": i % 4, "s": format!("x{i}"), "v": i as f64}))
+        .collect();
+    let right = json!([{"k": 0, "w": 1.0}, {"k": 1, "w": 10.0}, {"k": 2, "w": 100.0}]);
+    let plan = |how: &str, out: &str| {
+        Plan::new(
+            vec![
+                Node::new(
+                    "a",
+                    "dataframe.from_records",
+                    &[],
+                    json!({"records": left, "npartitions": 3}),
+                ),
+                Node::new(
+                    "b",
+                    "dataframe.from_records",
+                    &[],
+                    json!({"records": right, "npartitions": 1}),
+                ),
+                Node::new(
+                    "m",
+                    "dataframe.merge",
+                    &["a", "b"],
+                    json!({"on": "k", "how": how}),
+                ),
+                Node::new(
+                    "p",
+                    "dataframe.assign",
+                    &["m"],
+                    json!({"columns": {"vw": "r => r.v * r.w"}}),
+                ),
+                Node::new("s", "dataframe.select", &["p"], json!({"columns": ["vw"]})),
+                Node::new("t", "dataframe.sum", &["s"], json!({})),
+            ],
+            &[out],
+        )
+    };
+    let engine = Engine::new();
+    // Worked by hand: keys 0, 1, 2 weigh 1, 10, 100; key 3 (rows 3 and 7) has no weight.
+    // 0*1 + 1*10 + 2*100 + 4*1 + 5*10 + 6*100 + 8*1 + 9*10 = 962.
+    for how in ["inner", "left"] {
+        let total = compute(&engine, &plan(how, "t")).unwrap();
+        assert_eq!(total, json!({"vw": 962.0}), "{how}");
+    }
+    let inner = compute(&engine, &plan("inner", "m")).unwrap();
+    let rows: Vec<(i64, String, f64)> = inner
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["k"].as_i64().unwrap(),
+                r["s"].as_str().unwrap().to_string(),
+                r["w"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String, f64)> = [0, 1, 2, 4, 5, 6, 8, 9]
+        .iter()
+        .map(|i| (i % 4, format!("x{i}"), [1.0, 10.0, 100.0][(i % 4) as usize]))
+        .collect();
+    assert_eq!(rows, expected);
+    let left_rows = compute(&engine, &plan("left", "m")).unwrap();
+    let weights: Vec<Json> = left_rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["w"].clone())
+        .collect();
+    let expected: Vec<Json> = (0..10)
+        .map(|i| match i % 4 {
+            3 => Json::Null,
+            k => json!([1.0, 10.0, 100.0][k]),
+        })
+        .collect();
+    assert_eq!(weights, expected);
+}

@@ -16,6 +16,10 @@ use super::shuffle::{mix, PassThrough};
 /// The id of a row whose key is missing (null): it belongs to no group.
 pub const MISSING: u32 = u32::MAX;
 
+/// The probe id of a row whose key is missing: it matches the build rows whose key is
+/// missing too, as pandas matches them.
+pub const NULL_KEY: u32 = u32::MAX - 1;
+
 /// A group id per row and the first row of each group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupIds {
@@ -256,47 +260,73 @@ impl<'a> KeyIndex<'a> {
         })
     }
 
-    /// For every row of `probe` (same type as the build column), the build rows whose key
-    /// equals it, in ascending order; `None` when the types differ.
-    pub fn probe<'s>(&'s self, probe: &'s ArrayRef) -> Option<Box<dyn Iterator<Item = &'s [u32]> + 's>> {
-        let group = move |id: Option<u32>| -> &'s [u32] {
-            match id {
-                None => self.missing_rows.as_slice(),
-                Some(MISSING) => &[],
-                Some(g) => {
-                    let (a, b) = (
-                        self.starts.get(g as usize).copied().unwrap_or(0),
-                        self.starts.get(g as usize + 1).copied().unwrap_or(0),
-                    );
-                    self.rows.get(a..b).unwrap_or(&[])
-                }
+    /// The build rows of a group id from `probe_ids`: the group's rows, the rows with a
+    /// missing key for `NULL_KEY`, none for `MISSING`.
+    pub fn rows_of(&self, id: u32) -> &[u32] {
+        if id == NULL_KEY {
+            return &self.missing_rows;
+        }
+        let (a, b) = (
+            self.starts.get(id as usize).copied().unwrap_or(0),
+            self.starts.get(id as usize + 1).copied().unwrap_or(0),
+        );
+        self.rows.get(a..b).unwrap_or(&[])
+    }
+
+    /// The build row of each group when every group has exactly one row and no build key
+    /// is missing (a many-to-one join): then a probe id indexes it directly.
+    pub fn unique_rows(&self) -> Option<&[u32]> {
+        (self.rows.len() + 1 == self.starts.len() && self.missing_rows.is_empty()).then_some(&self.rows)
+    }
+
+    /// For every row of `probe` (same type as the build column), the group id of the
+    /// build rows whose key equals it: `MISSING` when there are none, `NULL_KEY` when
+    /// the probe key is missing; `None` when the types differ.
+    pub fn probe_ids(&self, probe: &ArrayRef) -> Option<Vec<u32>> {
+        self.probe_map(probe, |id| id)
+    }
+
+    /// `probe_ids` passed through `f` in the same pass (a many-to-one join maps ids to
+    /// build rows without a second vector).
+    pub fn probe_map(&self, probe: &ArrayRef, f: impl Fn(u32) -> u32) -> Option<Vec<u32>> {
+        let nulls = probe.nulls().filter(|n| n.null_count() > 0);
+        let or_null = |i: usize, id: u32| {
+            if nulls.is_some_and(|n| n.is_null(i)) {
+                NULL_KEY
+            } else {
+                id
             }
         };
-        match (&self.lookup, probe.data_type()) {
+        Some(match (&self.lookup, probe.data_type()) {
             (Lookup::Dense { lo, table }, DataType::Int64) => {
-                let lo = *lo;
-                Some(Box::new(probe.as_primitive::<Int64Type>().iter().map(move |v| {
-                    group(v.map(|v| {
-                        let slot = i128::from(v) - i128::from(lo);
-                        usize::try_from(slot)
-                            .ok()
-                            .and_then(|s| table.get(s).copied())
-                            .unwrap_or(MISSING)
-                    }))
-                })))
+                let values = probe.as_primitive::<Int64Type>().values();
+                let ids = values.iter().map(|v| {
+                    // Keys below lo, or too far above it to be in the table, match nothing.
+                    v.checked_sub(*lo)
+                        .and_then(|d| usize::try_from(d).ok())
+                        .and_then(|slot| table.get(slot).copied())
+                        .unwrap_or(MISSING)
+                });
+                match nulls {
+                    None => ids.map(f).collect(),
+                    Some(_) => ids.enumerate().map(|(i, id)| f(or_null(i, id))).collect(),
+                }
             }
             (Lookup::Ints(map), DataType::Int64) => {
-                Some(Box::new(probe.as_primitive::<Int64Type>().iter().map(move |v| {
-                    group(v.map(|v| map.get(&v).copied().unwrap_or(MISSING)))
-                })))
+                let values = probe.as_primitive::<Int64Type>().values();
+                let ids = values.iter().map(|v| map.get(v).copied().unwrap_or(MISSING));
+                ids.enumerate().map(|(i, id)| f(or_null(i, id))).collect()
             }
-            (Lookup::Strs(map), DataType::Utf8) => {
-                Some(Box::new(probe.as_string::<i32>().iter().map(move |v| {
-                    group(v.map(|v| map.get(v).copied().unwrap_or(MISSING)))
-                })))
-            }
-            _ => None,
-        }
+            (Lookup::Strs(map), DataType::Utf8) => probe
+                .as_string::<i32>()
+                .iter()
+                .map(|v| match v {
+                    None => f(NULL_KEY),
+                    Some(v) => f(map.get(v).copied().unwrap_or(MISSING)),
+                })
+                .collect(),
+            _ => return None,
+        })
     }
 }
 

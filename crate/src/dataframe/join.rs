@@ -184,6 +184,25 @@ fn general_pairs(
     (li, ri)
 }
 
+/// The (left row, right row) pairs of a join; `left` is `None` when the left rows are
+/// every left row once, in order (a many-to-one join that keeps them all), so their
+/// columns need no copy.
+#[derive(Debug, PartialEq, Eq)]
+struct Pairs {
+    left: Option<Vec<u32>>,
+    right: Vec<u32>,
+}
+
+impl Pairs {
+    #[cfg(test)]
+    fn into_vecs(self) -> (Vec<u32>, Vec<u32>) {
+        let left = self
+            .left
+            .unwrap_or_else(|| (0..self.right.len() as u32).collect());
+        (left, self.right)
+    }
+}
+
 /// The pairs of `general_pairs` for one int64 or string key column, through a
 /// `KeyIndex` of the build side; `None` when the key type has no fast path.
 fn single_key_pairs(
@@ -192,7 +211,7 @@ fn single_key_pairs(
     how: How,
     left_rows: usize,
     right_rows: usize,
-) -> Option<(Vec<u32>, Vec<u32>)> {
+) -> Option<Pairs> {
     let ([lc], [rc]) = (lcols, rcols) else {
         return None;
     };
@@ -200,7 +219,8 @@ fn single_key_pairs(
     let mut ri: Vec<u32> = Vec::with_capacity(left_rows.max(right_rows));
     if how == How::Right {
         let index = KeyIndex::build(lc)?;
-        for (j, matches) in index.probe(rc)?.enumerate() {
+        for (j, id) in index.probe_ids(rc)?.into_iter().enumerate() {
+            let matches = index.rows_of(id);
             if matches.is_empty() {
                 li.push(NO_ROW);
                 ri.push(j as u32);
@@ -210,11 +230,27 @@ fn single_key_pairs(
                 ri.push(j as u32);
             }
         }
-        return Some((li, ri));
+        return Some(Pairs {
+            left: Some(li),
+            right: ri,
+        });
     }
     let index = KeyIndex::build(rc)?;
+    if let (Some(row_of), How::Inner | How::Left) = (index.unique_rows(), how) {
+        // Each left row meets at most one right row: the right row of each, in order.
+        let right = index.probe_map(lc, |id| row_of.get(id as usize).copied().unwrap_or(NO_ROW))?;
+        if how == How::Left || !right.contains(&NO_ROW) {
+            return Some(Pairs { left: None, right });
+        }
+        let (left, right) = (0u32..).zip(right).filter(|(_, j)| *j != NO_ROW).unzip();
+        return Some(Pairs {
+            left: Some(left),
+            right,
+        });
+    }
     let mut matched = vec![false; if how == How::Outer { right_rows } else { 0 }];
-    for (i, matches) in index.probe(lc)?.enumerate() {
+    for (i, id) in index.probe_ids(lc)?.into_iter().enumerate() {
+        let matches = index.rows_of(id);
         if matches.is_empty() && how != How::Inner {
             li.push(i as u32);
             ri.push(NO_ROW);
@@ -233,7 +269,10 @@ fn single_key_pairs(
             ri.push(j as u32);
         }
     }
-    Some((li, ri))
+    Some(Pairs {
+        left: Some(li),
+        right: ri,
+    })
 }
 
 /// Row numbers for `take` (`NO_ROW` gives a null), without a validity buffer when no
@@ -250,6 +289,12 @@ fn indices(rows: Vec<u32>) -> UInt32Array {
     }
 }
 
+/// Whether `rows` is every row of a side of `n` rows, once each and in order: then that
+/// side's columns are the output as they are, with nothing to copy.
+fn every_row_in_order(rows: &[u32], n: usize) -> bool {
+    rows.len() == n && rows.iter().zip(0u32..).all(|(r, i)| *r == i)
+}
+
 /// Joins two partitions. Rows come in the order of the left side (of the right side for
 /// `right`); an outer join adds the unmatched right rows at the end.
 pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<RecordBatch> {
@@ -257,21 +302,42 @@ pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<
         key_columns(left, &spec.left_on, "merge")?,
         key_columns(right, &spec.right_on, "merge")?,
     );
-    let (li, ri) = match single_key_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows()) {
+    let pairs = match single_key_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows()) {
         Some(pairs) => pairs,
-        None => general_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows()),
+        None => {
+            let (left, right) = general_pairs(&lcols, &rcols, spec.how, left.num_rows(), right.num_rows());
+            Pairs {
+                left: Some(left),
+                right,
+            }
+        }
     };
-    let nl = left.num_rows() as u32;
-    let both: Vec<u32> = li
-        .iter()
-        .zip(&ri)
-        .map(|(a, b)| match (*a, *b) {
-            (NO_ROW, NO_ROW) => NO_ROW,
-            (NO_ROW, b) => b + nl,
-            (a, _) => a,
-        })
-        .collect();
-    let (li, ri, both) = (indices(li), indices(ri), indices(both));
+    let right_whole = every_row_in_order(&pairs.right, right.num_rows());
+    // Inner and left joins always have the left row, so a shared key is the left value.
+    let both = if matches!(spec.how, How::Inner | How::Left) {
+        None
+    } else {
+        let nl = left.num_rows() as u32;
+        let left_row = |k: usize| match &pairs.left {
+            Some(li) => li.get(k).copied().unwrap_or(NO_ROW),
+            None => k as u32,
+        };
+        let both: Vec<u32> = (0..pairs.right.len())
+            .zip(&pairs.right)
+            .map(|(k, b)| match (left_row(k), *b) {
+                (NO_ROW, NO_ROW) => NO_ROW,
+                (NO_ROW, b) => b + nl,
+                (a, _) => a,
+            })
+            .collect();
+        Some(indices(both))
+    };
+    // `None` when the left columns are the output as they are.
+    let li = pairs
+        .left
+        .filter(|li| !every_row_in_order(li, left.num_rows()))
+        .map(indices);
+    let ri = indices(pairs.right);
     let ak = |e: arrow_schema::ArrowError| Error::internal(format!("merge: {e}"));
     let column = |b: &RecordBatch, i: usize| -> Result<ArrayRef> {
         b.columns()
@@ -279,15 +345,29 @@ pub fn join(left: &RecordBatch, right: &RecordBatch, spec: &JoinSpec) -> Result<
             .cloned()
             .ok_or_else(|| Error::internal(format!("merge: no column {i}")))
     };
+    let from_left = |i: usize| -> Result<ArrayRef> {
+        let c = column(left, i)?;
+        match &li {
+            None => Ok(c),
+            Some(li) => arrow_select::take::take(&c, li, None).map_err(ak),
+        }
+    };
     let mut out: Vec<ArrayRef> = Vec::with_capacity(spec.columns.len());
     for src in &spec.columns {
-        out.push(match *src {
-            Source::Left(i) => arrow_select::take::take(&column(left, i)?, &li, None).map_err(ak)?,
-            Source::Right(i) => arrow_select::take::take(&column(right, i)?, &ri, None).map_err(ak)?,
-            Source::Either(a, b) => {
+        out.push(match (*src, &both) {
+            (Source::Left(i), _) | (Source::Either(i, _), None) => from_left(i)?,
+            (Source::Right(i), _) => {
+                let c = column(right, i)?;
+                if right_whole {
+                    c
+                } else {
+                    arrow_select::take::take(&c, &ri, None).map_err(ak)?
+                }
+            }
+            (Source::Either(a, b), Some(both)) => {
                 let (a, b) = (column(left, a)?, column(right, b)?);
                 let joined = arrow_select::concat::concat(&[a.as_ref(), b.as_ref()]).map_err(ak)?;
-                arrow_select::take::take(&joined, &both, None).map_err(ak)?
+                arrow_select::take::take(&joined, both, None).map_err(ak)?
             }
         });
     }
@@ -531,6 +611,11 @@ mod tests {
                 ints(vec![Some(i64::MIN), Some(i64::MAX), Some(0)]),
                 ints(vec![Some(i64::MAX), Some(i64::MIN), Some(i64::MAX)]),
             ),
+            // Unique right keys (the many-to-one path) with missing and unmatched left keys.
+            (
+                ints(vec![Some(1), None, Some(5), Some(8), Some(1)]),
+                ints(vec![Some(5), Some(1), Some(2)]),
+            ),
             (
                 ints((0..40).map(Some).collect()),
                 ints((20..60).rev().map(Some).collect()),
@@ -543,7 +628,9 @@ mod tests {
         for (l, r) in sides {
             for how in [How::Inner, How::Left, How::Right, How::Outer] {
                 let (lc, rc) = (vec![Arc::clone(&l)], vec![Arc::clone(&r)]);
-                let fast = single_key_pairs(&lc, &rc, how, l.len(), r.len()).unwrap();
+                let fast = single_key_pairs(&lc, &rc, how, l.len(), r.len())
+                    .unwrap()
+                    .into_vecs();
                 let general = general_pairs(&lc, &rc, how, l.len(), r.len());
                 assert_eq!(fast, general, "{how:?} of {l:?} and {r:?}");
             }

@@ -144,15 +144,43 @@ pub fn csv_blocks(text: &str, blocksize: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// Parses one block of CSV text with the given schema. `first_line` is the line number
-/// (1-based) of the block's first line in the whole text, so errors name the real line.
+/// Parses the block `start..end` of CSV `text` with the given schema. With `read`, the
+/// text columns not named in it are skipped (columns that can fail to parse are always
+/// read, so errors stay the same). Plain blocks take the fast reader of `csv`; others,
+/// and any block it declines, go through arrow-csv.
 pub fn read_csv_block(
     text: &str,
+    (start, end): (usize, usize),
     header: bool,
     schema: &SchemaRef,
-    first_line: usize,
+    read: Option<&[String]>,
 ) -> Result<RecordBatch> {
+    let block = text
+        .get(start..end)
+        .ok_or_else(|| Error::internal(format!("read_csv: no block at bytes {start}..{end}")))?;
+    // A name the schema lacks means the next op will fail: keep every column so its
+    // error lists them all.
+    let read = read.filter(|r| r.iter().all(|c| schema.index_of(c).is_ok()));
+    let mut keep: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            *f.data_type() != DataType::Utf8 || read.is_none_or(|r| r.iter().any(|c| c == f.name()))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if keep.is_empty() {
+        keep = (0..schema.fields().len()).collect();
+    }
+    if let Some(batch) = super::csv::read_plain_block(block, header, schema, &keep) {
+        return Ok(batch);
+    }
     let fail = |e: arrow_schema::ArrowError| {
+        // Line numbers are counted only for an error: the block's first line in the text.
+        let first_line = 1 + text
+            .get(..start)
+            .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count());
         Error::value(format!(
             "read_csv: {}",
             relocate_lines(&e.to_string(), first_line)
@@ -160,11 +188,12 @@ pub fn read_csv_block(
     };
     // The reader sizes its buffers by the batch size: ask for the block's lines (one
     // batch) rather than a fixed large count that it would allocate and clear.
-    let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
+    let lines = block.bytes().filter(|b| *b == b'\n').count() + 1;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(schema))
         .with_header(header)
         .with_batch_size(lines.min(1 << 20))
-        .build(std::io::Cursor::new(text.as_bytes()))
+        .with_projection(keep.clone())
+        .build(std::io::Cursor::new(block.as_bytes()))
         .map_err(fail)?;
     let mut batches = Vec::new();
     for b in reader {
@@ -172,7 +201,14 @@ pub fn read_csv_block(
     }
     match batches.as_slice() {
         [one] => Ok(one.clone()),
-        _ => concat(schema, &batches),
+        _ => {
+            let projected = Arc::new(
+                schema
+                    .project(&keep)
+                    .map_err(|e| Error::internal(format!("read_csv: {e}")))?,
+            );
+            concat(&projected, &batches)
+        }
     }
 }
 
@@ -526,16 +562,18 @@ pub fn reduce_part(batch: &RecordBatch) -> Result<Value> {
 /// The count, sum, min and max of the values that are not NaN, in one pass in row order
 /// (the sum adds as `Iterator::sum` does).
 fn float_summary(values: impl Iterator<Item = f64>) -> (i64, f64, Option<f64>, Option<f64>) {
-    let (mut n, mut min, mut max) = (0i64, None, None);
+    // Infinities start min and max so the loop has no branch on the first value.
+    let (mut n, mut min, mut max) = (0i64, f64::INFINITY, f64::NEG_INFINITY);
     let sum = values
         .filter(|x| !x.is_nan())
         .inspect(|x| {
             n += 1;
-            min = Some(min.map_or(*x, |m: f64| m.min(*x)));
-            max = Some(max.map_or(*x, |m: f64| m.max(*x)));
+            min = min.min(*x);
+            max = max.max(*x);
         })
         .sum();
-    (n, sum, min, max)
+    let seen = |x: f64| (n > 0).then_some(x);
+    (n, sum, seen(min), seen(max))
 }
 
 fn num(v: Option<&Value>) -> Option<f64> {

@@ -3,6 +3,7 @@
 //! holds the per-partition functions on Arrow arrays.
 
 pub mod columnar;
+pub mod csv;
 pub mod group_ids;
 pub mod groupby;
 pub mod index;
@@ -84,13 +85,14 @@ impl FrameMeta {
 /// A dataframe kernel as task data.
 #[derive(Debug, Clone)]
 pub enum FrameOp {
-    /// One block of CSV text (the first has the header).
+    /// One block of CSV text (the first has the header): the bytes `start..end` of the
+    /// whole text, which every block shares.
     ReadCsv {
         text: Arc<str>,
+        start: usize,
+        end: usize,
         header: bool,
         schema: SchemaRef,
-        /// The block's first line number in the whole text, for errors.
-        first_line: usize,
     },
     Select(Arc<Vec<String>>),
     Filter(Arc<Predicate>),
@@ -184,13 +186,31 @@ impl FrameOp {
     }
 
     /// Runs this op when its output feeds only `next` (in a fused chain): a filter keeps
-    /// only the columns `next` reads, so the others are never copied.
+    /// only the columns `next` reads, so the others are never copied, and a CSV block
+    /// skips the text columns `next` does not read.
     pub fn execute_feeding(&self, inputs: &[Arc<Partition>], next: &FrameOp) -> Result<Partition> {
         match (self, next.columns_read(), inputs) {
             (FrameOp::Filter(p), Some(keep), [input]) => match &**input {
                 Partition::Frame(b) => Ok(Partition::Frame(kernels::filter_keeping(b, p, &keep)?)),
                 _ => self.execute(inputs),
             },
+            (
+                FrameOp::ReadCsv {
+                    text,
+                    start,
+                    end,
+                    header,
+                    schema,
+                },
+                Some(keep),
+                _,
+            ) => Ok(Partition::Frame(kernels::read_csv_block(
+                text,
+                (*start, *end),
+                *header,
+                schema,
+                Some(&keep),
+            )?)),
             _ => self.execute(inputs),
         }
     }
@@ -211,10 +231,17 @@ impl FrameOp {
             FrameOp::More(s) => s.execute(inputs)?,
             FrameOp::ReadCsv {
                 text,
+                start,
+                end,
                 header,
                 schema,
-                first_line,
-            } => Partition::Frame(kernels::read_csv_block(text, *header, schema, *first_line)?),
+            } => Partition::Frame(kernels::read_csv_block(
+                text,
+                (*start, *end),
+                *header,
+                schema,
+                None,
+            )?),
             FrameOp::Select(cols) => Partition::Frame(kernels::select(frame(0)?, cols)?),
             FrameOp::Filter(p) => Partition::Frame(kernels::filter(frame(0)?, p)?),
             FrameOp::Head(n) => {
@@ -398,18 +425,15 @@ pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             )))
         }
     }
-    let mut line = 1;
     let mut tasks = Vec::new();
-    for (i, (a, b)) in kernels::csv_blocks(&text, blocksize).into_iter().enumerate() {
-        let block: Arc<str> = Arc::from(text.get(a..b).unwrap_or_default());
-        let lines = block.bytes().filter(|c| *c == b'\n').count();
+    for (i, (start, end)) in kernels::csv_blocks(&text, blocksize).into_iter().enumerate() {
         let op = FrameOp::ReadCsv {
-            text: block,
+            text: Arc::clone(&text),
+            start,
+            end,
             header: i == 0,
             schema: Arc::clone(&schema),
-            first_line: line,
         };
-        line += lines;
         tasks.push((Vec::new(), Op::Frame(op)));
     }
     partitions(

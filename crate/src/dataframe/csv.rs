@@ -1,0 +1,340 @@
+//! A fast reader for plain CSV blocks, the kind most files are made of: no quotes, lines
+//! that end in LF or CRLF, every line with every field, numbers written plainly
+//! (`-12`, `3.25`). It reads only the columns asked for and makes no value per field.
+//! Any other block is left to arrow-csv, so what a block gives, and every error, stay
+//! as they were.
+
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
+use std::sync::Arc;
+
+/// Powers of ten that f64 holds exactly.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+
+/// The largest integer below which every integer is an exact f64.
+const EXACT_MANTISSA: u64 = 1 << 53;
+
+/// One kept column while its values are read.
+enum Builder {
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Str(StringBuilder),
+}
+
+impl Builder {
+    fn new(dtype: &DataType, rows: usize) -> Option<Builder> {
+        Some(match dtype {
+            DataType::Int64 => Builder::Int(Int64Builder::with_capacity(rows)),
+            DataType::Float64 => Builder::Float(Float64Builder::with_capacity(rows)),
+            DataType::Utf8 => Builder::Str(StringBuilder::with_capacity(rows, rows * 8)),
+            _ => return None,
+        })
+    }
+
+    /// Appends one field; false when it is not written plainly (the block then goes to
+    /// arrow-csv). An empty field is missing, as arrow-csv reads it.
+    fn push(&mut self, field: &str) -> bool {
+        if field.is_empty() {
+            match self {
+                Builder::Int(b) => b.append_null(),
+                Builder::Float(b) => b.append_null(),
+                Builder::Str(b) => b.append_null(),
+            }
+            return true;
+        }
+        match self {
+            Builder::Int(b) => parse_int(field.as_bytes()).map(|v| b.append_value(v)).is_some(),
+            Builder::Float(b) => parse_float(field).map(|v| b.append_value(v)).is_some(),
+            Builder::Str(b) => {
+                b.append_value(field);
+                true
+            }
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Int(mut b) => Arc::new(b.finish()),
+            Builder::Float(mut b) => Arc::new(b.finish()),
+            Builder::Str(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// `-?[0-9]{1,18}`: at most 18 digits cannot overflow; anything else is left to arrow.
+fn parse_int(field: &[u8]) -> Option<i64> {
+    let (negative, digits) = match field {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, field),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for d in digits {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if negative { -v } else { v })
+}
+
+/// `-?[0-9]+(\.[0-9]+)?`, correctly rounded as arrow's parser rounds it. When the digits
+/// make an exact f64 and the fraction has at most 22 digits, one division by an exact
+/// power of ten is the correctly rounded value (Clinger's fast path); other plain
+/// numbers go through the standard library's correctly rounded parser.
+fn parse_float(field: &str) -> Option<f64> {
+    let bytes = field.as_bytes();
+    let (negative, rest) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    let (whole, fraction) = match rest.iter().position(|b| *b == b'.') {
+        Some(dot) => (rest.get(..dot)?, rest.get(dot + 1..)?),
+        None => (rest, &[][..]),
+    };
+    let has_dot = whole.len() < rest.len();
+    if whole.is_empty() || (has_dot && fraction.is_empty()) {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut exact = whole.len() + fraction.len() <= 19;
+    for d in whole.iter().chain(fraction) {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        if exact {
+            mantissa = mantissa * 10 + u64::from(d);
+        }
+    }
+    exact = exact && mantissa <= EXACT_MANTISSA;
+    match (exact, EXACT_POWERS.get(fraction.len())) {
+        (true, Some(power)) => {
+            let v = mantissa as f64 / power;
+            Some(if negative { -v } else { v })
+        }
+        _ => field.parse::<f64>().ok(),
+    }
+}
+
+/// A mask of the bytes of `w` (little-endian) that end a field: comma, LF, CR, quote.
+/// Its lowest set bit marks the first such byte exactly (bits above it may be wrong).
+fn stop_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    [b',', b'\n', b'\r', b'"']
+        .iter()
+        .fold(0, |m, c| m | zero_byte(w ^ (u64::from(*c) * ONES)))
+}
+
+/// The end of the field that starts at `start`: the next comma, line end or quote,
+/// looked for eight bytes at a time.
+fn field_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let mask = stop_mask(u64::from_le_bytes(word));
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| matches!(b, b',' | b'\n' | b'\r' | b'"')))
+        .map_or(bytes.len(), |n| i + n)
+}
+
+/// Reads `block` (one CSV block; the header is its first line when `header`) into the
+/// columns `keep` of `schema` (indices, ascending), or `None` when the block is not
+/// plain and arrow-csv must read it.
+pub fn read_plain_block(
+    block: &str,
+    header: bool,
+    schema: &SchemaRef,
+    keep: &[usize],
+) -> Option<RecordBatch> {
+    let bytes = block.as_bytes();
+    let width = schema.fields().len();
+    let rows = bytes.iter().filter(|b| **b == b'\n').count() + 1;
+    // Which builder, if any, each field of a line goes to.
+    let mut slots: Vec<Option<usize>> = vec![None; width];
+    let mut builders = Vec::with_capacity(keep.len());
+    for (n, i) in keep.iter().enumerate() {
+        *slots.get_mut(*i)? = Some(n);
+        builders.push(Builder::new(schema.fields().get(*i)?.data_type(), rows)?);
+    }
+    let mut pos = 0;
+    let mut first = header;
+    while pos < bytes.len() {
+        // An empty line is left to arrow-csv, which has its own rule for it.
+        if matches!(bytes.get(pos), Some(b'\n' | b'\r')) {
+            return None;
+        }
+        for (col, slot) in slots.iter().enumerate() {
+            let end = field_end(bytes, pos);
+            let last = col + 1 == width;
+            let next = match (bytes.get(end), bytes.get(end + 1)) {
+                (Some(b','), _) if !last => end + 1,
+                (Some(b'\n'), _) if last => end + 1,
+                (Some(b'\r'), Some(b'\n')) if last => end + 2,
+                (None, _) if last => end,
+                // A quote, a lone CR, or a line with too few or too many fields.
+                _ => return None,
+            };
+            if let (Some(n), false) = (slot, first) {
+                if !builders.get_mut(*n)?.push(block.get(pos..end)?) {
+                    return None;
+                }
+            }
+            pos = next;
+        }
+        first = false;
+    }
+    let columns: Vec<ArrayRef> = builders.into_iter().map(Builder::finish).collect();
+    let projected = schema.project(keep).ok()?;
+    RecordBatch::try_new(Arc::new(projected), columns).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_array::Array;
+    use arrow_schema::{Field, Schema};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("v", DataType::Float64, true),
+        ]))
+    }
+
+    #[test]
+    fn plain_blocks_give_typed_columns() {
+        let b = read_plain_block(
+            "k,s,v\n1,a,0.5\n-20,,-3\r\n,bc,12.125",
+            true,
+            &schema(),
+            &[0, 1, 2],
+        )
+        .unwrap();
+        let k = b.column(0).as_primitive::<Int64Type>();
+        assert_eq!(k.iter().collect::<Vec<_>>(), vec![Some(1), Some(-20), None]);
+        let s = b.column(1).as_string::<i32>();
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Some("a"), None, Some("bc")]);
+        let v = b.column(2).as_primitive::<Float64Type>();
+        assert_eq!(
+            v.iter().collect::<Vec<_>>(),
+            vec![Some(0.5), Some(-3.0), Some(12.125)]
+        );
+    }
+
+    #[test]
+    fn only_the_kept_columns_are_read() {
+        let b = read_plain_block("1,a,0.5\n2,b,1.5\n", false, &schema(), &[0, 2]).unwrap();
+        assert_eq!(b.num_columns(), 2);
+        assert_eq!(b.schema().field(1).name(), "v");
+        let v = b.column(1).as_primitive::<Float64Type>();
+        assert_eq!(v.values().to_vec(), vec![0.5, 1.5]);
+        assert_eq!(v.null_count(), 0);
+    }
+
+    #[test]
+    fn blocks_that_are_not_plain_are_left_to_arrow() {
+        let s = schema();
+        for text in [
+            "1,\"a\",0.5\n",      // a quote
+            "1,a,0.5\n\n2,b,1\n", // an empty line
+            "1,a\n",              // too few fields
+            "1,a,0.5,9\n",        // too many
+            "1,a\r0.5\n",         // a lone CR
+            "+1,a,0.5\n",         // a sign arrow reads but the fast path does not
+            "1,a,1e5\n",          // an exponent
+            "1,a,.5\n",
+            "1,a,5.\n",
+            "1,a,nan\n",
+            "1234567890123456789,a,1\n", // 19 digits
+        ] {
+            assert!(
+                read_plain_block(text, false, &s, &[0, 1, 2]).is_none(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_blocks_read_as_arrow_csv_reads_them() {
+        // Numbers of many shapes: long fractions, 17 significant digits, negative zero,
+        // missing values, CRLF line ends.
+        let mut text = String::from("k,s,v\r\n");
+        for i in 0..2000u64 {
+            let x = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11) as f64 / (1u64 << 53) as f64;
+            let v = match i % 5 {
+                0 => format!("{x:.6}"),
+                1 => format!("{}", x * 1e6),
+                2 => format!("-{x:.17}"),
+                3 => String::new(),
+                _ => "-0.0".to_string(),
+            };
+            let k = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}", i as i64 - 1000)
+            };
+            text.push_str(&format!("{k},c{},{v}\r\n", i % 3));
+        }
+        let s = schema();
+        let fast = read_plain_block(&text, true, &s, &[0, 1, 2]).unwrap();
+        let arrow = arrow_csv::ReaderBuilder::new(Arc::clone(&s))
+            .with_header(true)
+            .with_batch_size(4096)
+            .build(std::io::Cursor::new(text.as_bytes()))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(fast.num_rows(), 2000);
+        for c in 0..3 {
+            assert_eq!(fast.column(c).to_data(), arrow.column(c).to_data(), "column {c}");
+        }
+    }
+
+    #[test]
+    fn field_ends_are_found_across_words() {
+        let text = b"abcdefghijkl,x\"yz0123456789\r\n";
+        assert_eq!(field_end(text, 0), 12);
+        assert_eq!(field_end(text, 13), 14);
+        assert_eq!(field_end(text, 15), 27);
+        assert_eq!(field_end(text, 28), 28);
+        assert_eq!(field_end(b"no stop at all here", 3), 19);
+        assert_eq!(field_end(b"", 0), 0);
+    }
+
+    #[test]
+    fn floats_are_correctly_rounded() {
+        // Values worked out by hand: exact quotients, and digit strings longer than the
+        // fast path, which the standard parser rounds.
+        assert_eq!(parse_float("0.1"), Some(0.1));
+        assert_eq!(
+            parse_float("-0.000000").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(parse_float("123456.789012"), Some(123_456.789_012));
+        assert_eq!(parse_float("9007199254740993"), Some(9_007_199_254_740_992.0));
+        assert_eq!(parse_float("0.30000000000000000000001"), Some(0.3));
+        assert_eq!(parse_float("1.7976931348623157e308"), None);
+        assert_eq!(parse_int(b"-0"), Some(0));
+        assert_eq!(parse_int(b"999999999999999999"), Some(999_999_999_999_999_999));
+        assert_eq!(parse_int(b"-"), None);
+    }
+}
