@@ -632,6 +632,59 @@ fn two_workers_share_the_counting_partitions() {
 }
 
 #[test]
+fn watched_runs_spread_tiny_tasks_over_every_worker() {
+    // Without a delay each task takes microseconds, far less than waking a thread; a
+    // watched run still places them on both workers so the picture shows the split.
+    let engine = Engine::new();
+    let items: Vec<&str> = "ABBBABBBABBBABBB".split("").filter(|s| !s.is_empty()).collect();
+    let plan = Plan::new(
+        vec![
+            Node::new(
+                "s",
+                "bag.from_sequence",
+                &[],
+                json!({"items": items, "npartitions": 8}),
+            ),
+            Node::new("f", "bag.frequencies", &["s"], json!({})),
+        ],
+        &["f"],
+    );
+    let o = ComputeOptions {
+        optimize: OptimizeOptions::NONE,
+        ..opts(SchedulerKind::Threads, 2)
+    };
+    for _ in 0..20 {
+        let sink = EventSink::new();
+        let out = engine.compute(&plan, &o, &sink).unwrap();
+        assert_eq!(out[0].to_json(), json!([["A", 4], ["B", 12]]));
+        let ran_on = |part: &str| -> Vec<usize> {
+            sink.events()
+                .iter()
+                .filter_map(|e| match e {
+                    Event::TaskFinished { key, worker, .. } if key.contains(part) => Some(*worker),
+                    _ => None,
+                })
+                .collect()
+        };
+        let sources = ran_on("from_sequence");
+        assert_eq!(sources.len(), 8);
+        for w in 0..2 {
+            assert_eq!(
+                sources.iter().filter(|&&x| x == w).count(),
+                4,
+                "sources on worker {w}: {sources:?}"
+            );
+        }
+        let parts = ran_on("frequencies-part");
+        assert_eq!(parts.len(), 8);
+        assert!(
+            (0..2).all(|w| parts.contains(&w)),
+            "partial counts on both workers: {parts:?}"
+        );
+    }
+}
+
+#[test]
 fn sync_logical_workers_place_each_partition_with_its_input() {
     // The simulated workers place a task where its inputs ran, so the two partition
     // chains go to different workers (what the playground shows as the split).

@@ -67,6 +67,9 @@ test('every cell of lesson 1 runs and shows its output; the graph carries the pa
   assert.deepEqual(partials.map((n) => n.preview), ['{A: 1, B: 3}', '{A: 1, B: 3}']);
   assert.ok(nodes.some((n) => n.text.startsWith('frequencies-aggr') && n.preview === '{A: 2, B: 6}'));
   assert.ok(nodes.every((n) => /^w\d$/.test(n.worker)), 'each node names its worker, not only by colour');
+  // The two source partitions are placed on the two workers, tiny as the tasks are.
+  const sourceWorkers = nodes.filter((n) => n.text.startsWith('from_sequence')).map((n) => n.worker);
+  assert.deepEqual([...new Set(sourceWorkers)].sort(), ['w0', 'w1'], `sources ran on ${sourceWorkers}`);
   const progress = await page.locator('#progress progress').evaluateAll((ps) => ps.map((p) => `${p.value}/${p.max}`));
   assert.deepEqual(progress, ['2/2', '2/2', '1/1']);
   await page.locator('.cell').nth(1).scrollIntoViewIfNeeded();

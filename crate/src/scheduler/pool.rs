@@ -5,11 +5,17 @@
 //! Jobs wait in a queue of their own, emptied by "runner" jobs on the pool, at most one
 //! per worker: a runner takes job after job until the queue is empty. So a tiny task
 //! costs a queue push and pop, not a spawn and a wake-up of a sleeping thread.
+//!
+//! Watched runs place each job instead: on the least loaded worker, in that worker's own
+//! queue, as Dask's distributed scheduler places tasks. Otherwise the first runner awake
+//! takes every tiny task and the picture shows one worker doing all the work.
 
 use super::{Executor, Job, Message};
 use crate::error::Error;
+use crate::graph::TaskId;
 use crate::runtime::now_ms;
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,7 +27,37 @@ pub struct PoolExecutor {
     capacity: usize,
     in_flight: usize,
     queue: Arc<JobQueue>,
+    placed: Arc<PlacedQueues>,
+    /// Watched jobs in flight per worker, and where each one was placed.
+    load: Vec<usize>,
+    placed_on: HashMap<TaskId, usize>,
+    /// Where the search for the least loaded worker starts, so ties take turns.
+    turn: usize,
     rx: Receiver<Message>,
+}
+
+/// One job queue per worker, for watched runs.
+struct PlacedQueues {
+    queues: Vec<(Sender<Job>, Receiver<Job>)>,
+    reports: Sender<Message>,
+}
+
+impl PlacedQueues {
+    fn new(reports: Sender<Message>, workers: usize) -> PlacedQueues {
+        PlacedQueues {
+            queues: (0..workers.max(1)).map(|_| unbounded()).collect(),
+            reports,
+        }
+    }
+
+    /// Runs on every thread of the pool: each runs the jobs placed on it, if any.
+    fn run(&self, worker: usize) {
+        if let Some((_, jobs)) = self.queues.get(worker) {
+            while let Ok(job) = jobs.try_recv() {
+                run_job(job, &self.reports);
+            }
+        }
+    }
 }
 
 /// What the runners share: the jobs, where reports go, and how many runners are active.
@@ -80,7 +116,11 @@ impl PoolExecutor {
             workers,
             capacity: workers * JOBS_PER_WORKER,
             in_flight: 0,
-            queue: Arc::new(JobQueue::new(tx, workers)),
+            queue: Arc::new(JobQueue::new(tx.clone(), workers)),
+            placed: Arc::new(PlacedQueues::new(tx, workers)),
+            load: vec![0; workers],
+            placed_on: HashMap::new(),
+            turn: 0,
             rx,
         }
     }
@@ -102,7 +142,11 @@ impl PoolExecutor {
             workers,
             capacity,
             in_flight: 0,
-            queue: Arc::new(JobQueue::new(tx, workers)),
+            queue: Arc::new(JobQueue::new(tx.clone(), workers)),
+            placed: Arc::new(PlacedQueues::new(tx, workers)),
+            load: vec![0; workers],
+            placed_on: HashMap::new(),
+            turn: 0,
             rx,
         }
     }
@@ -118,10 +162,56 @@ impl PoolExecutor {
     }
 
     fn note_received(&mut self, msg: &Message) {
-        if matches!(msg, Message::Finished { .. }) {
+        if let Message::Finished { task, .. } = msg {
             self.in_flight -= 1;
+            if let Some(worker) = self.placed_on.remove(task) {
+                if let Some(n) = self.load.get_mut(worker) {
+                    *n = n.saturating_sub(1);
+                }
+            }
         }
     }
+
+    /// Queues a watched job on the least loaded worker (taking turns on a tie) and asks
+    /// every thread to run what was placed on it.
+    fn place(&mut self, job: Job) {
+        let n = self.load.len().max(1);
+        let worker = (0..n)
+            .map(|i| (self.turn + i) % n)
+            .min_by_key(|&w| self.load.get(w).copied().unwrap_or(usize::MAX))
+            .unwrap_or(0);
+        self.turn = (worker + 1) % n;
+        let task = job.task;
+        let sent = match self.placed.queues.get(worker) {
+            Some((tx, _)) => tx.send(job).map_err(|lost| lost.into_inner()),
+            None => Err(job),
+        };
+        if let Err(lost) = sent {
+            report_lost(&self.placed.reports, lost.task);
+            return;
+        }
+        if let Some(n) = self.load.get_mut(worker) {
+            *n += 1;
+        }
+        self.placed_on.insert(task, worker);
+        let placed = Arc::clone(&self.placed);
+        match &self.pool {
+            Some(pool) => pool.spawn_broadcast(move |ctx| placed.run(ctx.index())),
+            None => rayon::spawn_broadcast(move |ctx| placed.run(ctx.index())),
+        }
+    }
+}
+
+/// Reports a job that could not be queued (each queue holds its own receiver, so this
+/// cannot happen) instead of leaving the run waiting for it.
+fn report_lost(reports: &Sender<Message>, task: TaskId) {
+    let _ = reports.send(Message::Finished {
+        task,
+        worker: 0,
+        start: now_ms(),
+        t: now_ms(),
+        result: Err(Error::internal("the job queue of the thread pool is closed")),
+    });
 }
 
 fn run_job(job: Job, tx: &Sender<Message>) {
@@ -170,16 +260,12 @@ impl Executor for PoolExecutor {
     }
     fn submit(&mut self, job: Job) {
         self.in_flight += 1;
+        if job.report_start {
+            self.place(job);
+            return;
+        }
         if let Err(lost) = self.queue.jobs_tx.send(job) {
-            // The queue holds its own receiver, so this cannot happen; report it if it does.
-            let task = lost.into_inner().task;
-            let _ = self.queue.reports.send(Message::Finished {
-                task,
-                worker: 0,
-                start: now_ms(),
-                t: now_ms(),
-                result: Err(Error::internal("the job queue of the thread pool is closed")),
-            });
+            report_lost(&self.queue.reports, lost.into_inner().task);
             return;
         }
         if self.queue.claim_runner() {
