@@ -898,19 +898,7 @@ impl TaskGraph {
         if !self.tasks.iter().any(|t| t.op.transpose_axes().is_some()) {
             return self;
         }
-        let mut readers = vec![0u32; self.tasks.len()];
-        for t in &self.tasks {
-            for d in &t.deps {
-                if let Some(n) = readers.get_mut(d.index()) {
-                    *n += 1;
-                }
-            }
-        }
-        for o in &self.outputs {
-            if let Some(n) = readers.get_mut(o.index()) {
-                *n += 1;
-            }
-        }
+        let readers = self.read_counts();
         let mut folded = vec![false; self.tasks.len()];
         let mut relabel: Vec<LayerId> = Vec::new();
         for i in 0..self.tasks.len() {
@@ -959,6 +947,83 @@ impl TaskGraph {
         self.retain_tasks(&keep)
     }
 
+    /// How many times each task is read: by other tasks, and once more if it is an output.
+    fn read_counts(&self) -> Vec<u32> {
+        let mut readers = vec![0u32; self.tasks.len()];
+        for t in &self.tasks {
+            for d in &t.deps {
+                if let Some(n) = readers.get_mut(d.index()) {
+                    *n += 1;
+                }
+            }
+        }
+        for o in &self.outputs {
+            if let Some(n) = readers.get_mut(o.index()) {
+                *n += 1;
+            }
+        }
+        readers
+    }
+
+    /// Folds a blocked matmul's terms into the sum that reads them: a sum whose inputs are
+    /// all `matmul-part` tasks read by it alone (none an output) multiplies the block pairs
+    /// itself, adding each product into one output as it goes. No term is built on its
+    /// own, which saves a block of memory and a pass over it per term. The sum's layer is
+    /// relabelled `matmul-part+sum`, so graphs still say so.
+    fn fold_matmul_sums(mut self) -> TaskGraph {
+        if !self.tasks.iter().any(|t| t.op.is_matmul_part()) {
+            return self;
+        }
+        let readers = self.read_counts();
+        let is_term = |g: &TaskGraph, d: &TaskId| {
+            readers.get(d.index()) == Some(&1)
+                && g.tasks
+                    .get(d.index())
+                    .is_some_and(|t| t.op.is_matmul_part() && t.deps.len() == 2)
+        };
+        let mut folded = vec![false; self.tasks.len()];
+        let mut relabel: Vec<LayerId> = Vec::new();
+        for i in 0..self.tasks.len() {
+            let Some(sum) = self.tasks.get(i) else {
+                continue;
+            };
+            if !sum.op.sums_matmul_terms()
+                || sum.deps.is_empty()
+                || !sum.deps.iter().all(|d| is_term(&self, d))
+            {
+                continue;
+            }
+            let terms: Vec<TaskId> = sum.deps.iter().copied().collect();
+            let pairs: Deps = terms
+                .iter()
+                .filter_map(|d| self.tasks.get(d.index()))
+                .flat_map(|t| t.deps.iter().copied())
+                .collect();
+            for d in &terms {
+                if let Some(f) = folded.get_mut(d.index()) {
+                    *f = true;
+                }
+            }
+            if let Some(sum) = self.tasks.get_mut(i) {
+                sum.deps = pairs;
+                sum.op = Op::Array(crate::array::ArrayOp::MatmulSum);
+                if !relabel.contains(&sum.layer) {
+                    relabel.push(sum.layer);
+                }
+            }
+        }
+        if !folded.iter().any(|f| *f) {
+            return self;
+        }
+        for layer in relabel {
+            if let Some(l) = self.layers.get_mut(layer.index()) {
+                l.label = "matmul-part+sum".to_string();
+            }
+        }
+        let keep: Vec<bool> = folded.iter().map(|f| !f).collect();
+        self.retain_tasks(&keep)
+    }
+
     /// Applies the optimisations that are switched on.
     pub fn optimize(&self, opts: OptimizeOptions) -> TaskGraph {
         self.clone().into_optimized(opts)
@@ -975,7 +1040,7 @@ impl TaskGraph {
             }
         }
         if opts.fuse {
-            g = g.fold_transposes();
+            g = g.fold_transposes().fold_matmul_sums();
             let absorbed = g.absorbed();
             if absorbed.iter().any(|a| *a) {
                 g = g.fuse_absorbed(&absorbed);

@@ -82,6 +82,16 @@ impl Op {
         }
     }
 
+    /// Whether this is one term of a blocked matmul (see `ArrayOp::is_matmul_part`).
+    pub fn is_matmul_part(&self) -> bool {
+        matches!(self, Op::Array(op) if op.is_matmul_part())
+    }
+
+    /// Whether this sums a blocked matmul's terms and nothing else.
+    pub fn sums_matmul_terms(&self) -> bool {
+        matches!(self, Op::Array(op) if op.sums_matmul_terms())
+    }
+
     /// Makes input `slot` be read in axis order `axes` (a folded transpose); false when
     /// this op cannot read an input through a view.
     pub fn read_input_permuted(&mut self, slot: usize, axes: &[usize]) -> bool {

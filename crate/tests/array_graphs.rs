@@ -482,3 +482,108 @@ fn a_three_dimensional_transpose_folds_with_its_axis_order() {
         vec![expected.iter().sum::<f64>()]
     );
 }
+
+/// A blocked matmul's terms fold into the sums that read them: no `matmul-part` task is
+/// left, the sums that read only terms multiply the pairs themselves, and the values match
+/// a plain triple loop. a[i][k] = 8i + k (6 x 8), b[k][j] = 10k + j (8 x 10), chunks of 2,
+/// so every output block has 4 terms.
+#[test]
+fn matmul_terms_fold_into_the_sums_that_read_them() {
+    let expected: Vec<f64> = (0..6)
+        .flat_map(|i| (0..10).map(move |j| (0..8).map(|k| ((8 * i + k) * (10 * k + j)) as f64).sum::<f64>()))
+        .collect();
+    let engine = Engine::new();
+    for dtype in ["float64", "int64"] {
+        for (split_every, folded_sums, sums_left) in [(8, 15, 0), (2, 30, 15)] {
+            let mut nodes = arange_as("a", 48, dtype, json!([6, 8]), json!(2));
+            nodes.extend(arange_as("b", 80, dtype, json!([8, 10]), json!(2)));
+            nodes.push(Node::new(
+                "m",
+                "array.matmul",
+                &["a", "b"],
+                json!({"split_every": split_every}),
+            ));
+            let plan = Plan::new(nodes.clone(), &["m"]);
+            let opt = graph(&plan, true);
+            let names: Vec<String> = opt.tasks().iter().map(|t| t.op.name()).collect();
+            let count = |name: &str| names.iter().filter(|n| *n == name).count();
+            assert_eq!(
+                count("matmul-part"),
+                0,
+                "{dtype} split_every {split_every}: {names:?}"
+            );
+            assert_eq!(count("matmul-part+sum"), folded_sums, "{dtype}: {names:?}");
+            assert_eq!(count("sum-aggregate"), sums_left, "{dtype}: {names:?}");
+            assert!(opt.layers().iter().any(|l| l.label == "matmul-part+sum"));
+            // Each folded sum reads the pairs of its terms: 2 blocks per term.
+            let terms = if split_every == 8 { 4 } else { 2 };
+            assert!(opt
+                .tasks()
+                .iter()
+                .filter(|t| t.op.name() == "matmul-part+sum")
+                .all(|t| t.deps.len() == 2 * terms));
+            let got = numbers(&compute(&engine, &plan).unwrap());
+            assert_eq!(got, expected, "{dtype} split_every {split_every}");
+            // Unoptimised, the same values from the terms summed apart.
+            let plain = engine
+                .compute(
+                    &plan,
+                    &ComputeOptions {
+                        optimize: OptimizeOptions::NONE,
+                        ..Default::default()
+                    },
+                    &EventSink::new(),
+                )
+                .unwrap();
+            assert_eq!(numbers(&plain[0].to_json()), expected, "{dtype} unoptimised");
+        }
+    }
+}
+
+/// Terms are kept when anything else needs them: a matmul whose result is also summed
+/// folds, but the terms of a sum are left alone when a term is read twice.
+#[test]
+fn matmul_terms_read_elsewhere_are_kept() {
+    let mut nodes = arange_as("a", 16, "float64", json!([4, 4]), json!(2));
+    nodes.extend(arange_as("b", 16, "float64", json!([4, 4]), json!(2)));
+    nodes.push(Node::new("m", "array.matmul", &["a", "b"], json!({})));
+    nodes.push(Node::new("total", "array.sum", &["m"], json!({})));
+    // sum(a @ a) = sum over k of (column sum k) * (row sum k) of a = arange(16).reshape(4, 4):
+    // 24 * 6 + 28 * 22 + 32 * 38 + 36 * 54 = 3920; the loop below works it out the long way.
+    let a: Vec<f64> = (0..16).map(f64::from).collect();
+    let want: f64 = (0..4)
+        .flat_map(|i| (0..4).map(move |j| (i, j)))
+        .map(|(i, j)| (0..4).map(|k| a[i * 4 + k] * a[k * 4 + j]).sum::<f64>())
+        .sum();
+    assert_eq!(want, 3920.0);
+    let plan = Plan::new(nodes.clone(), &["total"]);
+    let names: Vec<String> = graph(&plan, true).tasks().iter().map(|t| t.op.name()).collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("matmul-part+sum")),
+        "{names:?}"
+    );
+    assert_eq!(numbers(&compute(&Engine::new(), &plan).unwrap()), vec![want]);
+
+    // A term that is also an output is kept as a task, and so is the sum over it.
+    let mut g = graph(&plan, false);
+    let term = g
+        .tasks()
+        .iter()
+        .position(|t| t.op.name() == "matmul-part")
+        .unwrap();
+    let mut outputs = g.outputs().to_vec();
+    outputs.push(partita::graph::TaskId(term as u32));
+    g.set_outputs(outputs);
+    let opt = g.optimize(OptimizeOptions::ALL);
+    let names: Vec<String> = opt.tasks().iter().map(|t| t.op.name()).collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "matmul-part").count(),
+        2,
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("matmul-part+sum")).count(),
+        3,
+        "{names:?}"
+    );
+}

@@ -1361,17 +1361,30 @@ pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
 /// CPU's widest SIMD, chosen at run time; a portable one in wasm) on the calling thread:
 /// the scheduler already runs blocks in parallel.
 fn matmul_f64(x: ndarray::ArrayView2<'_, f64>, y: ndarray::ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
+    let mut out = ndarray::Array2::<f64>::zeros((x.nrows(), y.ncols()));
+    gemm_into(&mut out, x, y, false);
+    out
+}
+
+/// `out = x @ y`, or `out += x @ y` when `accumulate`. Does nothing unless the shapes are
+/// (m, k), (k, n) and (m, n).
+fn gemm_into(
+    out: &mut ndarray::Array2<f64>,
+    x: ndarray::ArrayView2<'_, f64>,
+    y: ndarray::ArrayView2<'_, f64>,
+    accumulate: bool,
+) {
     let (m, k, n) = (x.nrows(), x.ncols(), y.ncols());
-    let mut out = ndarray::Array2::<f64>::zeros((m, n));
-    if m == 0 || n == 0 || k == 0 || y.nrows() != k {
-        return out;
+    if m == 0 || n == 0 || k == 0 || y.nrows() != k || out.dim() != (m, n) {
+        return;
     }
     let (x_rs, x_cs) = (x.stride_of(Axis(0)), x.stride_of(Axis(1)));
     let (y_rs, y_cs) = (y.stride_of(Axis(0)), y.stride_of(Axis(1)));
     let (out_rs, out_cs) = (out.stride_of(Axis(0)), out.stride_of(Axis(1)));
     // SAFETY: the pointers and strides come from live ndarray views of shapes (m, k) and
-    // (k, n) and an owned (m, n) array that nothing else borrows; gemm reads and writes
-    // exactly those elements. With read_dst false, dst = 1.0 * x @ y.
+    // (k, n) and a mutably borrowed (m, n) array, all checked above; gemm reads and
+    // writes exactly those elements. dst = alpha * dst + beta * x @ y, where dst is read
+    // only when `accumulate`.
     unsafe {
         gemm::gemm(
             m,
@@ -1380,14 +1393,14 @@ fn matmul_f64(x: ndarray::ArrayView2<'_, f64>, y: ndarray::ArrayView2<'_, f64>) 
             out.as_mut_ptr(),
             out_cs,
             out_rs,
-            false,
+            accumulate,
             x.as_ptr(),
             x_cs,
             x_rs,
             y.as_ptr(),
             y_cs,
             y_rs,
-            0.0,
+            1.0,
             1.0,
             false,
             false,
@@ -1395,7 +1408,59 @@ fn matmul_f64(x: ndarray::ArrayView2<'_, f64>, y: ndarray::ArrayView2<'_, f64>) 
             gemm::Parallelism::None,
         );
     }
-    out
+}
+
+/// The sum of the products of block pairs, `a0 @ b0 + a1 @ b1 + ...`: the terms of one
+/// output block of a blocked matmul. Floats are added into one output as gemm goes, so no
+/// product is built on its own; ints are multiplied pair by pair and summed as NumPy does.
+pub fn matmul_sum(pairs: &[(&ArrayChunk, &ArrayChunk)]) -> Result<ArrayChunk> {
+    let Some(((a0, b0), _)) = pairs.split_first() else {
+        return Err(Error::internal("matmul: no block pairs to multiply"));
+    };
+    let out_shape = (a0.shape().first().copied(), b0.shape().get(1).copied());
+    for (a, b) in pairs {
+        if a.shape().len() != 2 || b.shape().len() != 2 || a.shape().get(1) != b.shape().first() {
+            return Err(Error::shape(format!(
+                "matmul: block shapes {:?} and {:?} do not fit",
+                a.shape(),
+                b.shape()
+            )));
+        }
+        if (a.shape().first().copied(), b.shape().get(1).copied()) != out_shape {
+            return Err(Error::shape(format!(
+                "matmul: the terms of one output block have different shapes: {:?} @ {:?} and {:?} @ {:?}",
+                a0.shape(),
+                b0.shape(),
+                a.shape(),
+                b.shape()
+            )));
+        }
+    }
+    let floats = pairs
+        .iter()
+        .all(|(a, b)| dtype_of(a) == DType::F64 || dtype_of(b) == DType::F64);
+    let (Some(m), Some(n)) = out_shape else {
+        return Err(Error::internal("matmul: blocks are not 2-d"));
+    };
+    if !floats {
+        let products: Vec<ArrayChunk> = pairs.iter().map(|(a, b)| matmul(a, b)).collect::<Result<_>>()?;
+        let refs: Vec<&ArrayChunk> = products.iter().collect();
+        return combine(RKind::Sum, &refs);
+    }
+    let mut out = ndarray::Array2::<f64>::zeros((m, n));
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        let (x, y) = (as_f64(a), as_f64(b));
+        let x = x
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))?;
+        let y = y
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))?;
+        gemm_into(&mut out, x, y, i > 0);
+    }
+    Ok(ArrayChunk::F64(out.into_dyn()))
 }
 
 /// Where a piece of an output block comes from: input number, the range in that input
@@ -1955,6 +2020,46 @@ mod tests {
         assert!(matmul(&a, &b).is_err());
         let empty = matmul(&f64_chunk(floats(3, 0, 0.0)), &f64_chunk(floats(0, 2, 0.0))).unwrap();
         assert_eq!(empty, ArrayChunk::F64(ArrayD::zeros(IxDyn(&[3, 2]))));
+    }
+
+    #[test]
+    fn matmul_sums_add_every_product_into_one_block() {
+        // Terms of different inner sizes, one of them column-major, against the naive sum.
+        let (a0, b0) = (floats(33, 20, 0.1), floats(20, 17, 0.2));
+        let (a1, b1) = (floats(33, 9, 0.3), floats(9, 17, 0.4));
+        let (a2, b2) = (floats(33, 40, 0.5), floats(40, 17, 0.6));
+        let expected = naive_matmul(&a0, &b0) + naive_matmul(&a1, &b1) + naive_matmul(&a2, &b2);
+        let chunks = [
+            f64_chunk(a0),
+            f64_chunk(b0),
+            f64_chunk(column_major(&a1)),
+            f64_chunk(b1),
+            f64_chunk(a2),
+            f64_chunk(b2),
+        ];
+        let pairs: Vec<(&ArrayChunk, &ArrayChunk)> = chunks.chunks(2).map(|p| (&p[0], &p[1])).collect();
+        assert_all_close(&matmul_sum(&pairs).unwrap(), &expected);
+        assert_all_close(
+            &matmul_sum(&pairs[..1]).unwrap(),
+            &naive_matmul(&floats(33, 20, 0.1), &floats(20, 17, 0.2)),
+        );
+        // Ints stay ints, summed as NumPy sums them.
+        let (ia, ib) = (ints(4, 3), ints(3, 5));
+        let (ca, cb) = (
+            ArrayChunk::I64(ia.clone().into_dyn()),
+            ArrayChunk::I64(ib.clone().into_dyn()),
+        );
+        let twice = matmul_sum(&[(&ca, &cb), (&ca, &cb)]).unwrap();
+        assert_eq!(twice, ArrayChunk::I64((ia.dot(&ib) * 2).into_dyn()));
+        // Bad input is an error naming the shapes, not a panic.
+        let err = matmul_sum(&[(&chunks[0], &chunks[1]), (&chunks[0], &chunks[3])]).unwrap_err();
+        assert!(
+            err.to_string().contains("[33, 20] and [9, 17] do not fit"),
+            "{err}"
+        );
+        let err = matmul_sum(&[(&chunks[0], &chunks[1]), (&ca, &cb)]).unwrap_err();
+        assert!(err.to_string().contains("different shapes"), "{err}");
+        assert!(matmul_sum(&[]).is_err());
     }
 
     #[test]

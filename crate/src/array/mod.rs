@@ -77,6 +77,9 @@ pub enum ArrayOp {
     },
     /// The product of two 2-d blocks (one term of a blocked matmul).
     MatmulPart,
+    /// The sum of the products of block pairs (inputs a0, b0, a1, b1, ...): the optimiser
+    /// folds a matmul's terms into the sum that reads them (`TaskGraph::fold_matmul_sums`).
+    MatmulSum,
     Astype(DType),
     Eye {
         shape: Vec<usize>,
@@ -136,6 +139,7 @@ impl ArrayOp {
             ArrayOp::ReduceCombine { kind, .. } => format!("{}-aggregate", kind.name()),
             ArrayOp::Transpose { .. } => "transpose".to_string(),
             ArrayOp::MatmulPart => "matmul-part".to_string(),
+            ArrayOp::MatmulSum => "matmul-part+sum".to_string(),
             ArrayOp::Gather { .. } => "rechunk".to_string(),
             ArrayOp::Pick(_) => "getitem".to_string(),
             ArrayOp::Astype(_) => "astype".to_string(),
@@ -151,6 +155,18 @@ impl ArrayOp {
 
     pub fn takes_list(&self) -> bool {
         matches!(self, ArrayOp::ReduceCombine { .. })
+    }
+
+    /// Whether this is one term of a blocked matmul, which the optimiser may fold into the
+    /// sum that reads it.
+    pub fn is_matmul_part(&self) -> bool {
+        matches!(self, ArrayOp::MatmulPart)
+    }
+
+    /// Whether this sums a blocked matmul's terms and nothing else: a combine of sums over
+    /// no axes, which `MatmulSum` does in one step.
+    pub fn sums_matmul_terms(&self) -> bool {
+        matches!(self, ArrayOp::ReduceCombine { kind: RKind::Sum, last: _, axes, keepdims: true, count: 0 } if axes.is_empty())
     }
 
     /// The axis order of a transpose: a block op the optimiser may fold into its reader.
@@ -332,6 +348,20 @@ impl ArrayOp {
             }
             ArrayOp::Transpose { axes } => kernels::transpose(chunk(0)?, axes)?,
             ArrayOp::MatmulPart => kernels::matmul(chunk(0)?, chunk(1)?)?,
+            ArrayOp::MatmulSum => {
+                let blocks: Vec<&ArrayChunk> = (0..inputs.len()).map(chunk).collect::<Result<_>>()?;
+                if blocks.len() % 2 != 0 {
+                    return Err(Error::internal(format!(
+                        "matmul: {} blocks do not pair up",
+                        blocks.len()
+                    )));
+                }
+                let pairs: Vec<(&ArrayChunk, &ArrayChunk)> = blocks
+                    .chunks_exact(2)
+                    .filter_map(|p| p.first().zip(p.get(1)).map(|(a, b)| (*a, *b)))
+                    .collect();
+                kernels::matmul_sum(&pairs)?
+            }
             ArrayOp::Pick(picks) => kernels::pick(chunk(0)?, picks)?,
             ArrayOp::Astype(d) => kernels::astype(chunk(0)?, *d),
             ArrayOp::Eye { shape, row0, col0, k } => kernels::eye_block(shape, *row0, *col0, *k),

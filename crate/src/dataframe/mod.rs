@@ -194,24 +194,28 @@ impl FrameOp {
                 Partition::Frame(b) => Ok(Partition::Frame(kernels::filter_keeping(b, p, &keep)?)),
                 _ => self.execute(inputs),
             },
-            (
-                FrameOp::ReadCsv {
-                    text,
-                    start,
-                    end,
-                    header,
-                    schema,
-                },
-                Some(keep),
-                _,
-            ) => Ok(Partition::Frame(kernels::read_csv_block(
+            (FrameOp::ReadCsv { .. }, Some(keep), _) => self.read_csv(Some(&keep)),
+            _ => self.execute(inputs),
+        }
+    }
+
+    /// Reads this op's block of CSV text: only the columns in `keep`, if given.
+    fn read_csv(&self, keep: Option<&[String]>) -> Result<Partition> {
+        match self {
+            FrameOp::ReadCsv {
+                text,
+                start,
+                end,
+                header,
+                schema,
+            } => Ok(Partition::Frame(kernels::read_csv_block(
                 text,
                 (*start, *end),
                 *header,
                 schema,
-                Some(&keep),
+                keep,
             )?)),
-            _ => self.execute(inputs),
+            other => Err(Error::internal(format!("{}: not a read_csv block", other.name()))),
         }
     }
 
@@ -229,19 +233,7 @@ impl FrameOp {
         };
         Ok(match self {
             FrameOp::More(s) => s.execute(inputs)?,
-            FrameOp::ReadCsv {
-                text,
-                start,
-                end,
-                header,
-                schema,
-            } => Partition::Frame(kernels::read_csv_block(
-                text,
-                (*start, *end),
-                *header,
-                schema,
-                None,
-            )?),
+            FrameOp::ReadCsv { .. } => self.read_csv(None)?,
             FrameOp::Select(cols) => Partition::Frame(kernels::select(frame(0)?, cols)?),
             FrameOp::Filter(p) => Partition::Frame(kernels::filter(frame(0)?, p)?),
             FrameOp::Head(n) => {
