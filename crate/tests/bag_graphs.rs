@@ -389,3 +389,50 @@ fn counting_example_with_2_workers_uses_both() {
         .collect();
     assert_eq!(workers.len(), 2);
 }
+
+/// `range` partitions are made when their tasks run, as Dask's `(range, start, stop)`
+/// tasks: the graph carries only the bounds (the last partition takes the remainder).
+#[test]
+fn range_tasks_carry_their_bounds_and_make_the_ints_when_run() {
+    let plan = Plan::new(
+        vec![Node::new(
+            "r",
+            "bag.range",
+            &[],
+            json!({"n": 10, "npartitions": 3}),
+        )],
+        &["r"],
+    );
+    let g = Engine::new().graph(&plan, OptimizeOptions::NONE).unwrap();
+    let tasks: Vec<(String, Option<String>)> = g
+        .tasks()
+        .iter()
+        .map(|t| (t.op.name(), t.op.literal_summary()))
+        .collect();
+    let want: Vec<(String, Option<String>)> = ["0, 3", "3, 6", "6, 10"]
+        .iter()
+        .map(|b| ("range".to_string(), Some(b.to_string())))
+        .collect();
+    assert_eq!(tasks, want);
+    assert!(
+        g.to_dask_string().contains("(range, 6, 10)"),
+        "{}",
+        g.to_dask_string()
+    );
+    for (scheduler, workers) in [(SchedulerKind::Sync, 1), (SchedulerKind::Threads, 2)] {
+        assert_eq!(
+            compute(&plan, scheduler, workers),
+            json!([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+        );
+    }
+    // Fused with what reads it, the partition still streams through the chain.
+    let summed = Plan::new(
+        vec![
+            Node::new("r", "bag.range", &[], json!({"n": 10, "npartitions": 3})),
+            Node::new("m", "bag.map", &["r"], json!({"func": "lambda x: x * x"})),
+            Node::new("s", "bag.sum", &["m"], json!({})),
+        ],
+        &["s"],
+    );
+    assert_eq!(compute(&summed, SchedulerKind::Threads, 2), json!(285));
+}

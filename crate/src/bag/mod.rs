@@ -104,6 +104,12 @@ pub enum BagOp {
         seed: u64,
         partition: usize,
     },
+    /// `range`: the ints `start..stop`, made when the task runs (as Dask's
+    /// `(reify, (range, start, stop))`), so a graph of many ranges is cheap to build.
+    Range {
+        start: i64,
+        stop: i64,
+    },
 }
 
 impl BagOp {
@@ -140,6 +146,7 @@ impl BagOp {
             BagOp::ToValue => "to_delayed",
             BagOp::StrMethod { method, .. } => return Cow::Owned(format!("str.{method}")),
             BagOp::RandomSample { .. } => "random_sample",
+            BagOp::Range { .. } => "range",
         })
     }
 
@@ -157,6 +164,7 @@ impl BagOp {
             BagOp::Piece { index } | BagOp::ShuffleGroup { index, .. } => Some(index.to_string()),
             BagOp::StrMethod { args, .. } => Some(Value::list(args.clone()).to_string()),
             BagOp::RandomSample { prob, seed, .. } => Some(format!("{prob}, seed={seed}")),
+            BagOp::Range { start, stop } => Some(format!("{start}, {stop}")),
             _ => None,
         }
     }
@@ -182,6 +190,7 @@ impl BagOp {
         };
         let bag = Partition::Bag;
         Ok(match self {
+            BagOp::Range { start, stop } => bag((*start..*stop).map(Value::Int).collect()),
             BagOp::Map(f) => bag(kernels::map(first()?, f)?),
             BagOp::MapZip(f) => bag(kernels::zip_map(&bags(inputs, &name)?, Some(f))?),
             BagOp::Zip => bag(kernels::zip_map(&bags(inputs, &name)?, None)?),
@@ -436,18 +445,26 @@ fn literal_partitions(
     label: &str,
     parts: Vec<Vec<Value>>,
 ) -> Result<Collection> {
+    let ops = parts
+        .into_iter()
+        .map(|part| Op::Literal(Arc::new(Partition::Bag(part))));
+    source_partitions(l, ctx, label, ops)
+}
+
+/// An input layer: one task per op, none with dependencies.
+fn source_partitions(
+    l: &mut Lowerer,
+    ctx: &NodeCtx,
+    label: &str,
+    ops: impl ExactSizeIterator<Item = Op>,
+) -> Result<Collection> {
     let name = ctx.layer_name(label);
     let layer = l.layer(&name, label, LayerKind::Input, None);
     let key_name: Arc<str> = Arc::from(name.as_str());
-    l.graph.reserve(parts.len());
-    let mut tasks = Vec::with_capacity(parts.len());
-    for (i, part) in parts.into_iter().enumerate() {
-        tasks.push(l.task(
-            Key::part(&key_name, i),
-            layer,
-            Vec::new(),
-            Op::Literal(Arc::new(Partition::Bag(part))),
-        )?);
+    l.graph.reserve(ops.len());
+    let mut tasks = Vec::with_capacity(ops.len());
+    for (i, op) in ops.enumerate() {
+        tasks.push(l.task(Key::part(&key_name, i), layer, Vec::new(), op)?);
     }
     Ok(Collection {
         kind: Kind::Bag,
@@ -489,14 +506,15 @@ pub fn lower_range(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
             ctx.node.id
         )));
     }
-    let parts: Vec<Vec<Value>> = (0..np)
-        .map(|i| {
-            let start = i * size;
-            let end = if i + 1 == np { n } else { start + size };
-            (start..end).map(|x| Value::Int(x as i64)).collect()
+    let ops = (0..np).map(|i| {
+        let start = i * size;
+        let stop = if i + 1 == np { n } else { start + size };
+        Op::Bag(BagOp::Range {
+            start: start as i64,
+            stop: stop as i64,
         })
-        .collect();
-    literal_partitions(l, ctx, "range", parts)
+    });
+    source_partitions(l, ctx, "range", ops)
 }
 
 /// A blockwise layer: one task per partition of the first input (and the same partition
