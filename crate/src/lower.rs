@@ -460,15 +460,23 @@ fn token_of(node: &Node, input_tokens: &[String]) -> String {
     for k in keys {
         h.update(k.as_bytes());
         h.update(b"=");
-        if let Some(v) = node.args.get(k) {
-            // Writing to a hasher cannot fail, and a value always serialises. The buffer
-            // hands the hasher long runs rather than each piece of an escaped string.
-            let mut buffered = std::io::BufWriter::with_capacity(8 << 10, &mut h);
-            let _ = match v {
-                Json::String(s) => write_json_str(&mut buffered, s),
-                other => serde_json::to_writer(&mut buffered, other).map_err(std::io::Error::from),
-            };
-            let _ = std::io::Write::flush(&mut buffered);
+        match node.args.get(k) {
+            // A string is hashed as its length and bytes: as unambiguous as its JSON text
+            // (which never starts with `s`), without escaping the newline on every line
+            // of a CSV text argument.
+            Some(Json::String(s)) => {
+                h.update(b"s");
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            Some(other) => {
+                // Writing to a hasher cannot fail, and a value always serialises. The
+                // buffer hands the hasher long runs rather than each piece of the text.
+                let mut buffered = std::io::BufWriter::with_capacity(8 << 10, &mut h);
+                let _ = serde_json::to_writer(&mut buffered, other);
+                let _ = std::io::Write::flush(&mut buffered);
+            }
+            None => {}
         }
         h.update(b";");
     }
@@ -479,109 +487,8 @@ fn token_of(node: &Node, input_tokens: &[String]) -> String {
     h.token()
 }
 
-/// A mask of the bytes of `w` (little-endian) that JSON escapes: control characters,
-/// quotes and backslashes. Its lowest set bit marks the first such byte exactly; bits
-/// above it may be wrong (a borrow from that byte), so only the lowest is used.
-fn escape_mask(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let below_space = w.wrapping_sub(0x20 * ONES) & !w & HIGHS;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    below_space | zero_byte(w ^ (u64::from(b'"') * ONES)) | zero_byte(w ^ (u64::from(b'\\') * ONES))
-}
-
-/// serde_json's escape of each ASCII byte below 0x60 (empty for those it writes as they
-/// are), without the quotes: the escapes of `write_json_str` are serde_json's own.
-fn json_escapes() -> &'static [String] {
-    static ESCAPES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    ESCAPES.get_or_init(|| {
-        (0u8..0x60)
-            .map(|b| {
-                let quoted = serde_json::to_string(&char::from(b)).unwrap_or_default();
-                let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
-                if inner.len() > 1 {
-                    inner.to_string()
-                } else {
-                    String::new()
-                }
-            })
-            .collect()
-    })
-}
-
-/// Writes `s` exactly as serde_json serialises it (quoted and escaped), eight bytes at a
-/// time through a buffer: a CSV text argument has an escaped newline on every line,
-/// which serde_json writes out piece by piece.
-fn write_json_str(out: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
-    const ROOM: usize = 16;
-    let bytes = s.as_bytes();
-    let mut buf = vec![0u8; (bytes.len() + 2 * ROOM).min(16 << 10)];
-    let mut n = 0;
-    let put = |buf: &mut Vec<u8>, n: &mut usize, piece: &[u8]| {
-        if let Some(dst) = buf.get_mut(*n..*n + piece.len()) {
-            dst.copy_from_slice(piece);
-            *n += piece.len();
-        }
-    };
-    put(&mut buf, &mut n, b"\"");
-    let mut i = 0;
-    while i < bytes.len() {
-        if n + ROOM > buf.len() {
-            out.write_all(buf.get(..n).unwrap_or_default())?;
-            n = 0;
-        }
-        if let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-            // The whole word goes in; only the bytes before the first escape count.
-            put(&mut buf, &mut n, &word);
-            let mask = escape_mask(u64::from_le_bytes(word));
-            let plain = if mask == 0 {
-                8
-            } else {
-                (mask.trailing_zeros() / 8) as usize
-            };
-            n -= 8 - plain;
-            i += plain;
-            if plain == 8 {
-                continue;
-            }
-        }
-        let b = bytes.get(i).copied().unwrap_or(0);
-        match json_escapes().get(usize::from(b)).filter(|e| !e.is_empty()) {
-            Some(escaped) => put(&mut buf, &mut n, escaped.as_bytes()),
-            None => put(&mut buf, &mut n, &[b]),
-        }
-        i += 1;
-    }
-    put(&mut buf, &mut n, b"\"");
-    out.write_all(buf.get(..n).unwrap_or_default())
-}
-
 /// Lowers a validated plan with no persisted data.
 pub fn lower(plan: &ValidPlan) -> Result<Lowered> {
     let empty = PersistStore::new();
     Lowerer::new(&empty).lower(plan)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn json_strings_are_written_as_serde_json_writes_them() {
-        let mut samples: Vec<String> = vec![
-            String::new(),
-            "plain".into(),
-            "key,cat,val\n1,a,0.5\r\n\"q\"\\ \t\u{1}\u{1f}\u{7f} é ✓ tail".into(),
-            "12345678\n12345678\"1234567\\".into(),
-        ];
-        samples.push((0u8..0x80).map(char::from).collect());
-        samples.push((0u8..0x80).rev().map(char::from).cycle().take(1000).collect());
-        for s in samples {
-            let mut out = Vec::new();
-            super::write_json_str(&mut out, &s).unwrap();
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(&s).unwrap(),
-                "{s:?}"
-            );
-        }
-    }
 }

@@ -139,6 +139,32 @@ fn tokens_are_deterministic_and_keys_dask_like() {
     assert_ne!(c.tasks()[5].key, a.tasks()[5].key);
 }
 
+/// Source tokens tell arguments apart: strings that differ by an escaped byte, a string
+/// and the same text inside a list, a string and a number written alike.
+#[test]
+fn source_tokens_tell_string_arguments_apart() {
+    let token = |args: serde_json::Value| partita::lower::source_token(&Node::new("t", "bag.from_sequence", &[], args));
+    let samples = [
+        json!({"items": "a\nb"}),
+        json!({"items": "a\\nb"}),
+        json!({"items": "a\"b"}),
+        json!({"items": ["a\nb"]}),
+        json!({"items": "1"}),
+        json!({"items": 1}),
+        json!({"items": ""}),
+        json!({"items": null}),
+        json!({"items": "x", "npartitions": 2}),
+        json!({"items": "x;npartitions=2"}),
+    ];
+    let tokens: Vec<String> = samples.iter().map(|a| token(a.clone())).collect();
+    for (i, a) in tokens.iter().enumerate() {
+        assert_eq!(*a, token(samples[i].clone()), "deterministic");
+        for (j, b) in tokens.iter().enumerate().skip(i + 1) {
+            assert_ne!(a, b, "{} and {}", samples[i], samples[j]);
+        }
+    }
+}
+
 #[test]
 fn graph_json_and_dask_dict() {
     let engine = Engine::new();
