@@ -220,6 +220,22 @@ test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid'
   assert.deepEqual(sixth.squared, [16, 1, 49, 49, 9, 4, 81, 0, 64]);
   await page.locator('.cell').nth(0).scrollIntoViewIfNeeded();
   await screenshot(page, 'playground-array');
+
+  // The matmul cell, optimised: each output block is one task summing its four terms.
+  await runCell(page, 3);
+  const matmulNodes = () =>
+    page.locator('#graph g.node').evaluateAll((gs) => gs.map((g) => g.textContent).filter((t) => t.startsWith('matmul')));
+  await page.waitForFunction(() => [...document.querySelectorAll('#graph g.node')].some((g) => g.textContent.startsWith('matmul-part+sum')));
+  const optimised = await matmulNodes();
+  assert.ok(optimised.every((t) => t.startsWith('matmul-part+sum')), optimised.join(' | '));
+  // Unoptimised, the terms and the sums over them are separate tasks again.
+  await page.locator('#optimize').uncheck();
+  await runCell(page, 3);
+  await page.waitForFunction(() => [...document.querySelectorAll('#graph g.node')].some((g) => /^matmul-part(?!\+)/.test(g.textContent)));
+  const plain = await matmulNodes();
+  assert.ok(plain.some((t) => t.startsWith('matmul-sum')), plain.join(' | '));
+  assert.ok(!plain.some((t) => t.startsWith('matmul-part+sum')), plain.join(' | '));
+  await page.locator('#optimize').check();
   assert.deepEqual(page.errors, []);
 });
 
