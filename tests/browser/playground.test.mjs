@@ -221,20 +221,20 @@ test('an array cell shows shape, dtype, chunks, tasks, bytes and the chunk grid'
   await page.locator('.cell').nth(0).scrollIntoViewIfNeeded();
   await screenshot(page, 'playground-array');
 
-  // The matmul cell, optimised: each output block is one task summing its four terms.
+  // The matmul cell, optimised: each output block is one task that multiplies its four
+  // pairs of blocks and sums them; no matmul-part task is left.
+  const matmulNodes = async () => {
+    const texts = await page.locator('#graph g.node .label').allTextContents();
+    return { parts: texts.filter((t) => t.startsWith('matmul-part')).length, sums: texts.filter((t) => t.startsWith('matmul-sum')).length };
+  };
   await runCell(page, 3);
-  const matmulNodes = () =>
-    page.locator('#graph g.node').evaluateAll((gs) => gs.map((g) => g.textContent).filter((t) => t.startsWith('matmul')));
-  await page.waitForFunction(() => [...document.querySelectorAll('#graph g.node')].some((g) => g.textContent.startsWith('matmul-part+sum')));
-  const optimised = await matmulNodes();
-  assert.ok(optimised.every((t) => t.startsWith('matmul-part+sum')), optimised.join(' | '));
-  // Unoptimised, the terms and the sums over them are separate tasks again.
+  await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-state="done"]').length === 48);
+  assert.deepEqual(await matmulNodes(), { parts: 0, sums: 16 });
+  // Unoptimised, the 64 terms and the sums over them are separate tasks.
   await page.locator('#optimize').uncheck();
   await runCell(page, 3);
-  await page.waitForFunction(() => [...document.querySelectorAll('#graph g.node')].some((g) => /^matmul-part(?!\+)/.test(g.textContent)));
-  const plain = await matmulNodes();
-  assert.ok(plain.some((t) => t.startsWith('matmul-sum')), plain.join(' | '));
-  assert.ok(!plain.some((t) => t.startsWith('matmul-part+sum')), plain.join(' | '));
+  await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-state="done"]').length === 16 + 16 + 64 + 16);
+  assert.deepEqual(await matmulNodes(), { parts: 64, sums: 16 });
   await page.locator('#optimize').check();
   assert.deepEqual(page.errors, []);
 });
