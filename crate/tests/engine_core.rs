@@ -143,7 +143,9 @@ fn tokens_are_deterministic_and_keys_dask_like() {
 /// and the same text inside a list, a string and a number written alike.
 #[test]
 fn source_tokens_tell_string_arguments_apart() {
-    let token = |args: serde_json::Value| partita::lower::source_token(&Node::new("t", "bag.from_sequence", &[], args));
+    let token = |args: serde_json::Value| {
+        partita::lower::source_token(&Node::new("t", "bag.from_sequence", &[], args))
+    };
     let samples = [
         json!({"items": "a\nb"}),
         json!({"items": "a\\nb"}),

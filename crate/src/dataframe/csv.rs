@@ -1,6 +1,7 @@
 //! A fast reader for plain CSV blocks, the kind most files are made of: no quotes, lines
-//! that end in LF or CRLF, every line with every field, numbers written plainly
-//! (`-12`, `3.25`). It reads only the columns asked for and makes no value per field.
+//! that end in LF or CRLF, every line with every field, ints written plainly (`-12`),
+//! floats as arrow-csv parses them (with lexical-core, which arrow uses). It reads only
+//! the columns asked for and makes no value per field.
 //! Any other block is left to arrow-csv, so what a block gives, and every error, stay
 //! as they were.
 
@@ -8,15 +9,6 @@ use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use std::sync::Arc;
-
-/// Powers of ten that f64 holds exactly.
-const EXACT_POWERS: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-    1e19, 1e20, 1e21, 1e22,
-];
-
-/// The largest integer below which every integer is an exact f64.
-const EXACT_MANTISSA: u64 = 1 << 53;
 
 /// One kept column while its values are read.
 enum Builder {
@@ -85,43 +77,10 @@ fn parse_int(field: &[u8]) -> Option<i64> {
     Some(if negative { -v } else { v })
 }
 
-/// `-?[0-9]+(\.[0-9]+)?`, correctly rounded as arrow's parser rounds it. When the digits
-/// make an exact f64 and the fraction has at most 22 digits, one division by an exact
-/// power of ten is the correctly rounded value (Clinger's fast path); other plain
-/// numbers go through the standard library's correctly rounded parser.
+/// A float exactly as arrow-csv reads it (arrow parses with lexical-core first); `None`
+/// for what lexical-core does not take as it is (padded numbers), left to arrow-csv.
 fn parse_float(field: &str) -> Option<f64> {
-    let bytes = field.as_bytes();
-    let (negative, rest) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, bytes),
-    };
-    let (whole, fraction) = match rest.iter().position(|b| *b == b'.') {
-        Some(dot) => (rest.get(..dot)?, rest.get(dot + 1..)?),
-        None => (rest, &[][..]),
-    };
-    let has_dot = whole.len() < rest.len();
-    if whole.is_empty() || (has_dot && fraction.is_empty()) {
-        return None;
-    }
-    let mut mantissa: u64 = 0;
-    let mut exact = whole.len() + fraction.len() <= 19;
-    for d in whole.iter().chain(fraction) {
-        let d = d.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        if exact {
-            mantissa = mantissa * 10 + u64::from(d);
-        }
-    }
-    exact = exact && mantissa <= EXACT_MANTISSA;
-    match (exact, EXACT_POWERS.get(fraction.len())) {
-        (true, Some(power)) => {
-            let v = mantissa as f64 / power;
-            Some(if negative { -v } else { v })
-        }
-        _ => field.parse::<f64>().ok(),
-    }
+    lexical_core::parse::<f64>(field.as_bytes()).ok()
 }
 
 /// A mask of the bytes of `w` (little-endian) that end a field: comma, LF, CR, quote.
@@ -253,16 +212,13 @@ mod tests {
     fn blocks_that_are_not_plain_are_left_to_arrow() {
         let s = schema();
         for text in [
-            "1,\"a\",0.5\n",      // a quote
-            "1,a,0.5\n\n2,b,1\n", // an empty line
-            "1,a\n",              // too few fields
-            "1,a,0.5,9\n",        // too many
-            "1,a\r0.5\n",         // a lone CR
-            "+1,a,0.5\n",         // a sign arrow reads but the fast path does not
-            "1,a,1e5\n",          // an exponent
-            "1,a,.5\n",
-            "1,a,5.\n",
-            "1,a,nan\n",
+            "1,\"a\",0.5\n",             // a quote
+            "1,a,0.5\n\n2,b,1\n",        // an empty line
+            "1,a\n",                     // too few fields
+            "1,a,0.5,9\n",               // too many
+            "1,a\r0.5\n",                // a lone CR
+            "+1,a,0.5\n",                // a sign on an int, which arrow reads
+            "1,a, 0.5\n",                // a padded float, which arrow trims
             "1234567890123456789,a,1\n", // 19 digits
         ] {
             assert!(
@@ -284,7 +240,21 @@ mod tests {
                 1 => format!("{}", x * 1e6),
                 2 => format!("-{x:.17}"),
                 3 => String::new(),
-                _ => "-0.0".to_string(),
+                // Exponents, bare dots, NaN and infinities, as lexical-core reads them.
+                _ => [
+                    "-0.0",
+                    "1e5",
+                    "2.5E-3",
+                    ".5",
+                    "5.",
+                    "NaN",
+                    "-inf",
+                    "1.7976931348623157e308",
+                ]
+                .get((i / 5) as usize % 8)
+                .copied()
+                .unwrap_or("0")
+                .to_string(),
             };
             let k = if i % 7 == 0 {
                 String::new()
@@ -322,8 +292,8 @@ mod tests {
 
     #[test]
     fn floats_are_correctly_rounded() {
-        // Values worked out by hand: exact quotients, and digit strings longer than the
-        // fast path, which the standard parser rounds.
+        // Values worked out by hand: exact quotients, digit strings longer than an f64
+        // holds (rounded to nearest, ties to even), and exponents.
         assert_eq!(parse_float("0.1"), Some(0.1));
         assert_eq!(
             parse_float("-0.000000").map(f64::to_bits),
@@ -332,7 +302,13 @@ mod tests {
         assert_eq!(parse_float("123456.789012"), Some(123_456.789_012));
         assert_eq!(parse_float("9007199254740993"), Some(9_007_199_254_740_992.0));
         assert_eq!(parse_float("0.30000000000000000000001"), Some(0.3));
-        assert_eq!(parse_float("1.7976931348623157e308"), None);
+        assert_eq!(parse_float("1.7976931348623157e308"), Some(f64::MAX));
+        assert_eq!(parse_float("2.5e-3"), Some(0.0025));
+        assert_eq!(
+            parse_float(" 1.5"),
+            None,
+            "padding is left to arrow-csv, which trims it"
+        );
         assert_eq!(parse_int(b"-0"), Some(0));
         assert_eq!(parse_int(b"999999999999999999"), Some(999_999_999_999_999_999));
         assert_eq!(parse_int(b"-"), None);
