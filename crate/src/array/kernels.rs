@@ -1357,13 +1357,15 @@ pub fn transpose(c: &ArrayChunk, axes: &[usize]) -> Result<ArrayChunk> {
     })
 }
 
+/// A float block as the 2-d view a matmul needs.
+fn two(x: ndarray::ArrayViewD<'_, f64>) -> Result<ndarray::ArrayView2<'_, f64>> {
+    x.into_dimensionality::<ndarray::Ix2>()
+        .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))
+}
+
 /// The product of two 2-d blocks (gemm for floats, a plain loop with NumPy's wrapping for
 /// ints).
 pub fn matmul(a: &ArrayChunk, b: &ArrayChunk) -> Result<ArrayChunk> {
-    fn two(x: ndarray::ArrayViewD<'_, f64>) -> Result<ndarray::ArrayView2<'_, f64>> {
-        x.into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))
-    }
     if a.shape().get(1) != b.shape().first() {
         return Err(Error::shape(format!(
             "matmul: block shapes {:?} and {:?} do not fit",
@@ -1491,15 +1493,7 @@ pub fn matmul_sum(pairs: &[(&ArrayChunk, &ArrayChunk)]) -> Result<ArrayChunk> {
     let mut out = ndarray::Array2::<f64>::zeros((m, n));
     for (i, (a, b)) in pairs.iter().enumerate() {
         let (x, y) = (as_f64(a), as_f64(b));
-        let x = x
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))?;
-        let y = y
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| Error::shape(format!("matmul: a block is not 2-d: {e}")))?;
-        gemm_into(&mut out, x, y, i > 0);
+        gemm_into(&mut out, two(x.view())?, two(y.view())?, i > 0);
     }
     Ok(ArrayChunk::F64(out.into_dyn()))
 }
