@@ -1680,25 +1680,37 @@ pub enum AxisPick {
     One(usize),
 }
 
-/// Cuts a block by per-axis picks (slicing and integer indexing).
+/// Cuts a block by per-axis picks (slicing and integer indexing). Ascending runs with
+/// one step (every slice with a positive step) cut a view, so only the kept elements are
+/// copied, once; other index lists are gathered after that.
 pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
+    let outside = || Error::internal("getitem: index outside the block");
     macro_rules! go {
         ($a:expr, $v:ident) => {{
-            let mut a = $a.clone();
+            let mut view = $a.view();
+            let mut gathers = Vec::new();
             for (ax, p) in picks.iter().enumerate() {
-                if let AxisPick::Indices(ix) = p {
-                    if ix.iter().any(|i| *i >= a.shape().get(ax).copied().unwrap_or(0)) {
-                        return Err(Error::internal("getitem: index outside the block"));
-                    }
-                    a = a.select(Axis(ax), ix);
+                let len = view.shape().get(ax).copied().unwrap_or(0);
+                match p {
+                    AxisPick::Indices(ix) if ix.iter().any(|i| *i >= len) => return Err(outside()),
+                    AxisPick::Indices(ix) => match step_run(ix) {
+                        Some((first, last, step)) => view.slice_axis_inplace(
+                            Axis(ax),
+                            Slice::new(first as isize, Some(last as isize + 1), step as isize),
+                        ),
+                        None => gathers.push((ax, ix)),
+                    },
+                    AxisPick::One(i) if *i >= len => return Err(outside()),
+                    AxisPick::One(_) => {}
                 }
+            }
+            let mut a = view.to_owned();
+            for (ax, ix) in gathers {
+                a = a.select(Axis(ax), ix);
             }
             // Integer indices last, from the highest axis down, so axis numbers stay valid.
             for (ax, p) in picks.iter().enumerate().rev() {
                 if let AxisPick::One(i) = p {
-                    if *i >= a.shape().get(ax).copied().unwrap_or(0) {
-                        return Err(Error::internal("getitem: index outside the block"));
-                    }
                     a = a.index_axis_move(Axis(ax), *i);
                 }
             }
@@ -1710,6 +1722,22 @@ pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
         ArrayChunk::I64(a) => go!(a, I64),
         ArrayChunk::Bool(a) => go!(a, Bool),
     })
+}
+
+/// `(first, last, step)` when `ix` is non-empty and ascends by one step.
+fn step_run(ix: &[usize]) -> Option<(usize, usize, usize)> {
+    let (first, last) = (*ix.first()?, *ix.last()?);
+    let step = match ix.get(1) {
+        Some(second) => second.checked_sub(first).filter(|d| *d > 0)?,
+        None => 1,
+    };
+    ix.windows(2)
+        .all(|w| {
+            w.get(1)
+                .zip(w.first())
+                .is_some_and(|(b, a)| b.checked_sub(*a) == Some(step))
+        })
+        .then_some((first, last, step))
 }
 
 /// The block converted to another dtype (NumPy's astype: floats to ints truncate).
@@ -1929,6 +1957,46 @@ mod tests {
                 "{rows}x{cols}: {got} != {expected}"
             );
         }
+    }
+
+    /// Picks by step runs (cut as views) and by other index lists (gathered) give what
+    /// gathering every axis with `select` gives, with integer picks among them.
+    #[test]
+    fn pick_matches_select_on_every_kind_of_index_list() {
+        let x = ndarray::Array::from_shape_fn(IxDyn(&[6, 7, 5]), |d| (d[0] * 100 + d[1] * 10 + d[2]) as f64);
+        let lists: [Vec<usize>; 7] = [
+            vec![0, 2, 4],
+            vec![1],
+            vec![3, 4, 5],
+            vec![4, 2, 0],
+            vec![0, 1, 3],
+            vec![],
+            vec![2, 2],
+        ];
+        for a in &lists {
+            for b in &lists {
+                for last in [AxisPick::Indices(vec![0, 4]), AxisPick::One(3)] {
+                    let b: Vec<usize> = b.iter().map(|i| i % 7).collect();
+                    let picks = vec![
+                        AxisPick::Indices(a.clone()),
+                        AxisPick::Indices(b.clone()),
+                        last.clone(),
+                    ];
+                    let mut expected = x.select(Axis(0), a).select(Axis(1), &b);
+                    expected = match &last {
+                        AxisPick::Indices(ix) => expected.select(Axis(2), ix),
+                        AxisPick::One(i) => expected.index_axis_move(Axis(2), *i),
+                    };
+                    let got = pick(&ArrayChunk::F64(x.clone()), &picks).unwrap();
+                    assert_eq!(got, ArrayChunk::F64(expected), "{a:?} {b:?} {last:?}");
+                }
+            }
+        }
+        let err = pick(&ArrayChunk::F64(x.clone()), &[AxisPick::Indices(vec![0, 6])]).unwrap_err();
+        assert!(err.to_string().contains("outside"), "{err}");
+        assert_eq!(step_run(&[3, 5, 7]), Some((3, 7, 2)));
+        assert_eq!(step_run(&[3, 5, 8]), None);
+        assert_eq!(step_run(&[5, 3]), None);
     }
 
     /// A bad axis order is an error naming the block's shape, not a panic.
