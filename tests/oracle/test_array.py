@@ -276,6 +276,24 @@ def test_getitem_matches_numpy(name, index, np_index):
     assert close(got, expected.tolist() if hasattr(expected, "tolist") else expected)
 
 
+def test_random_slices_with_every_sign_of_step_match_numpy():
+    # Irregular chunks, so runs start and end anywhere inside blocks; steps up to beyond the
+    # axis, both signs, and starts and stops out of range on either side.
+    data = RNG.integers(-1000, 1000, size=(37, 29))
+    rng = np.random.default_rng(11)
+    bound = lambda n: None if rng.random() < 0.2 else int(rng.integers(-n - 5, n + 6))
+    step = lambda n: int(rng.choice([1, 1, 2, 3, 5, 7, -1, -2, -3, -6, n + 4, -(n + 4), 10**18, -(10**18)]))
+    nodes = [{"id": "x", "op": "array.from_array", "args": {"data": data.tolist(), "chunks": [[5, 11, 1, 20], [3, 3, 9, 14]]}}]
+    expected = []
+    for k in range(150):
+        a, b = (bound(37), bound(37), step(37)), (bound(29), bound(29), step(29))
+        nodes.append({"id": f"g{k}", "op": "array.getitem", "inputs": ["x"], "args": {"index": [sl(*a), sl(*b)]}})
+        expected.append(data[slice(*a), slice(*b)].tolist())
+    got = run(nodes, [f"g{k}" for k in range(150)])
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, nodes[k + 1]["args"]
+
+
 def test_slicing_culls_untouched_blocks():
     nodes = [
         {"id": "x", "op": "array.ones", "args": {"shape": [100, 100], "chunks": 10}},

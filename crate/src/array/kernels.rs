@@ -1671,50 +1671,74 @@ pub fn map_elements(c: &ArrayChunk, func: &crate::expr::Function, dtype: DType) 
     })
 }
 
-/// What a slice keeps of one axis of one block.
-#[derive(Debug, Clone)]
+/// What an index keeps of one axis of one block.
+#[derive(Debug, Clone, PartialEq)]
 pub enum AxisPick {
-    /// These positions, in this order (a slice with its step).
-    Indices(Vec<usize>),
+    /// `len` positions from `start`, `step` apart (a slice; the step may be negative).
+    Run { start: usize, step: isize, len: usize },
     /// One position; the axis is dropped (an integer index).
     One(usize),
 }
 
-/// Cuts a block by per-axis picks (slicing and integer indexing). Ascending runs with
-/// one step (every slice with a positive step) cut a view, so only the kept elements are
-/// copied, once; other index lists are gathered after that.
+impl AxisPick {
+    /// Every position kept, in output order.
+    pub fn positions(&self) -> Vec<usize> {
+        match *self {
+            AxisPick::One(i) => vec![i],
+            AxisPick::Run { start, step, len } => (0..len)
+                .filter_map(|k| (start as isize).checked_add(step.checked_mul(k as isize)?))
+                .filter_map(|i| usize::try_from(i).ok())
+                .collect(),
+        }
+    }
+
+    /// How many positions it keeps.
+    pub fn kept(&self) -> usize {
+        match *self {
+            AxisPick::One(_) => 1,
+            AxisPick::Run { len, .. } => len,
+        }
+    }
+
+    /// The slice of an axis of `axis_len` that a run is, or `None` when it leaves the axis.
+    fn slice(&self, axis_len: usize) -> Option<Slice> {
+        let AxisPick::Run { start, step, len } = *self else {
+            return None;
+        };
+        if len == 0 {
+            return Some(Slice::new(0, Some(0), 1));
+        }
+        let last = (start as isize).checked_add(step.checked_mul(len as isize - 1)?)?;
+        let (lo, hi) = (last.min(start as isize), last.max(start as isize));
+        // ndarray walks a negative step down from the end of the range, as Python does.
+        (step != 0 && lo >= 0 && (hi as usize) < axis_len).then(|| Slice::new(lo, Some(hi + 1), step))
+    }
+}
+
+/// Cuts a block by per-axis picks (slicing and integer indexing). Every pick is a view
+/// of the block, so only the kept elements are copied, once.
 pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
     let outside = || Error::internal("getitem: index outside the block");
     macro_rules! go {
         ($a:expr, $v:ident) => {{
             let mut view = $a.view();
-            let mut gathers = Vec::new();
             for (ax, p) in picks.iter().enumerate() {
                 let len = view.shape().get(ax).copied().unwrap_or(0);
                 match p {
-                    AxisPick::Indices(ix) if ix.iter().any(|i| *i >= len) => return Err(outside()),
-                    AxisPick::Indices(ix) => match step_run(ix) {
-                        Some((first, last, step)) => view.slice_axis_inplace(
-                            Axis(ax),
-                            Slice::new(first as isize, Some(last as isize + 1), step as isize),
-                        ),
-                        None => gathers.push((ax, ix)),
-                    },
                     AxisPick::One(i) if *i >= len => return Err(outside()),
                     AxisPick::One(_) => {}
+                    AxisPick::Run { .. } => {
+                        view.slice_axis_inplace(Axis(ax), p.slice(len).ok_or_else(outside)?)
+                    }
                 }
-            }
-            let mut a = view.to_owned();
-            for (ax, ix) in gathers {
-                a = a.select(Axis(ax), ix);
             }
             // Integer indices last, from the highest axis down, so axis numbers stay valid.
             for (ax, p) in picks.iter().enumerate().rev() {
                 if let AxisPick::One(i) = p {
-                    a = a.index_axis_move(Axis(ax), *i);
+                    view = view.index_axis_move(Axis(ax), *i);
                 }
             }
-            ArrayChunk::$v(a)
+            ArrayChunk::$v(view.to_owned())
         }};
     }
     Ok(match c {
@@ -1722,22 +1746,6 @@ pub fn pick(c: &ArrayChunk, picks: &[AxisPick]) -> Result<ArrayChunk> {
         ArrayChunk::I64(a) => go!(a, I64),
         ArrayChunk::Bool(a) => go!(a, Bool),
     })
-}
-
-/// `(first, last, step)` when `ix` is non-empty and ascends by one step.
-fn step_run(ix: &[usize]) -> Option<(usize, usize, usize)> {
-    let (first, last) = (*ix.first()?, *ix.last()?);
-    let step = match ix.get(1) {
-        Some(second) => second.checked_sub(first).filter(|d| *d > 0)?,
-        None => 1,
-    };
-    ix.windows(2)
-        .all(|w| {
-            w.get(1)
-                .zip(w.first())
-                .is_some_and(|(b, a)| b.checked_sub(*a) == Some(step))
-        })
-        .then_some((first, last, step))
 }
 
 /// The block converted to another dtype (NumPy's astype: floats to ints truncate).
@@ -1959,44 +1967,42 @@ mod tests {
         }
     }
 
-    /// Picks by step runs (cut as views) and by other index lists (gathered) give what
-    /// gathering every axis with `select` gives, with integer picks among them.
+    /// Runs with positive and negative steps, empty runs and integer picks give what
+    /// gathering their positions with `select` gives.
     #[test]
-    fn pick_matches_select_on_every_kind_of_index_list() {
+    fn pick_matches_select_on_every_kind_of_run() {
         let x = ndarray::Array::from_shape_fn(IxDyn(&[6, 7, 5]), |d| (d[0] * 100 + d[1] * 10 + d[2]) as f64);
-        let lists: [Vec<usize>; 7] = [
-            vec![0, 2, 4],
-            vec![1],
-            vec![3, 4, 5],
-            vec![4, 2, 0],
-            vec![0, 1, 3],
-            vec![],
-            vec![2, 2],
+        let run = |start, step, len| AxisPick::Run { start, step, len };
+        let runs = [
+            run(0, 2, 3),
+            run(1, 1, 1),
+            run(3, 1, 3),
+            run(4, -2, 3),
+            run(5, -1, 6),
+            run(0, 1, 0),
+            run(2, 3, 2),
         ];
-        for a in &lists {
-            for b in &lists {
-                for last in [AxisPick::Indices(vec![0, 4]), AxisPick::One(3)] {
-                    let b: Vec<usize> = b.iter().map(|i| i % 7).collect();
-                    let picks = vec![
-                        AxisPick::Indices(a.clone()),
-                        AxisPick::Indices(b.clone()),
-                        last.clone(),
-                    ];
-                    let mut expected = x.select(Axis(0), a).select(Axis(1), &b);
+        for a in &runs {
+            for b in &runs {
+                for last in [run(0, 4, 2), run(4, -3, 2), AxisPick::One(3)] {
+                    let picks = vec![a.clone(), b.clone(), last.clone()];
+                    let mut expected = x.select(Axis(0), &a.positions()).select(Axis(1), &b.positions());
                     expected = match &last {
-                        AxisPick::Indices(ix) => expected.select(Axis(2), ix),
                         AxisPick::One(i) => expected.index_axis_move(Axis(2), *i),
+                        run => expected.select(Axis(2), &run.positions()),
                     };
                     let got = pick(&ArrayChunk::F64(x.clone()), &picks).unwrap();
                     assert_eq!(got, ArrayChunk::F64(expected), "{a:?} {b:?} {last:?}");
                 }
             }
         }
-        let err = pick(&ArrayChunk::F64(x.clone()), &[AxisPick::Indices(vec![0, 6])]).unwrap_err();
+        assert_eq!(run(4, -2, 3).positions(), vec![4, 2, 0]);
+        for bad in [run(0, 2, 4), run(2, -1, 4), run(6, 1, 1), run(0, 0, 2)] {
+            let err = pick(&ArrayChunk::F64(x.clone()), &[bad.clone()]).unwrap_err();
+            assert!(err.to_string().contains("outside"), "{bad:?}: {err}");
+        }
+        let err = pick(&ArrayChunk::F64(x.clone()), &[AxisPick::One(6)]).unwrap_err();
         assert!(err.to_string().contains("outside"), "{err}");
-        assert_eq!(step_run(&[3, 5, 7]), Some((3, 7, 2)));
-        assert_eq!(step_run(&[3, 5, 8]), None);
-        assert_eq!(step_run(&[5, 3]), None);
     }
 
     /// A bad axis order is an error naming the block's shape, not a panic.

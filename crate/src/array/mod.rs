@@ -1411,6 +1411,9 @@ fn plan_axis(
                     "{label}: slice step cannot be zero (axis {axis})"
                 )));
             }
+            // A step longer than the axis keeps one element, as any such step does; clamping
+            // it keeps the arithmetic below from overflowing.
+            let step = step.clamp(-(n + 1), n + 1);
             // Python's slice.indices(len).
             let clamp = |v: Option<i64>, default: i64, lo: i64, hi: i64| match v {
                 None => default,
@@ -1425,18 +1428,45 @@ fn plan_axis(
                     clamp(field("stop"), -1, -1, n - 1),
                 )
             };
+            // Python's len(range(start, stop, step)).
+            let total = if step > 0 {
+                (stop - start).max(0).div_euclid(step) + i64::from((stop - start).max(0) % step != 0)
+            } else {
+                (start - stop).max(0).div_euclid(-step) + i64::from((start - stop).max(0) % -step != 0)
+            };
+            // One run per block the slice crosses: as many steps as stay inside the block.
             let mut groups: Vec<(usize, kernels::AxisPick)> = Vec::new();
-            let mut i = start;
-            while (step > 0 && i < stop) || (step < 0 && i > stop) {
+            let (mut i, mut left) = (start, total);
+            while left > 0 {
                 let (b, local) = block_of(i as usize);
-                match groups.last_mut() {
-                    Some((lb, kernels::AxisPick::Indices(v))) if *lb == b => v.push(local),
-                    _ => groups.push((b, kernels::AxisPick::Indices(vec![local]))),
-                }
-                i += step;
+                let lo = starts.get(b).copied().unwrap_or(0) as i64;
+                let hi = starts.get(b + 1).copied().unwrap_or(size) as i64;
+                let room = if step > 0 {
+                    (hi - 1 - i) / step + 1
+                } else {
+                    (i - lo) / -step + 1
+                };
+                let len = room.clamp(1, left);
+                groups.push((
+                    b,
+                    kernels::AxisPick::Run {
+                        start: local,
+                        step: step as isize,
+                        len: len as usize,
+                    },
+                ));
+                i += step * len;
+                left -= len;
             }
             if groups.is_empty() {
-                groups.push((0, kernels::AxisPick::Indices(Vec::new())));
+                groups.push((
+                    0,
+                    kernels::AxisPick::Run {
+                        start: 0,
+                        step: 1,
+                        len: 0,
+                    },
+                ));
             }
             Ok(AxisPlan {
                 groups,
@@ -1486,14 +1516,7 @@ pub fn lower_getitem(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let mut chunks = Vec::new();
     for p in &plans {
         if p.keeps_axis {
-            let sizes: Vec<usize> = p
-                .groups
-                .iter()
-                .map(|(_, pick)| match pick {
-                    kernels::AxisPick::Indices(v) => v.len(),
-                    kernels::AxisPick::One(_) => 1,
-                })
-                .collect();
+            let sizes: Vec<usize> = p.groups.iter().map(|(_, pick)| pick.kept()).collect();
             shape.push(sizes.iter().sum());
             chunks.push(sizes);
         }
@@ -1882,11 +1905,11 @@ pub fn lower_blocks(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
     let mut picked: Vec<Vec<usize>> = Vec::with_capacity(nb.len());
     for (ax, n) in nb.iter().enumerate() {
         let plan = plan_axis(index.get(ax), *n, &[*n], ax, &format!("{label} (in blocks)"))?;
-        let chosen: Vec<usize> = match plan.groups.into_iter().next() {
-            Some((_, kernels::AxisPick::One(b))) => vec![b],
-            Some((_, kernels::AxisPick::Indices(v))) => v,
-            None => Vec::new(),
-        };
+        let chosen: Vec<usize> = plan
+            .groups
+            .first()
+            .map(|(_, pick)| pick.positions())
+            .unwrap_or_default();
         if chosen.is_empty() {
             return Err(Error::value(format!(
                 "{label}: the index selects no blocks on axis {ax} ({n} block{})",
