@@ -6,9 +6,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=.cache/test-logs
+# A clean clone gains nothing from incremental caches, and they cost disk.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 mkdir -p "$logs"
 rm -f "$logs"/*.log
 start_all=$(date +%s)
+printf 'disk: %s free at the start\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')"
 timings=()
 
 step() {
@@ -39,6 +42,7 @@ summary() {
   printf '\n--- timings\n'
   printf '%s\n' "${timings[@]}"
   printf 'total          %4ss\n\n' "$(( $(date +%s) - start_all ))"
+  printf 'disk           %s free, %s in this clone\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" "$(du -sh . 2>/dev/null | cut -f1)"
   printf 'tests: %s passed, %s failed\n' "$passed" "$failed"
 }
 
@@ -55,6 +59,9 @@ step fmt cargo fmt --all -- --check
 step clippy cargo clippy --quiet --workspace --lib --bins -- -D warnings
 step clippy-wasm cargo clippy --quiet -p partita --lib --target wasm32-unknown-unknown -- -D warnings
 step cargo-test cargo test --workspace
+# In a clean clone nothing reads the debug build again; the release and wasm builds
+# need the disk.
+if [ "${CI:-}" = "true" ]; then rm -rf target/debug; fi
 step build bash scripts/build.sh
 step node node --test tests/node/
 step browser node --test --test-concurrency=1 tests/browser/

@@ -12,6 +12,10 @@ use partita::value::Value;
 use serde_json::json;
 use std::hint::black_box;
 
+// The same allocator as the `partita` command, so these figures match `partita bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `leaves` trivial tasks reduced 8 at a time (W4's shape).
 fn tree(leaves: usize) -> Plan {
     Plan::new(

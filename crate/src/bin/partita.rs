@@ -14,6 +14,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+// Workers allocate results that the scheduler's thread frees; glibc's malloc then takes
+// the workers' arena locks, and tiny tasks wait on them. mimalloc frees across threads
+// without a shared lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "partita",
