@@ -423,24 +423,31 @@ fn pick_rows_general(c: &ArrayRef, ids: &[u32], groups: usize, want: Agg) -> Res
 /// comparator does (`total_cmp`), and keeps the first row of equal values.
 fn pick_float_rows(c: &Float64Array, ids: &[u32], groups: usize, want: Agg) -> Vec<Option<u32>> {
     let nulls = c.nulls().filter(|n| n.null_count() > 0);
-    let mut best: Vec<Option<(u32, f64)>> = vec![None; groups];
-    let wanted = if want == Agg::Min {
-        Ordering::Less
-    } else {
-        Ordering::Greater
+    // Each value as an integer in `total_cmp`'s order (flipped for min), so a row replaces
+    // the best one on one integer comparison; NaN is skipped, so no value ties the start.
+    let flip = if want == Agg::Min { -1i64 } else { 0 };
+    let key = |x: f64| {
+        let bits = x.to_bits() as i64;
+        (bits ^ ((((bits >> 63) as u64) >> 1) as i64)) ^ flip
     };
+    let mut best_key = vec![i64::MIN; groups];
+    let mut best_row = vec![u32::MAX; groups];
     for (i, (g, x)) in ids.iter().zip(c.values().iter()).enumerate() {
         if *g == MISSING || x.is_nan() || nulls.is_some_and(|n| n.is_null(i)) {
             continue;
         }
-        if let Some(slot) = best.get_mut(*g as usize) {
-            match slot {
-                Some((_, b)) if x.total_cmp(b) != wanted => {}
-                _ => *slot = Some((i as u32, *x)),
+        let k = key(*x);
+        if let (Some(b), Some(r)) = (best_key.get_mut(*g as usize), best_row.get_mut(*g as usize)) {
+            if k > *b {
+                *b = k;
+                *r = i as u32;
             }
         }
     }
-    best.into_iter().map(|b| b.map(|(i, _)| i)).collect()
+    best_row
+        .into_iter()
+        .map(|r| (r != u32::MAX).then_some(r))
+        .collect()
 }
 
 fn take(c: &ArrayRef, rows: Vec<Option<u32>>) -> Result<ArrayRef> {
@@ -1016,7 +1023,30 @@ mod tests {
 
     #[test]
     fn float_min_max_rows_equal_the_comparator_ones() {
-        for b in cases() {
+        // Infinities, the largest finite values and repeats (the first row of equals wins).
+        let extremes = batch(
+            int_keys(&[
+                Some(1),
+                Some(2),
+                Some(1),
+                Some(2),
+                Some(1),
+                Some(2),
+                Some(1),
+                Some(2),
+            ]),
+            vec![
+                Some(f64::INFINITY),
+                Some(f64::NEG_INFINITY),
+                Some(f64::INFINITY),
+                Some(f64::MIN),
+                Some(f64::MAX),
+                Some(f64::NEG_INFINITY),
+                Some(-f64::NAN),
+                Some(f64::MIN),
+            ],
+        );
+        for b in cases().into_iter().chain([extremes]) {
             let g = group_rows(&b, &["k".to_string()]).unwrap();
             let v = b.column(1);
             for agg in [Agg::Min, Agg::Max] {
