@@ -595,6 +595,13 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
                 other => return Err(Error::internal(format!("comparison {}", other.symbol()))),
             }
             .map_err(ak)?;
+            // A missing value is not equal to anything, as in pandas: `!=` is true there.
+            let out = if *op == CompareOp::Ne && out.null_count() > 0 {
+                let missing = arrow_arith::boolean::is_null(&out).map_err(ak)?;
+                arrow_arith::boolean::or_kleene(&out, &missing).map_err(ak)?
+            } else {
+                out
+            };
             // Arrow orders NaN above every number; IEEE (and pandas) make every comparison
             // with NaN false, except !=.
             match (

@@ -377,7 +377,8 @@ impl Predicate {
         Err(bad())
     }
 
-    /// The mask over `batch`: null where a compared value is null (such rows are dropped).
+    /// The mask over `batch`: false (or null, which drops the row too) where a compared value
+    /// is missing or NaN, except `!=`, which is true there, as in pandas.
     pub fn mask(&self, batch: &RecordBatch) -> Result<BooleanArray> {
         let column = |name: &str| -> Result<ArrayRef> {
             batch
@@ -410,16 +411,43 @@ impl Predicate {
                         )))
                     }
                 };
-                let r = arrow_array::Scalar::new(right);
-                match op {
-                    CmpOp::Eq => arrow_ord::cmp::eq(&left, &r),
-                    CmpOp::Ne => arrow_ord::cmp::neq(&left, &r),
-                    CmpOp::Lt => arrow_ord::cmp::lt(&left, &r),
-                    CmpOp::Le => arrow_ord::cmp::lt_eq(&left, &r),
-                    CmpOp::Gt => arrow_ord::cmp::gt(&left, &r),
-                    CmpOp::Ge => arrow_ord::cmp::gt_eq(&left, &r),
+                let mask = match (
+                    left.as_primitive_opt::<Float64Type>(),
+                    right.as_primitive_opt::<Float64Type>(),
+                ) {
+                    // IEEE comparisons, as pandas: NaN compares false, except `!=`. (Arrow's
+                    // kernels order NaN above every number.)
+                    (Some(x), Some(r)) if r.len() == 1 => {
+                        let r = r.value(0);
+                        match op {
+                            CmpOp::Eq => BooleanArray::from_unary(x, |v| v == r),
+                            CmpOp::Ne => BooleanArray::from_unary(x, |v| v != r),
+                            CmpOp::Lt => BooleanArray::from_unary(x, |v| v < r),
+                            CmpOp::Le => BooleanArray::from_unary(x, |v| v <= r),
+                            CmpOp::Gt => BooleanArray::from_unary(x, |v| v > r),
+                            CmpOp::Ge => BooleanArray::from_unary(x, |v| v >= r),
+                        }
+                    }
+                    _ => {
+                        let r = arrow_array::Scalar::new(right);
+                        match op {
+                            CmpOp::Eq => arrow_ord::cmp::eq(&left, &r),
+                            CmpOp::Ne => arrow_ord::cmp::neq(&left, &r),
+                            CmpOp::Lt => arrow_ord::cmp::lt(&left, &r),
+                            CmpOp::Le => arrow_ord::cmp::lt_eq(&left, &r),
+                            CmpOp::Gt => arrow_ord::cmp::gt(&left, &r),
+                            CmpOp::Ge => arrow_ord::cmp::gt_eq(&left, &r),
+                        }
+                        .map_err(ak)?
+                    }
+                };
+                // A missing value is not equal to anything, as in pandas: `!=` keeps it.
+                if *op == CmpOp::Ne && left.null_count() > 0 {
+                    let missing = arrow_arith::boolean::is_null(&left).map_err(ak)?;
+                    arrow_arith::boolean::or_kleene(&mask, &missing).map_err(ak)?
+                } else {
+                    mask
                 }
-                .map_err(ak)?
             }
             Predicate::IsNull(name) => arrow_arith::boolean::is_null(&column(name)?).map_err(ak)?,
             Predicate::NotNull(name) => arrow_arith::boolean::is_not_null(&column(name)?).map_err(ak)?,
