@@ -15,7 +15,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Schema};
 use std::sync::Arc;
 
-use super::kernels::dtype_name;
+use super::kernels::{compare, dtype_name, CmpOp, Right};
 
 /// A compiled node: what it computes and its dtype.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ enum K {
     Arith(BinaryOp, Box<Node>, Box<Node>),
     Neg(Box<Node>),
     Abs(Box<Node>),
-    Cmp(CompareOp, Box<Node>, Box<Node>),
+    Cmp(CmpOp, Box<Node>, Box<Node>),
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
@@ -363,9 +363,13 @@ impl Compiler<'_> {
         }
         let (a, b) = self.unify(a, b, &what, span)?;
         let op = match op {
-            CompareOp::Is => CompareOp::Eq,
-            CompareOp::IsNot => CompareOp::Ne,
-            other => other,
+            CompareOp::Eq | CompareOp::Is => CmpOp::Eq,
+            CompareOp::Ne | CompareOp::IsNot => CmpOp::Ne,
+            CompareOp::Lt => CmpOp::Lt,
+            CompareOp::Le => CmpOp::Le,
+            CompareOp::Gt => CmpOp::Gt,
+            CompareOp::Ge => CmpOp::Ge,
+            CompareOp::In | CompareOp::NotIn => return Err(self.unsupported(span, "'in'")),
         };
         Ok(Node {
             kind: K::Cmp(op, Box::new(a), Box::new(b)),
@@ -585,47 +589,7 @@ fn eval(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
         }
         K::Cmp(op, a, b) => {
             let (x, y) = (eval(a, batch)?, eval(b, batch)?);
-            let out = match op {
-                CompareOp::Eq => arrow_ord::cmp::eq(&x, &y),
-                CompareOp::Ne => arrow_ord::cmp::neq(&x, &y),
-                CompareOp::Lt => arrow_ord::cmp::lt(&x, &y),
-                CompareOp::Le => arrow_ord::cmp::lt_eq(&x, &y),
-                CompareOp::Gt => arrow_ord::cmp::gt(&x, &y),
-                CompareOp::Ge => arrow_ord::cmp::gt_eq(&x, &y),
-                other => return Err(Error::internal(format!("comparison {}", other.symbol()))),
-            }
-            .map_err(ak)?;
-            // A missing value is not equal to anything, as in pandas: `!=` is true there.
-            let out = if *op == CompareOp::Ne && out.null_count() > 0 {
-                let missing = arrow_arith::boolean::is_null(&out).map_err(ak)?;
-                arrow_arith::boolean::or_kleene(&out, &missing).map_err(ak)?
-            } else {
-                out
-            };
-            // Arrow orders NaN above every number; IEEE (and pandas) make every comparison
-            // with NaN false, except !=.
-            match (
-                x.as_primitive_opt::<Float64Type>(),
-                y.as_primitive_opt::<Float64Type>(),
-            ) {
-                (Some(p), Some(q)) if p.values().iter().chain(q.values().iter()).any(|v| v.is_nan()) => {
-                    let ne = *op == CompareOp::Ne;
-                    Arc::new(
-                        (0..out.len())
-                            .map(|i| {
-                                if out.is_null(i) {
-                                    None
-                                } else if p.value(i).is_nan() || q.value(i).is_nan() {
-                                    Some(ne)
-                                } else {
-                                    Some(out.value(i))
-                                }
-                            })
-                            .collect::<BooleanArray>(),
-                    )
-                }
-                _ => Arc::new(out),
-            }
+            Arc::new(compare(*op, &x, Right::Column(&y)).map_err(ak)?)
         }
         K::Cond(c, a, b) => {
             let (c, x, y) = (eval(c, batch)?, eval(a, batch)?, eval(b, batch)?);

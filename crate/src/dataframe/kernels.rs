@@ -7,7 +7,7 @@ use crate::value::Value;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -303,6 +303,90 @@ impl CmpOp {
     }
 }
 
+/// The right side of a comparison: a column of the left side's length, or one value for
+/// every row.
+#[derive(Clone, Copy)]
+pub enum Right<'a> {
+    Column(&'a ArrayRef),
+    Value(&'a ArrayRef),
+}
+
+/// Compares `left` with `right` row by row as pandas does. Floats compare with IEEE
+/// semantics, so NaN is false except for `!=` (Arrow's kernels order NaN above every
+/// number). A missing value equals nothing: `!=` is true there, the others missing (which
+/// drops the row in a filter). Both predicates and row expressions compare through here.
+pub fn compare(op: CmpOp, left: &ArrayRef, right: Right) -> std::result::Result<BooleanArray, ArrowError> {
+    let side = |r: &ArrayRef| r.as_primitive_opt::<Float64Type>().cloned();
+    let floats = match (left.as_primitive_opt::<Float64Type>(), right) {
+        (Some(x), Right::Value(r)) => side(r).map(|r| (x.clone(), r, true)),
+        (Some(x), Right::Column(r)) => side(r).map(|r| (x.clone(), r, false)),
+        (None, _) => None,
+    };
+    let out = match floats {
+        Some((x, r, one)) => ieee(op, &x, &r, one)?,
+        None => {
+            let r;
+            let right: &dyn arrow_array::Datum = match right {
+                Right::Column(c) => c,
+                Right::Value(v) => {
+                    r = arrow_array::Scalar::new(Arc::clone(v));
+                    &r
+                }
+            };
+            match op {
+                CmpOp::Eq => arrow_ord::cmp::eq(left, right),
+                CmpOp::Ne => arrow_ord::cmp::neq(left, right),
+                CmpOp::Lt => arrow_ord::cmp::lt(left, right),
+                CmpOp::Le => arrow_ord::cmp::lt_eq(left, right),
+                CmpOp::Gt => arrow_ord::cmp::gt(left, right),
+                CmpOp::Ge => arrow_ord::cmp::gt_eq(left, right),
+            }?
+        }
+    };
+    if op == CmpOp::Ne && out.null_count() > 0 {
+        let missing = arrow_arith::boolean::is_null(&out)?;
+        arrow_arith::boolean::or_kleene(&out, &missing)
+    } else {
+        Ok(out)
+    }
+}
+
+/// IEEE comparison of float columns in one pass; `one` means `r` holds one value for every
+/// row. Missing on either side is missing in the result.
+fn ieee(
+    op: CmpOp,
+    x: &Float64Array,
+    r: &Float64Array,
+    one: bool,
+) -> std::result::Result<BooleanArray, ArrowError> {
+    fn run(x: &Float64Array, r: &Float64Array, one: bool, f: impl Fn(f64, f64) -> bool) -> BooleanArray {
+        match (one, r.len(), r.is_valid(0)) {
+            (true, 1, true) => {
+                let v = r.value(0);
+                BooleanArray::from_unary(x, |a| f(a, v))
+            }
+            (true, _, _) => BooleanArray::new_null(x.len()),
+            // Lengths are equal: checked below.
+            (false, _, _) => BooleanArray::from_binary(x, r, f),
+        }
+    }
+    if (one && r.len() != 1) || (!one && x.len() != r.len()) {
+        return Err(ArrowError::InvalidArgumentError(format!(
+            "cannot compare {} rows with {} values",
+            x.len(),
+            r.len()
+        )));
+    }
+    Ok(match op {
+        CmpOp::Eq => run(x, r, one, |a, b| a == b),
+        CmpOp::Ne => run(x, r, one, |a, b| a != b),
+        CmpOp::Lt => run(x, r, one, |a, b| a < b),
+        CmpOp::Le => run(x, r, one, |a, b| a <= b),
+        CmpOp::Gt => run(x, r, one, |a, b| a > b),
+        CmpOp::Ge => run(x, r, one, |a, b| a >= b),
+    })
+}
+
 /// A row filter evaluated column-wise with Arrow's kernels (the column builder's output:
 /// `df.col('val').gt(0.5).and(df.col('cat').eq('a'))`).
 #[derive(Debug, Clone)]
@@ -411,43 +495,12 @@ impl Predicate {
                         )))
                     }
                 };
-                let mask = match (
-                    left.as_primitive_opt::<Float64Type>(),
-                    right.as_primitive_opt::<Float64Type>(),
-                ) {
-                    // IEEE comparisons, as pandas: NaN compares false, except `!=`. (Arrow's
-                    // kernels order NaN above every number.)
-                    (Some(x), Some(r)) if r.len() == 1 => {
-                        let r = r.value(0);
-                        match op {
-                            CmpOp::Eq => BooleanArray::from_unary(x, |v| v == r),
-                            CmpOp::Ne => BooleanArray::from_unary(x, |v| v != r),
-                            CmpOp::Lt => BooleanArray::from_unary(x, |v| v < r),
-                            CmpOp::Le => BooleanArray::from_unary(x, |v| v <= r),
-                            CmpOp::Gt => BooleanArray::from_unary(x, |v| v > r),
-                            CmpOp::Ge => BooleanArray::from_unary(x, |v| v >= r),
-                        }
-                    }
-                    _ => {
-                        let r = arrow_array::Scalar::new(right);
-                        match op {
-                            CmpOp::Eq => arrow_ord::cmp::eq(&left, &r),
-                            CmpOp::Ne => arrow_ord::cmp::neq(&left, &r),
-                            CmpOp::Lt => arrow_ord::cmp::lt(&left, &r),
-                            CmpOp::Le => arrow_ord::cmp::lt_eq(&left, &r),
-                            CmpOp::Gt => arrow_ord::cmp::gt(&left, &r),
-                            CmpOp::Ge => arrow_ord::cmp::gt_eq(&left, &r),
-                        }
-                        .map_err(ak)?
-                    }
-                };
-                // A missing value is not equal to anything, as in pandas: `!=` keeps it.
-                if *op == CmpOp::Ne && left.null_count() > 0 {
-                    let missing = arrow_arith::boolean::is_null(&left).map_err(ak)?;
-                    arrow_arith::boolean::or_kleene(&mask, &missing).map_err(ak)?
+                let right = if right.len() == 1 {
+                    Right::Value(&right)
                 } else {
-                    mask
-                }
+                    Right::Column(&right)
+                };
+                compare(*op, &left, right).map_err(ak)?
             }
             Predicate::IsNull(name) => arrow_arith::boolean::is_null(&column(name)?).map_err(ak)?,
             Predicate::NotNull(name) => arrow_arith::boolean::is_not_null(&column(name)?).map_err(ak)?,
@@ -744,6 +797,70 @@ pub fn to_records(batch: &RecordBatch) -> Vec<Value> {
 mod tests {
     use super::*;
     use arrow_array::{Float64Array, Int64Array, StringArray};
+
+    #[test]
+    fn compare_follows_pandas_on_nan_and_missing() {
+        let x: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.0),
+            Some(f64::NAN),
+            None,
+            Some(3.0),
+        ]));
+        let one: ArrayRef = Arc::new(Float64Array::from(vec![2.0]));
+        let col: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(1.0), Some(1.0), None]));
+        let kept = |m: BooleanArray| {
+            (0..m.len())
+                .map(|i| m.is_valid(i) && m.value(i))
+                .collect::<Vec<_>>()
+        };
+        let cases = [
+            (CmpOp::Lt, [true, false, false, false]),
+            (CmpOp::Ge, [false, false, false, true]),
+            (CmpOp::Eq, [false, false, false, false]),
+            (CmpOp::Ne, [true, true, true, true]),
+        ];
+        for (op, want) in cases {
+            assert_eq!(
+                kept(compare(op, &x, Right::Value(&one)).unwrap()),
+                want,
+                "{op:?} with a value"
+            );
+        }
+        // Row by row: 1 == 1, NaN != 1, missing, and 3 against missing.
+        assert_eq!(
+            kept(compare(CmpOp::Eq, &x, Right::Column(&col)).unwrap()),
+            [true, false, false, false]
+        );
+        assert_eq!(
+            kept(compare(CmpOp::Ne, &x, Right::Column(&col)).unwrap()),
+            [false, true, true, true]
+        );
+        // Strings go through Arrow's kernels with the same rule for missing values.
+        let s: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("b")]));
+        let a: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
+        assert_eq!(
+            kept(compare(CmpOp::Ne, &s, Right::Value(&a)).unwrap()),
+            [false, true, true]
+        );
+        assert_eq!(
+            kept(compare(CmpOp::Le, &s, Right::Value(&a)).unwrap()),
+            [true, false, false]
+        );
+        // A missing value to compare with matches no row, except through `!=`.
+        let none: ArrayRef = Arc::new(Float64Array::from(vec![None::<f64>]));
+        assert_eq!(
+            kept(compare(CmpOp::Gt, &x, Right::Value(&none)).unwrap()),
+            [false; 4]
+        );
+        assert_eq!(
+            kept(compare(CmpOp::Ne, &x, Right::Value(&none)).unwrap()),
+            [true; 4]
+        );
+        // Columns of different lengths are an error, not a panic.
+        let short: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        assert!(compare(CmpOp::Lt, &x, Right::Column(&short)).is_err());
+        assert!(compare(CmpOp::Lt, &x, Right::Value(&short)).is_err());
+    }
 
     #[test]
     fn filter_keeping_copies_only_the_kept_columns() {
