@@ -301,7 +301,8 @@ export class Context {
 
   /**
    * Runs one benchmark workload (docs/benchmarks.md) in the engine Worker: its data is
-   * made first (not timed), then one warm-up and the median of `repeat` runs, unwatched.
+   * made first (not timed), then warm-up runs for a second (V8 optimises wasm while it
+   * runs) and the median of `repeat` runs, unwatched.
    * Returns the same fields as a line of `partita bench`.
    */
   async bench(workload, { scale = 1, repeat = 3, scheduler = 'threads' } = {}) {
@@ -315,6 +316,7 @@ export class Context {
       checksum: r.checksum,
       scale,
       runs: r.runs,
+      warmups: r.warmups,
       tasks: r.tasks,
       note: r.note,
     };
