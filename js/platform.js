@@ -22,6 +22,21 @@ function wasmThreadsSupported() {
   }
 }
 
+// A module with one 128-bit SIMD instruction (i8x16.popcnt): both bundles are built with
+// wasm SIMD, which every current browser and Node 16.4+ run.
+const SIMD_MODULE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/** Whether this engine runs wasm's 128-bit SIMD, which both bundles use. */
+export function wasmSimdSupported() {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_MODULE);
+  } catch {
+    return false;
+  }
+}
+
 /** Hardware threads, at least 1. */
 export async function hardwareThreads() {
   if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) return navigator.hardwareConcurrency;
@@ -41,6 +56,11 @@ export function chooseBundle(requested = 'auto') {
   const sab = typeof SharedArrayBuffer === 'function';
   const threads = wasmThreadsSupported();
   const base = { crossOriginIsolated: isolated };
+  if (!wasmSimdSupported()) {
+    throw new Error(
+      'partita needs WebAssembly SIMD (128-bit), which this engine does not run: use Chrome 91, Firefox 89, Safari 16.4, Node 16.4 or newer',
+    );
+  }
   if (requested === 'single') {
     return { ...base, bundle: 'single', reason: 'the single-threaded bundle was requested' };
   }

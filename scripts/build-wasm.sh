@@ -14,7 +14,8 @@ only="${1:-all}"
 
 build_single() {
   echo "build-wasm: single-threaded bundle (stable)"
-  cargo build --quiet --lib --release -p partita --target wasm32-unknown-unknown --target-dir target/wasm-single
+  RUSTFLAGS="-C target-feature=+simd128" \
+    cargo build --quiet --lib --release -p partita --target wasm32-unknown-unknown --target-dir target/wasm-single
   rm -rf dist/single
   "$WASM_BINDGEN" --target web --out-dir dist/single --out-name partita \
     target/wasm-single/wasm32-unknown-unknown/release/partita.wasm
@@ -22,7 +23,7 @@ build_single() {
 
 build_threads() {
   echo "build-wasm: threaded bundle ($NIGHTLY_TOOLCHAIN)"
-  local flags="-C target-feature=+atomics,+bulk-memory,+mutable-globals"
+  local flags="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128"
   flags+=" -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296"
   flags+=" -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size"
   flags+=" -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
@@ -52,11 +53,11 @@ optimise() {
 }
 
 case "$only" in
-  single) build_single; optimise single ;;
-  threads) build_threads; optimise threads --enable-threads --enable-bulk-memory ;;
+  single) build_single; optimise single --enable-simd ;;
+  threads) build_threads; optimise threads --enable-threads --enable-bulk-memory --enable-simd ;;
   all)
-    build_single; optimise single
-    build_threads; optimise threads --enable-threads --enable-bulk-memory
+    build_single; optimise single --enable-simd
+    build_threads; optimise threads --enable-threads --enable-bulk-memory --enable-simd
     ;;
   *) echo "usage: build-wasm.sh [single|threads|all]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, EngineError } from '../../js/index.js';
+import { chooseBundle, wasmSimdSupported } from '../../js/platform.js';
 
 let ctx;
 before(async () => {
@@ -17,6 +18,20 @@ test('info says which bundle runs and why', () => {
   assert.equal(info.simulated, true);
   assert.equal(info.workers, 2);
   assert.match(info.reason, /Node runs the single-threaded bundle/);
+});
+
+test('both bundles need wasm SIMD: Node runs it, and an engine without it gets a clear error', () => {
+  assert.equal(wasmSimdSupported(), true);
+  const validate = WebAssembly.validate;
+  // An engine that validates everything but SIMD.
+  WebAssembly.validate = (bytes) => !Array.from(bytes).includes(253) && validate(bytes);
+  try {
+    assert.equal(wasmSimdSupported(), false);
+    assert.throws(() => chooseBundle('auto'), /needs WebAssembly SIMD/);
+  } finally {
+    WebAssembly.validate = validate;
+  }
+  assert.equal(chooseBundle('auto').bundle, 'single');
 });
 
 test('the counting example: partial counts per partition merge into the answer', async () => {
