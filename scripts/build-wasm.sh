@@ -39,12 +39,14 @@ build_threads() {
   fi
 }
 
+# Strips the name section only. LLVM has optimised the code already; `wasm-opt -O2` made
+# the bundle 1.5% smaller gzipped, but V8 ran its W3c (merge) code 2.3 times slower.
 optimise() {
   local dir="$1"; shift
   if [ -x "$WASM_OPT" ]; then
-    "$WASM_OPT" -O2 "$@" "dist/$dir/partita_bg.wasm" -o "dist/$dir/partita_bg.wasm"
+    "$WASM_OPT" --strip-debug "$@" "dist/$dir/partita_bg.wasm" -o "dist/$dir/partita_bg.wasm"
   else
-    echo "build-wasm: wasm-opt not found (npm install first); bundle left unoptimised" >&2
+    echo "build-wasm: wasm-opt not found (npm install first); bundle left with its names" >&2
   fi
   local raw gz
   raw=$(wc -c < "dist/$dir/partita_bg.wasm")

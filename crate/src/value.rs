@@ -57,7 +57,7 @@ pub fn field_name(name: &str) -> Arc<str> {
 
 /// A field by name. A name shared with the record's (see `field_name`) is recognised by
 /// its address, without comparing the text.
-#[inline]
+#[inline(always)]
 pub fn find_field<'a>(fields: &'a [Field], name: &str) -> Option<&'a Value> {
     fields
         .iter()

@@ -647,10 +647,16 @@ fn float_summary(values: impl Iterator<Item = f64>) -> (i64, f64, Option<f64>, O
     let (mut n, mut min, mut max) = (0i64, f64::INFINITY, f64::NEG_INFINITY);
     let sum = values
         .filter(|x| !x.is_nan())
-        .inspect(|x| {
+        .inspect(|&x| {
             n += 1;
-            min = min.min(*x);
-            max = max.max(*x);
+            // Comparisons, not `f64::min`: with NaN filtered out they agree, and wasm has
+            // no instruction for Rust's NaN-ignoring min, so that one is a call to `fmin`.
+            if x < min {
+                min = x;
+            }
+            if x > max {
+                max = x;
+            }
         })
         .sum();
     let seen = |x: f64| (n > 0).then_some(x);

@@ -25,6 +25,7 @@ pub enum S {
 }
 
 impl S {
+    #[inline(always)]
     fn of(v: &Value) -> Option<S> {
         match v {
             Value::Int(i) => Some(S::I(*i)),
@@ -212,6 +213,8 @@ fn compare(op: CompareOp, a: &Value, b: &Value, span: Span) -> Option<bool> {
 }
 
 /// Python's `%` and `//` on ints, and the other int operators, as `eval::int_binary`.
+/// Always inlined into its closure: the wasm build otherwise keeps it a call per row.
+#[inline(always)]
 fn int_op(op: BinaryOp, x: i64, y: i64, span: Span) -> Option<S> {
     match op {
         BinaryOp::Add => x.checked_add(y).map(S::I),
