@@ -336,17 +336,20 @@ impl Compiler<'_> {
             dtype: DataType::Boolean,
         };
         let is_null_lit = |n: &Node| matches!(n.kind, K::Lit(Value::Null));
-        match op {
+        // `is` compares as `==` here: columns hold one type each.
+        let cmp = match op {
+            CompareOp::Eq | CompareOp::Is => CmpOp::Eq,
+            CompareOp::Ne | CompareOp::IsNot => CmpOp::Ne,
+            CompareOp::Lt => CmpOp::Lt,
+            CompareOp::Le => CmpOp::Le,
+            CompareOp::Gt => CmpOp::Gt,
+            CompareOp::Ge => CmpOp::Ge,
             CompareOp::In | CompareOp::NotIn => return Err(self.unsupported(span, "'in'")),
-            // `x == null` / `x is None` is a null test, as pandas' isnull.
-            CompareOp::Eq | CompareOp::Is | CompareOp::Ne | CompareOp::IsNot
-                if is_null_lit(&a) || is_null_lit(&b) =>
-            {
-                let negate = matches!(op, CompareOp::Ne | CompareOp::IsNot);
-                let other = if is_null_lit(&a) { b } else { a };
-                return Ok(null_test(other, negate));
-            }
-            _ => {}
+        };
+        // `x == null` / `x is None` is a null test, as pandas' isnull.
+        if matches!(cmp, CmpOp::Eq | CmpOp::Ne) && (is_null_lit(&a) || is_null_lit(&b)) {
+            let other = if is_null_lit(&a) { b } else { a };
+            return Ok(null_test(other, cmp == CmpOp::Ne));
         }
         let what = format!("comparison {}", op.symbol());
         let (ta, tb) = (a.dtype.clone(), b.dtype.clone());
@@ -362,17 +365,8 @@ impl Compiler<'_> {
             ));
         }
         let (a, b) = self.unify(a, b, &what, span)?;
-        let op = match op {
-            CompareOp::Eq | CompareOp::Is => CmpOp::Eq,
-            CompareOp::Ne | CompareOp::IsNot => CmpOp::Ne,
-            CompareOp::Lt => CmpOp::Lt,
-            CompareOp::Le => CmpOp::Le,
-            CompareOp::Gt => CmpOp::Gt,
-            CompareOp::Ge => CmpOp::Ge,
-            CompareOp::In | CompareOp::NotIn => return Err(self.unsupported(span, "'in'")),
-        };
         Ok(Node {
-            kind: K::Cmp(op, Box::new(a), Box::new(b)),
+            kind: K::Cmp(cmp, Box::new(a), Box::new(b)),
             dtype: DataType::Boolean,
         })
     }

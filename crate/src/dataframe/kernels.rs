@@ -316,21 +316,20 @@ pub enum Right<'a> {
 /// number). A missing value equals nothing: `!=` is true there, the others missing (which
 /// drops the row in a filter). Both predicates and row expressions compare through here.
 pub fn compare(op: CmpOp, left: &ArrayRef, right: Right) -> std::result::Result<BooleanArray, ArrowError> {
-    let side = |r: &ArrayRef| r.as_primitive_opt::<Float64Type>().cloned();
-    let floats = match (left.as_primitive_opt::<Float64Type>(), right) {
-        (Some(x), Right::Value(r)) => side(r).map(|r| (x.clone(), r, true)),
-        (Some(x), Right::Column(r)) => side(r).map(|r| (x.clone(), r, false)),
-        (None, _) => None,
-    };
-    let out = match floats {
-        Some((x, r, one)) => ieee(op, &x, &r, one)?,
-        None => {
-            let r;
+    let (Right::Column(r) | Right::Value(r)) = right;
+    let one = matches!(right, Right::Value(_));
+    let out = match (
+        left.as_primitive_opt::<Float64Type>(),
+        r.as_primitive_opt::<Float64Type>(),
+    ) {
+        (Some(x), Some(r)) => ieee(op, x, r, one)?,
+        _ => {
+            let scalar;
             let right: &dyn arrow_array::Datum = match right {
                 Right::Column(c) => c,
                 Right::Value(v) => {
-                    r = arrow_array::Scalar::new(Arc::clone(v));
-                    &r
+                    scalar = arrow_array::Scalar::new(Arc::clone(v));
+                    &scalar
                 }
             };
             match op {
@@ -360,14 +359,14 @@ fn ieee(
     one: bool,
 ) -> std::result::Result<BooleanArray, ArrowError> {
     fn run(x: &Float64Array, r: &Float64Array, one: bool, f: impl Fn(f64, f64) -> bool) -> BooleanArray {
-        match (one, r.len(), r.is_valid(0)) {
-            (true, 1, true) => {
-                let v = r.value(0);
-                BooleanArray::from_unary(x, |a| f(a, v))
-            }
-            (true, _, _) => BooleanArray::new_null(x.len()),
+        if !one {
             // Lengths are equal: checked below.
-            (false, _, _) => BooleanArray::from_binary(x, r, f),
+            return BooleanArray::from_binary(x, r, f);
+        }
+        // One value (checked below); a missing one matches no row.
+        match r.iter().next().flatten() {
+            Some(v) => BooleanArray::from_unary(x, |a| f(a, v)),
+            None => BooleanArray::new_null(x.len()),
         }
     }
     if (one && r.len() != 1) || (!one && x.len() != r.len()) {
@@ -495,12 +494,7 @@ impl Predicate {
                         )))
                     }
                 };
-                let right = if right.len() == 1 {
-                    Right::Value(&right)
-                } else {
-                    Right::Column(&right)
-                };
-                compare(*op, &left, right).map_err(ak)?
+                compare(*op, &left, Right::Value(&right)).map_err(ak)?
             }
             Predicate::IsNull(name) => arrow_arith::boolean::is_null(&column(name)?).map_err(ak)?,
             Predicate::NotNull(name) => arrow_arith::boolean::is_not_null(&column(name)?).map_err(ak)?,
@@ -861,6 +855,12 @@ mod tests {
         assert_eq!(
             kept(compare(CmpOp::Ne, &x, Right::Value(&none)).unwrap()),
             [true; 4]
+        );
+        // Empty columns (here with a validity buffer, as a slice keeps it) give an empty mask.
+        let empty: ArrayRef = Arc::new(Float64Array::from(vec![None::<f64>]).slice(0, 0));
+        assert_eq!(
+            compare(CmpOp::Lt, &empty, Right::Column(&empty)).unwrap().len(),
+            0
         );
         // Columns of different lengths are an error, not a panic.
         let short: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
