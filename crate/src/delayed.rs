@@ -108,11 +108,11 @@ pub fn lower_value(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 /// Checks `args`: each item is `{"input": i}` (an index into inputs) or `{"value": v}`,
 /// and there are as many as the function has parameters.
 pub fn check_call(node: &Node) -> Result<()> {
-    let f = node.args.get("func").and_then(Json::as_str).unwrap_or_default();
+    let f = node.args().get("func").and_then(Json::as_str).unwrap_or_default();
     let arity = Function::parse(f, crate::expr::Lang::Auto)
         .map(|f| f.arity())
         .unwrap_or(0);
-    let count = match node.args.get("args").and_then(Json::as_array) {
+    let count = match node.args().get("args").and_then(Json::as_array) {
         Some(items) => {
             for (i, item) in items.iter().enumerate() {
                 parse_slot(node, i, item)?;

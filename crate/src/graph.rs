@@ -1182,7 +1182,13 @@ impl TokenHasher {
     }
 
     /// The token: 8 hex digits, as `tokenize` gives.
-    pub fn token(mut self) -> String {
+    pub fn token(self) -> String {
+        let h = self.finish();
+        format!("{:08x}", (h ^ (h >> 32)) as u32)
+    }
+
+    /// The whole 64-bit hash, for digests that are hashed again.
+    pub fn finish(mut self) -> u64 {
         let total = self.total;
         let mut last = [0u8; 32];
         if let (Some(dst), Some(src)) = (
@@ -1198,11 +1204,9 @@ impl TokenHasher {
             dst.copy_from_slice(&total.to_le_bytes());
         }
         self.block(&length);
-        let h = self
-            .lanes
+        self.lanes
             .iter()
-            .fold(total, |h, lane| mix64(h.rotate_left(23) ^ *lane));
-        format!("{:08x}", (h ^ (h >> 32)) as u32)
+            .fold(total, |h, lane| mix64(h.rotate_left(23) ^ *lane))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::ops::Op;
 use crate::partition::Partition;
 use crate::plan::{Node, ValidPlan};
 use crate::registry::{self, Kind};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -105,7 +105,7 @@ pub struct NodeCtx<'a> {
 
 impl NodeCtx<'_> {
     fn arg(&self, name: &str) -> Option<&Json> {
-        self.node.args.get(name).filter(|v| !v.is_null())
+        self.node.args().get(name).filter(|v| !v.is_null())
     }
 
     fn bad(&self, name: &str, what: &str) -> Error {
@@ -138,6 +138,15 @@ impl NodeCtx<'_> {
             None => Ok(None),
             Some(v) => v.as_str().map(Some).ok_or_else(|| self.bad(name, "a string")),
         }
+    }
+
+    /// A string argument as a shared text that the node keeps between computes, so a
+    /// large text (a CSV file) is copied out of the plan once, not on every lowering.
+    pub fn shared_str_arg(&self, name: &str) -> Result<Option<Arc<str>>> {
+        Ok(match self.str_arg(name)? {
+            None => None,
+            Some(_) => self.node.shared_str_arg(name),
+        })
     }
 
     pub fn json_arg(&self, name: &str) -> Option<&Json> {
@@ -450,17 +459,28 @@ pub fn source_token(node: &Node) -> String {
 }
 
 fn token_of(node: &Node, input_tokens: &[String]) -> String {
-    // The arguments are hashed as they serialise, without building their text: a CSV
-    // text argument can be tens of megabytes.
     let mut h = crate::graph::TokenHasher::default();
     h.update(node.op.as_bytes());
     h.update(&[0xff]);
-    let mut keys: Vec<&String> = node.args.keys().collect();
+    // The node keeps its arguments' digest: computing a plan again does not hash them again.
+    h.update(&node.args_digest(args_digest).to_le_bytes());
+    for t in input_tokens {
+        h.update(&[0xff]);
+        h.update(t.as_bytes());
+    }
+    h.token()
+}
+
+/// The arguments, keys sorted, hashed as they serialise without building their text: a
+/// CSV text argument can be tens of megabytes.
+fn args_digest(args: &Map<String, Json>) -> u64 {
+    let mut h = crate::graph::TokenHasher::default();
+    let mut keys: Vec<&String> = args.keys().collect();
     keys.sort();
     for k in keys {
         h.update(k.as_bytes());
         h.update(b"=");
-        match node.args.get(k) {
+        match args.get(k) {
             // A string is hashed as its length and bytes: as unambiguous as its JSON text
             // (which never starts with `s`), without escaping the newline on every line
             // of a CSV text argument.
@@ -480,11 +500,7 @@ fn token_of(node: &Node, input_tokens: &[String]) -> String {
         }
         h.update(b";");
     }
-    for t in input_tokens {
-        h.update(&[0xff]);
-        h.update(t.as_bytes());
-    }
-    h.token()
+    h.finish()
 }
 
 /// Lowers a validated plan with no persisted data.

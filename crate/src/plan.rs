@@ -9,6 +9,7 @@ use crate::registry::{self, ArgType, Arity, Kind, OpSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The plan format's version; a plan with another version is refused.
 pub const PLAN_VERSION: u32 = 1;
@@ -30,8 +31,11 @@ pub struct Node {
     pub op: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
+    /// Private so that every change goes through [`Node::set_arg`], which drops the memo.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub args: Map<String, Json>,
+    args: Map<String, Json>,
+    #[serde(skip)]
+    memo: ArgsMemo,
 }
 
 impl Node {
@@ -44,7 +48,58 @@ impl Node {
                 Json::Object(map) => map,
                 _ => Map::new(),
             },
+            memo: ArgsMemo::default(),
         }
+    }
+
+    pub fn args(&self) -> &Map<String, Json> {
+        &self.args
+    }
+
+    /// Sets one argument. The memo goes with the old arguments; clones made before keep it.
+    pub fn set_arg(&mut self, name: impl Into<String>, value: Json) {
+        self.args.insert(name.into(), value);
+        self.memo = ArgsMemo::default();
+    }
+
+    /// The digest of the arguments, computed by `digest` the first time it is asked for.
+    pub(crate) fn args_digest(&self, digest: impl FnOnce(&Map<String, Json>) -> u64) -> u64 {
+        *self.memo.0.digest.get_or_init(|| digest(&self.args))
+    }
+
+    /// The string argument `name` as a shared text, copied out of the JSON once.
+    pub(crate) fn shared_str_arg(&self, name: &str) -> Option<Arc<str>> {
+        let text = self.args.get(name)?.as_str()?;
+        let mut texts = self.memo.0.texts.lock().unwrap_or_else(|e| e.into_inner());
+        Some(Arc::clone(
+            texts.entry(name.to_string()).or_insert_with(|| Arc::from(text)),
+        ))
+    }
+}
+
+/// What lowering derives from a node's arguments alone, kept so that computing the same
+/// plan again does not redo it: the arguments' digest (part of the node's token) and
+/// shared copies of text arguments. A CSV text argument can be tens of megabytes, and
+/// hashing and copying it on the thread that lowers is serial work before any task runs.
+/// It is not part of the node's identity: nodes compare and serialise without it.
+#[derive(Clone, Default)]
+struct ArgsMemo(Arc<ArgsMemoCells>);
+
+#[derive(Default)]
+struct ArgsMemoCells {
+    digest: OnceLock<u64>,
+    texts: Mutex<HashMap<String, Arc<str>>>,
+}
+
+impl PartialEq for ArgsMemo {
+    fn eq(&self, _: &ArgsMemo) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ArgsMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArgsMemo")
     }
 }
 

@@ -157,6 +157,8 @@ pub struct WasmEngine {
     next_run: u32,
     /// The benchmark workload being measured, with its own engine holding its data.
     bench: Option<(Engine, crate::bench::Prepared)>,
+    /// The last benchmark run's output, kept until `bench_checksum` reduces and drops it.
+    bench_out: Option<Vec<crate::engine::Computed>>,
 }
 
 impl Default for WasmEngine {
@@ -174,6 +176,7 @@ impl WasmEngine {
             runs: HashMap::new(),
             next_run: 1,
             bench: None,
+            bench_out: None,
         }
     }
 
@@ -181,6 +184,7 @@ impl WasmEngine {
     /// of its own, dropping the previous workload's; returns its note (sizes).
     pub fn bench_prepare(&mut self, workload: &str, scale: f64) -> Result<String, JsValue> {
         self.bench = None;
+        self.bench_out = None;
         let engine = Engine::new();
         let prepared = crate::bench::prepare(&engine, workload, scale).map_err(js_error)?;
         let note = prepared.note.clone();
@@ -188,9 +192,10 @@ impl WasmEngine {
         Ok(note)
     }
 
-    /// Runs the prepared workload once to the end, unwatched; returns its checksum. The
-    /// caller times it.
-    pub fn bench_run(&mut self, options: &str) -> Result<f64, JsValue> {
+    /// Runs the prepared workload once to the end, unwatched, and keeps its output. The
+    /// caller times this call alone: the checksum (which turns results into rows) and
+    /// freeing the output come after, in `bench_checksum`, as the native command does.
+    pub fn bench_run(&mut self, options: &str) -> Result<(), JsValue> {
         let (opts, _) = parse_options(options)?;
         let (engine, prepared) = self
             .bench
@@ -199,6 +204,20 @@ impl WasmEngine {
         let out = engine
             .compute(&prepared.plan, &opts, &EventSink::silent())
             .map_err(js_error)?;
+        self.bench_out = Some(out);
+        Ok(())
+    }
+
+    /// The checksum of the last `bench_run`'s output, which it then drops.
+    pub fn bench_checksum(&mut self) -> Result<f64, JsValue> {
+        let (_, prepared) = self
+            .bench
+            .as_ref()
+            .ok_or_else(|| js_error(Error::value("bench: no workload prepared")))?;
+        let out = self
+            .bench_out
+            .take()
+            .ok_or_else(|| js_error(Error::value("bench: no run to check; call bench_run first")))?;
         (prepared.checksum)(&out).map_err(js_error)
     }
 

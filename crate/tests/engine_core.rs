@@ -134,9 +134,58 @@ fn tokens_are_deterministic_and_keys_dask_like() {
         .any(|k| k.starts_with("('sum-aggregate-") && k.ends_with(", 0)")));
     // A different argument changes the token.
     let mut other = plan.clone();
-    other.nodes[1].args.insert("func".into(), json!("x => x * 4"));
+    other.nodes[1].set_arg("func", json!("x => x * 4"));
     let c = engine.graph(&other, OptimizeOptions::NONE).unwrap();
     assert_ne!(c.tasks()[5].key, a.tasks()[5].key);
+}
+
+/// A node keeps its arguments' digest and its CSV text between computes (so a second
+/// compute does not hash or copy the text again), and a changed argument is never
+/// answered from what was kept for the old one, in the node or in clones made before.
+#[test]
+fn a_plan_computed_again_reuses_its_text_until_an_argument_changes() {
+    let sum_of_b = |text: &str| {
+        Plan::new(
+            vec![
+                Node::new(
+                    "csv",
+                    "dataframe.read_csv",
+                    &[],
+                    json!({"text": text, "blocksize": 8}),
+                ),
+                Node::new("s", "dataframe.sum", &["csv"], json!({})),
+            ],
+            &["s"],
+        )
+    };
+    let b_of = |engine: &Engine, plan: &Plan| {
+        let out = engine
+            .compute(plan, &opts(SchedulerKind::Threads, 2), &EventSink::new())
+            .unwrap();
+        out[0].to_json()["b"].clone()
+    };
+    let engine = Engine::new();
+    let mut plan = sum_of_b("a,b\n1,2\n3,4\n5,6\n");
+    let token = partita::lower::source_token(&plan.nodes[0]);
+    assert_eq!(b_of(&engine, &plan), json!(12));
+    assert_eq!(
+        b_of(&engine, &plan),
+        json!(12),
+        "the second compute reads the kept text"
+    );
+    assert_eq!(partita::lower::source_token(&plan.nodes[0]), token);
+    let before = plan.clone();
+    plan.nodes[0].set_arg("text", json!("a,b\n1,20\n3,40\n"));
+    assert_eq!(b_of(&engine, &plan), json!(60));
+    let changed = partita::lower::source_token(&plan.nodes[0]);
+    assert_ne!(changed, token);
+    // The same arguments give the same token whether the digest was kept or not.
+    assert_eq!(
+        changed,
+        partita::lower::source_token(&sum_of_b("a,b\n1,20\n3,40\n").nodes[0])
+    );
+    assert_eq!(b_of(&engine, &before), json!(12), "a clone keeps the old text");
+    assert_eq!(partita::lower::source_token(&before.nodes[0]), token);
 }
 
 /// Source tokens tell arguments apart: strings that differ by an escaped byte, a string

@@ -428,8 +428,8 @@ pub fn partition_sizes(len: usize, npartitions: Option<usize>, partition_size: O
 }
 
 pub fn check_from_sequence(node: &Node) -> Result<()> {
-    if node.args.get("npartitions").is_some_and(|v| !v.is_null())
-        && node.args.get("partition_size").is_some_and(|v| !v.is_null())
+    if node.args().get("npartitions").is_some_and(|v| !v.is_null())
+        && node.args().get("partition_size").is_some_and(|v| !v.is_null())
     {
         return Err(Error::plan(format!(
             "node '{}' (bag.from_sequence): give npartitions or partition_size, not both",
@@ -554,7 +554,11 @@ fn blockwise(l: &mut Lowerer, ctx: &NodeCtx, label: &str, op: BagOp) -> Result<C
 }
 
 pub fn check_map(node: &Node) -> Result<()> {
-    let src = node.args.get("func").and_then(|v| v.as_str()).unwrap_or_default();
+    let src = node
+        .args()
+        .get("func")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     if let Ok(f) = Function::parse(src, Lang::Auto) {
         if f.arity() != node.inputs.len() {
             return Err(Error::plan(format!(
@@ -594,7 +598,7 @@ pub fn lower_remove(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
 
 /// An argument whose presence matters even when it is null (`default`, `initial`).
 fn present_arg(ctx: &NodeCtx, name: &str) -> Option<Value> {
-    ctx.node.args.get(name).map(Value::from_json)
+    ctx.node.args().get(name).map(Value::from_json)
 }
 
 pub fn lower_pluck(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {

@@ -402,7 +402,7 @@ fn partition_sizes(ctx: &NodeCtx, n: usize) -> Result<Vec<usize>> {
 /// `read_csv(text, blocksize)`: dtypes from the header and the first rows (as Dask reads a
 /// sample while building the graph), then one task per block of about blocksize bytes.
 pub fn lower_read_csv(l: &mut Lowerer, ctx: &NodeCtx) -> Result<Collection> {
-    let text: Arc<str> = Arc::from(ctx.str_arg("text")?.unwrap_or_default());
+    let text: Arc<str> = ctx.shared_str_arg("text")?.unwrap_or_else(|| Arc::from(""));
     let blocksize = ctx.usize_arg("blocksize")?.unwrap_or(64 * 1024 * 1024);
     let mut schema = kernels::csv_schema(&text).map_err(|e| e.context(op_label(ctx)))?;
     match ctx.json_arg("dtype") {
