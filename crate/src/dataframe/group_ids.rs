@@ -360,6 +360,59 @@ mod tests {
         assert_eq!(g.first, vec![0, 1, 2]);
     }
 
+    /// First-seen numbering worked out with a plain map, for comparison.
+    fn numbered(keys: &[Option<i64>]) -> GroupIds {
+        let mut seen = std::collections::HashMap::new();
+        let mut first = Vec::new();
+        let ids = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match k {
+                None => MISSING,
+                Some(k) => *seen.entry(*k).or_insert_with(|| {
+                    first.push(i);
+                    first.len() as u32 - 1
+                }),
+            })
+            .collect();
+        GroupIds { ids, first }
+    }
+
+    /// Ids follow first sight on both paths: keys rising, falling, both ways, random, with
+    /// nulls, at the ends of the i64 range, one far key that sends the column to the hash
+    /// map, and keys that spread just past the direct table's limit.
+    #[test]
+    fn int_ids_are_first_seen_however_the_range_grows() {
+        let mut x = 7u64;
+        let mut random = |m: i64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) as i64).rem_euclid(m)
+        };
+        let cases: Vec<Vec<Option<i64>>> = vec![
+            (0..3000).map(Some).collect(),
+            (0..3000).rev().map(Some).collect(),
+            (0..3000).map(|i| Some(if i % 2 == 0 { i } else { -i })).collect(),
+            (0..3000).map(|_| Some(random(10_000))).collect(),
+            (0..3000)
+                .map(|i| if i % 5 == 0 { None } else { Some(random(500) - 250) })
+                .collect(),
+            (0..2000).map(|_| Some(i64::MAX - random(1500))).collect(),
+            (0..2000).map(|i| Some(i64::MIN + random(1500) + i % 2)).collect(),
+            // Direct for the first half, then a key far away: the rest goes by hash.
+            (0..4000)
+                .map(|i| Some(if i == 2000 { 1 << 40 } else { random(3000) }))
+                .collect(),
+            // Spreads slowly past the limit (2 x rows).
+            (0..3000).map(|i| Some(i * 3)).collect(),
+        ];
+        for (n, keys) in cases.iter().enumerate() {
+            let got = of_column(&ints(keys.clone())).unwrap();
+            assert_eq!(got, numbered(keys), "case {n}");
+        }
+    }
+
     #[test]
     fn empty_and_all_null_columns_have_no_groups() {
         let g = of_column(&ints(vec![])).unwrap();

@@ -463,23 +463,47 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
 
 /// Per group: the count of present values, their sum and (when `m2`) their M2, for a
 /// float column, in one pass over the values without making options.
-fn float_stats(c: &Float64Array, ids: &[u32], groups: usize, m2: bool) -> (Vec<i64>, Vec<f64>, Vec<f64>) {
+/// Count, sum and (with `m2`) the sum of squared deviations of `c` per group, skipping
+/// nulls and NaN. With `size`, also counts every row of each group there, in the same pass.
+fn float_stats(
+    c: &Float64Array,
+    ids: &[u32],
+    groups: usize,
+    m2: bool,
+    size: Option<&mut [i64]>,
+) -> (Vec<i64>, Vec<f64>, Vec<f64>) {
     let nulls = c.nulls().filter(|n| n.null_count() > 0);
-    let mut n = vec![0i64; groups];
-    let mut sum = vec![0f64; groups];
     let rows = ids.iter().zip(c.values().iter()).enumerate();
     if !m2 {
+        // Count and sum side by side: one cache line per row, not two.
+        let mut acc = vec![(0i64, 0f64, 0i64); groups];
+        let counted = size.is_some();
         for (i, (g, x)) in rows {
-            if *g == MISSING || x.is_nan() || nulls.is_some_and(|b| b.is_null(i)) {
+            let Some((k, s, all)) = acc.get_mut(*g as usize) else {
                 continue;
-            }
-            if let (Some(k), Some(s)) = (n.get_mut(*g as usize), sum.get_mut(*g as usize)) {
+            };
+            *all += 1;
+            if !(x.is_nan() || nulls.is_some_and(|b| b.is_null(i))) {
                 *k += 1;
                 *s += x;
             }
         }
-        return (n, sum, Vec::new());
+        if let (Some(size), true) = (size, counted) {
+            for (z, (_, _, all)) in size.iter_mut().zip(&acc) {
+                *z = *all;
+            }
+        }
+        return (
+            acc.iter().map(|a| a.0).collect(),
+            acc.iter().map(|a| a.1).collect(),
+            Vec::new(),
+        );
     }
+    if let Some(size) = size {
+        count_rows(ids, size);
+    }
+    let mut n = vec![0i64; groups];
+    let mut sum = vec![0f64; groups];
     let mut mean = vec![0f64; groups];
     let mut m2s = vec![0f64; groups];
     let mut seen = vec![0f64; groups];
@@ -516,17 +540,20 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
     for k in &spec.keys {
         cols.push(take(column(batch, k)?, rep_rows.clone())?);
     }
+    // The group sizes come after the keys; the first float column's pass counts them.
+    let size_at = cols.len();
     let mut size = vec![0i64; groups];
-    for g in ids.iter().filter(|g| **g != MISSING) {
-        if let Some(s) = size.get_mut(*g as usize) {
-            *s += 1;
-        }
+    let mut size_counted = false;
+    if !spec.stats.iter().any(|s| is_float_stat(batch, s)) {
+        count_rows(&ids, &mut size);
+        size_counted = true;
     }
-    cols.push(Arc::new(Int64Array::from(size)));
     for s in &spec.stats {
         let c = column(batch, &s.column)?;
-        if s.dtype == DataType::Float64 && c.data_type() == &DataType::Float64 {
-            let (n, sum, m2) = float_stats(c.as_primitive::<Float64Type>(), &ids, groups, s.m2);
+        if is_float_stat(batch, s) {
+            let count_here = (!size_counted).then_some(size.as_mut_slice());
+            size_counted = true;
+            let (n, sum, m2) = float_stats(c.as_primitive::<Float64Type>(), &ids, groups, s.m2, count_here);
             cols.push(Arc::new(Int64Array::from(n)));
             if s.sum {
                 cols.push(Arc::new(Float64Array::from(sum)));
@@ -584,8 +611,26 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
             }
         }
     }
+    cols.insert(size_at, Arc::new(Int64Array::from(size)));
     RecordBatch::try_new(Arc::clone(&spec.partial_schema), cols)
         .map_err(|e| Error::internal(format!("groupby chunk: {e}")))
+}
+
+/// Whether `s` takes the float path of `chunk` (`float_stats`).
+fn is_float_stat(batch: &RecordBatch, s: &ColumnStats) -> bool {
+    s.dtype == DataType::Float64
+        && batch
+            .column_by_name(&s.column)
+            .is_some_and(|c| c.data_type() == &DataType::Float64)
+}
+
+/// Adds each row with a group to its group's count in `size`.
+fn count_rows(ids: &[u32], size: &mut [i64]) {
+    for g in ids {
+        if let Some(s) = size.get_mut(*g as usize) {
+            *s += 1;
+        }
+    }
 }
 
 /// Regroups concatenated partials into one partial per group.
@@ -1066,21 +1111,30 @@ mod tests {
             vec![Some(1.5), None, Some(f64::NAN), Some(100.0), Some(2.0), Some(3.0)],
         );
         let g = group_rows(&b, &["k".to_string()]).unwrap();
+        // Group 1 has rows 0, 2 (NaN) and 5; group 2 rows 1 (null) and 4; row 3 has no key.
+        let mut size = vec![0i64; 2];
         let (n, sum, m2) = float_stats(
             b.column(1).as_primitive::<Float64Type>(),
             &g.ids,
             g.groups(),
             true,
+            Some(&mut size),
         );
         assert_eq!(n, vec![2, 1]);
         assert_eq!(sum, vec![4.5, 2.0]);
         assert_eq!(m2, vec![1.125, 0.0]);
-        let (n2, sum2, _) = float_stats(
-            b.column(1).as_primitive::<Float64Type>(),
-            &g.ids,
-            g.groups(),
-            false,
-        );
-        assert_eq!((n2, sum2), (n, sum));
+        assert_eq!(size, vec![3, 2]);
+        for count in [false, true] {
+            let mut size = vec![0i64; 2];
+            let (n2, sum2, _) = float_stats(
+                b.column(1).as_primitive::<Float64Type>(),
+                &g.ids,
+                g.groups(),
+                false,
+                count.then_some(size.as_mut_slice()),
+            );
+            assert_eq!((&n2, &sum2), (&n, &sum));
+            assert_eq!(size, if count { vec![3, 2] } else { vec![0, 0] });
+        }
     }
 }
