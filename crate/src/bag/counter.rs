@@ -443,6 +443,27 @@ mod tests {
         assert_eq!(format!("{:?}", c.into_entries()), format!("{want:?}"));
     }
 
+    /// Strings of every length from 0 to 16 (packed in one word, in two, or not packed), with
+    /// trailing zero bytes, counted as values and as `&str` alike.
+    #[test]
+    fn strings_of_every_length_count_apart() {
+        let mut words: Vec<String> = (0..=16).map(|n| "abcdefghijklmnopq"[..n].to_string()).collect();
+        words.extend((0..=16).map(|n| format!("{}\0", &"abcdefghijklmnop"[..n])));
+        let mut c = Counter::default();
+        let mut want: IndexMap<Value, i64> = IndexMap::new();
+        for (i, w) in words.iter().chain(words.iter().rev()).enumerate() {
+            if i % 2 == 0 {
+                c.add(&Value::str(w), 1).unwrap();
+            } else {
+                c.add_str(w, 1).unwrap();
+            }
+            *want.entry(Value::str(w)).or_insert(0) += 1;
+        }
+        assert_eq!(c.len(), 34);
+        let want: Vec<(Value, i64)> = want.into_iter().collect();
+        assert_eq!(c.into_entries(), want);
+    }
+
     #[test]
     fn overflow_is_an_error() {
         let mut c = Counter::default();
