@@ -423,13 +423,10 @@ fn pick_rows_general(c: &ArrayRef, ids: &[u32], groups: usize, want: Agg) -> Res
 /// comparator does (`total_cmp`), and keeps the first row of equal values.
 fn pick_float_rows(c: &Float64Array, ids: &[u32], groups: usize, want: Agg) -> Vec<Option<u32>> {
     let nulls = c.nulls().filter(|n| n.null_count() > 0);
-    // Each value as an integer in `total_cmp`'s order (flipped for min), so a row replaces
-    // the best one on one integer comparison; NaN is skipped, so no value ties the start.
+    // Flipped for min, so a row replaces the best one on one integer comparison; NaN is
+    // skipped, so no value ties the start.
     let flip = if want == Agg::Min { -1i64 } else { 0 };
-    let key = |x: f64| {
-        let bits = x.to_bits() as i64;
-        (bits ^ ((((bits >> 63) as u64) >> 1) as i64)) ^ flip
-    };
+    let key = |x: f64| order_key(x) ^ flip;
     let mut best_key = vec![i64::MIN; groups];
     let mut best_row = vec![u32::MAX; groups];
     for (i, (g, x)) in ids.iter().zip(c.values().iter()).enumerate() {
@@ -450,6 +447,13 @@ fn pick_float_rows(c: &Float64Array, ids: &[u32], groups: usize, want: Agg) -> V
         .collect()
 }
 
+/// A float as an integer in `total_cmp`'s order (Arrow's comparator's order).
+#[inline(always)]
+fn order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
 fn take(c: &ArrayRef, rows: Vec<Option<u32>>) -> Result<ArrayRef> {
     arrow_select::take::take(c.as_ref(), &UInt32Array::from(rows), None)
         .map_err(|e| Error::internal(format!("groupby: {e}")))
@@ -461,44 +465,69 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
         .ok_or_else(|| Error::internal(format!("groupby: the partial has no column '{name}'")))
 }
 
-/// Per group: the count of present values, their sum and (when `m2`) their M2, for a
-/// float column, in one pass over the values without making options.
+/// What `float_stats` computes besides counts and sums.
+#[derive(Clone, Copy)]
+struct FloatWants {
+    m2: bool,
+    min: bool,
+    max: bool,
+}
+
+/// A float column's partial aggregates per group. `min_rows` and `max_rows` are there
+/// when asked for and the pass could find them (not with `m2`).
+struct FloatStats {
+    n: Vec<i64>,
+    sum: Vec<f64>,
+    m2: Vec<f64>,
+    min_rows: Option<Vec<Option<u32>>>,
+    max_rows: Option<Vec<Option<u32>>>,
+}
+
 /// Count, sum and (with `m2`) the sum of squared deviations of `c` per group, skipping
-/// nulls and NaN. With `size`, also counts every row of each group there, in the same pass.
+/// nulls and NaN, in one pass without making options; without `m2` the same pass finds
+/// the rows of the smallest and largest values when asked. With `size`, it also counts
+/// every row of each group there.
 fn float_stats(
     c: &Float64Array,
     ids: &[u32],
     groups: usize,
-    m2: bool,
+    wants: FloatWants,
     size: Option<&mut [i64]>,
-) -> (Vec<i64>, Vec<f64>, Vec<f64>) {
+) -> FloatStats {
     let nulls = c.nulls().filter(|n| n.null_count() > 0);
-    let rows = ids.iter().zip(c.values().iter()).enumerate();
-    if !m2 {
+    if !wants.m2 {
         // Count and sum side by side: one cache line per row, not two.
         let mut acc = vec![(0i64, 0f64, 0i64); groups];
-        let counted = size.is_some();
-        for (i, (g, x)) in rows {
-            let Some((k, s, all)) = acc.get_mut(*g as usize) else {
-                continue;
-            };
-            *all += 1;
-            if !(x.is_nan() || nulls.is_some_and(|b| b.is_null(i))) {
-                *k += 1;
-                *s += x;
-            }
+        let mut ext = Vec::new();
+        if wants.min || wants.max {
+            ext = vec![(i64::MIN, u32::MAX, i64::MIN, u32::MAX); groups];
         }
-        if let (Some(size), true) = (size, counted) {
+        let ext_rows = ext.as_mut_slice();
+        match (wants.min, wants.max) {
+            (false, false) => sum_pass::<false, false>(c, ids, &mut acc, ext_rows),
+            (true, false) => sum_pass::<true, false>(c, ids, &mut acc, ext_rows),
+            (false, true) => sum_pass::<false, true>(c, ids, &mut acc, ext_rows),
+            (true, true) => sum_pass::<true, true>(c, ids, &mut acc, ext_rows),
+        }
+        if let Some(size) = size {
             for (z, (_, _, all)) in size.iter_mut().zip(&acc) {
                 *z = *all;
             }
         }
-        return (
-            acc.iter().map(|a| a.0).collect(),
-            acc.iter().map(|a| a.1).collect(),
-            Vec::new(),
-        );
+        let rows = |pick: fn(&(i64, u32, i64, u32)) -> u32| {
+            ext.iter()
+                .map(|e| Some(pick(e)).filter(|r| *r != u32::MAX))
+                .collect()
+        };
+        return FloatStats {
+            n: acc.iter().map(|a| a.0).collect(),
+            sum: acc.iter().map(|a| a.1).collect(),
+            m2: Vec::new(),
+            min_rows: wants.min.then(|| rows(|e| e.1)),
+            max_rows: wants.max.then(|| rows(|e| e.3)),
+        };
     }
+    let rows = ids.iter().zip(c.values().iter()).enumerate();
     if let Some(size) = size {
         count_rows(ids, size);
     }
@@ -528,7 +557,51 @@ fn float_stats(
             *m += d * (x - *me);
         }
     }
-    (n, sum, m2s)
+    FloatStats {
+        n,
+        sum,
+        m2: m2s,
+        min_rows: None,
+        max_rows: None,
+    }
+}
+
+/// The pass of `float_stats` without M2: per group (count, sum, rows) in `acc` and, for
+/// `MIN` / `MAX`, (key, row) of the smallest and largest value in `ext`, as
+/// `pick_float_rows` picks them. Monomorphised so the plain sum carries no extra test.
+#[inline(always)]
+fn sum_pass<const MIN: bool, const MAX: bool>(
+    c: &Float64Array,
+    ids: &[u32],
+    acc: &mut [(i64, f64, i64)],
+    ext: &mut [(i64, u32, i64, u32)],
+) {
+    let nulls = c.nulls().filter(|n| n.null_count() > 0);
+    for (i, (g, x)) in ids.iter().zip(c.values().iter()).enumerate() {
+        let g = *g as usize;
+        let Some((k, s, all)) = acc.get_mut(g) else {
+            continue;
+        };
+        *all += 1;
+        if x.is_nan() || nulls.is_some_and(|b| b.is_null(i)) {
+            continue;
+        }
+        *k += 1;
+        *s += x;
+        if MIN || MAX {
+            if let Some((lo_key, lo_row, hi_key, hi_row)) = ext.get_mut(g) {
+                let key = order_key(*x);
+                if MIN && !key > *lo_key {
+                    *lo_key = !key;
+                    *lo_row = i as u32;
+                }
+                if MAX && key > *hi_key {
+                    *hi_key = key;
+                    *hi_row = i as u32;
+                }
+            }
+        }
+    }
 }
 
 /// The partial aggregates of one input partition.
@@ -550,15 +623,23 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
     }
     for s in &spec.stats {
         let c = column(batch, &s.column)?;
+        // Rows of the smallest and largest values, when the float pass found them.
+        let mut picked: [Option<Vec<Option<u32>>>; 2] = [None, None];
         if is_float_stat(batch, s) {
             let count_here = (!size_counted).then_some(size.as_mut_slice());
             size_counted = true;
-            let (n, sum, m2) = float_stats(c.as_primitive::<Float64Type>(), &ids, groups, s.m2, count_here);
-            cols.push(Arc::new(Int64Array::from(n)));
+            let wants = FloatWants {
+                m2: s.m2,
+                min: s.min,
+                max: s.max,
+            };
+            let st = float_stats(c.as_primitive::<Float64Type>(), &ids, groups, wants, count_here);
+            picked = [st.min_rows, st.max_rows];
+            cols.push(Arc::new(Int64Array::from(st.n)));
             if s.sum {
-                cols.push(Arc::new(Float64Array::from(sum)));
+                cols.push(Arc::new(Float64Array::from(st.sum)));
                 if s.m2 {
-                    cols.push(Arc::new(Float64Array::from(m2)));
+                    cols.push(Arc::new(Float64Array::from(st.m2)));
                 }
             }
         } else {
@@ -607,7 +688,16 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
             (s.last, Agg::Last),
         ] {
             if on {
-                cols.push(take(c, pick_rows(c, &ids, groups, agg)?)?);
+                let found = match agg {
+                    Agg::Min => picked[0].take(),
+                    Agg::Max => picked[1].take(),
+                    _ => None,
+                };
+                let rows = match found {
+                    Some(rows) => rows,
+                    None => pick_rows(c, &ids, groups, agg)?,
+                };
+                cols.push(take(c, rows)?);
             }
         }
     }
@@ -1112,29 +1202,89 @@ mod tests {
         );
         let g = group_rows(&b, &["k".to_string()]).unwrap();
         // Group 1 has rows 0, 2 (NaN) and 5; group 2 rows 1 (null) and 4; row 3 has no key.
+        let c = b.column(1).as_primitive::<Float64Type>();
         let mut size = vec![0i64; 2];
-        let (n, sum, m2) = float_stats(
-            b.column(1).as_primitive::<Float64Type>(),
-            &g.ids,
-            g.groups(),
-            true,
-            Some(&mut size),
-        );
-        assert_eq!(n, vec![2, 1]);
-        assert_eq!(sum, vec![4.5, 2.0]);
-        assert_eq!(m2, vec![1.125, 0.0]);
+        let all = FloatWants {
+            m2: true,
+            min: true,
+            max: true,
+        };
+        let st = float_stats(c, &g.ids, g.groups(), all, Some(&mut size));
+        assert_eq!(st.n, vec![2, 1]);
+        assert_eq!(st.sum, vec![4.5, 2.0]);
+        assert_eq!(st.m2, vec![1.125, 0.0]);
         assert_eq!(size, vec![3, 2]);
-        for count in [false, true] {
+        // With M2 the pass finds no extremes; `chunk` then picks them in a pass of its own.
+        assert_eq!((st.min_rows, st.max_rows), (None, None));
+        for (min, max, count) in [
+            (false, false, false),
+            (true, false, true),
+            (false, true, false),
+            (true, true, true),
+        ] {
             let mut size = vec![0i64; 2];
-            let (n2, sum2, _) = float_stats(
-                b.column(1).as_primitive::<Float64Type>(),
-                &g.ids,
-                g.groups(),
-                false,
-                count.then_some(size.as_mut_slice()),
-            );
-            assert_eq!((&n2, &sum2), (&n, &sum));
+            let wants = FloatWants { m2: false, min, max };
+            let st2 = float_stats(c, &g.ids, g.groups(), wants, count.then_some(size.as_mut_slice()));
+            assert_eq!((&st2.n, &st2.sum), (&st.n, &st.sum));
             assert_eq!(size, if count { vec![3, 2] } else { vec![0, 0] });
+            let pick = |agg| pick_float_rows(c, &g.ids, g.groups(), agg);
+            assert_eq!(st2.min_rows, min.then(|| pick(Agg::Min)));
+            assert_eq!(st2.max_rows, max.then(|| pick(Agg::Max)));
         }
+        // Hand-checked: group 1's values 1.5 (row 0) and 3.0 (row 5); group 2's 2.0 (row 4).
+        assert_eq!(
+            pick_float_rows(c, &g.ids, g.groups(), Agg::Min),
+            vec![Some(0), Some(4)]
+        );
+        assert_eq!(
+            pick_float_rows(c, &g.ids, g.groups(), Agg::Max),
+            vec![Some(5), Some(4)]
+        );
+    }
+
+    /// Ties keep the first row, -0.0 orders below 0.0 (as `total_cmp`), a group with only
+    /// NaN and nulls has no extreme, on both the fused pass and `pick_float_rows`.
+    #[test]
+    fn float_extremes_in_the_sum_pass_match_pick_float_rows() {
+        let b = batch(
+            int_keys(&[
+                Some(1),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(1),
+                Some(3),
+                Some(3),
+            ]),
+            vec![
+                Some(0.0),
+                Some(-0.0),
+                Some(5.0),
+                Some(f64::NAN),
+                None,
+                Some(5.0),
+                Some(f64::INFINITY),
+                Some(f64::NEG_INFINITY),
+            ],
+        );
+        let g = group_rows(&b, &["k".to_string()]).unwrap();
+        let c = b.column(1).as_primitive::<Float64Type>();
+        let wants = FloatWants {
+            m2: false,
+            min: true,
+            max: true,
+        };
+        let st = float_stats(c, &g.ids, g.groups(), wants, None);
+        assert_eq!(st.min_rows, Some(vec![Some(1), None, Some(7)]));
+        assert_eq!(st.max_rows, Some(vec![Some(2), None, Some(6)]));
+        assert_eq!(
+            st.min_rows,
+            Some(pick_float_rows(c, &g.ids, g.groups(), Agg::Min))
+        );
+        assert_eq!(
+            st.max_rows,
+            Some(pick_float_rows(c, &g.ids, g.groups(), Agg::Max))
+        );
     }
 }
