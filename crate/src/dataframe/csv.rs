@@ -125,6 +125,17 @@ fn count_newlines(bytes: &[u8]) -> usize {
     })
 }
 
+/// About how many lines `bytes` holds, from the lines of its first 4 KiB, a little over
+/// rather than under: the builders are sized with it, and counting every line would be a
+/// pass over the whole block before the one that reads it (a seventh of W3e's time).
+fn estimate_rows(bytes: &[u8]) -> usize {
+    let sample = bytes.get(..4096).unwrap_or(bytes);
+    let lines = count_newlines(sample).max(1);
+    (bytes.len() / sample.len().max(1))
+        .saturating_mul(lines + lines / 8)
+        .saturating_add(lines + 1)
+}
+
 /// Reads `block` (one CSV block; the header is its first line when `header`) into the
 /// columns `keep` of `schema` (indices, ascending), or `None` when the block is not
 /// plain and arrow-csv must read it.
@@ -136,7 +147,7 @@ pub fn read_plain_block(
 ) -> Option<RecordBatch> {
     let bytes = block.as_bytes();
     let width = schema.fields().len();
-    let rows = count_newlines(bytes) + 1;
+    let rows = estimate_rows(bytes);
     // Which builder, if any, each field of a line goes to.
     let mut slots: Vec<Option<usize>> = vec![None; width];
     let mut builders = Vec::with_capacity(keep.len());
@@ -311,6 +322,22 @@ mod tests {
             count_newlines(&every_byte),
             every_byte.iter().filter(|b| **b == b'\n').count()
         );
+    }
+
+    /// The estimate is never under the lines of a block of even lines, and not far over.
+    #[test]
+    fn row_estimates_cover_the_lines() {
+        for (line, n) in [
+            ("1,c7,0.123456\n", 100_000),
+            ("12345,c42,0.5\n", 3),
+            ("x\n", 10_000),
+        ] {
+            let text = line.repeat(n);
+            let est = estimate_rows(text.as_bytes());
+            assert!(est > n && est < n + n / 4 + 16, "{line:?} x {n}: {est}");
+        }
+        assert_eq!(estimate_rows(b""), 2);
+        assert!(estimate_rows(&[b'a'; 10_000]) >= 1);
     }
 
     #[test]
