@@ -487,6 +487,33 @@ mod tests {
         );
     }
 
+    /// The byte scan agrees with `split_whitespace` on random ASCII text of every length
+    /// to 40: mostly letters and spaces, and every whitespace and control byte.
+    #[test]
+    fn ascii_words_split_as_split_whitespace() {
+        let alphabet: Vec<u8> = (0u8..0x80).chain(b"ab ab ab ab".iter().copied()).collect();
+        let mut x = 1u64;
+        for n in 0..=40 {
+            for _ in 0..200 {
+                let text: String = (0..n)
+                    .map(|_| {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        char::from(alphabet[(x >> 33) as usize % alphabet.len()])
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                let _ = words(&text, |w| {
+                    got.push(w.to_string());
+                    Ok(())
+                });
+                let want: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+                assert_eq!(got, want, "{text:?}");
+            }
+        }
+    }
+
     #[test]
     fn words_are_split_as_str_split_does() {
         let lines: Vec<Value> = [
