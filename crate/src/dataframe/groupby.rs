@@ -494,14 +494,14 @@ fn float_stats(
     wants: FloatWants,
     size: Option<&mut [i64]>,
 ) -> FloatStats {
-    let nulls = c.nulls().filter(|n| n.null_count() > 0);
     if !wants.m2 {
         // Count and sum side by side: one cache line per row, not two.
         let mut acc = vec![(0i64, 0f64, 0i64); groups];
-        let mut ext = Vec::new();
-        if wants.min || wants.max {
-            ext = vec![(i64::MIN, u32::MAX, i64::MIN, u32::MAX); groups];
-        }
+        let mut ext = if wants.min || wants.max {
+            vec![(i64::MIN, u32::MAX, i64::MIN, u32::MAX); groups]
+        } else {
+            Vec::new()
+        };
         let ext_rows = ext.as_mut_slice();
         match (wants.min, wants.max) {
             (false, false) => sum_pass::<false, false>(c, ids, &mut acc, ext_rows),
@@ -527,6 +527,7 @@ fn float_stats(
             max_rows: wants.max.then(|| rows(|e| e.3)),
         };
     }
+    let nulls = c.nulls().filter(|n| n.null_count() > 0);
     let rows = ids.iter().zip(c.values().iter()).enumerate();
     if let Some(size) = size {
         count_rows(ids, size);
@@ -613,14 +614,11 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
     for k in &spec.keys {
         cols.push(take(column(batch, k)?, rep_rows.clone())?);
     }
-    // The group sizes come after the keys; the first float column's pass counts them.
+    // The group sizes come after the keys; the first float column's pass counts them,
+    // else a pass of their own after the columns.
     let size_at = cols.len();
     let mut size = vec![0i64; groups];
     let mut size_counted = false;
-    if !spec.stats.iter().any(|s| is_float_stat(batch, s)) {
-        count_rows(&ids, &mut size);
-        size_counted = true;
-    }
     for s in &spec.stats {
         let c = column(batch, &s.column)?;
         // Rows of the smallest and largest values, when the float pass found them.
@@ -700,6 +698,9 @@ pub fn chunk(batch: &RecordBatch, spec: &GroupSpec) -> Result<RecordBatch> {
                 cols.push(take(c, rows)?);
             }
         }
+    }
+    if !size_counted {
+        count_rows(&ids, &mut size);
     }
     cols.insert(size_at, Arc::new(Int64Array::from(size)));
     RecordBatch::try_new(Arc::clone(&spec.partial_schema), cols)

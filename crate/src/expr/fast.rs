@@ -190,15 +190,6 @@ fn op_int(op: BinaryOp, x: S, k: i64, span: Span) -> Option<S> {
     }
 }
 
-/// `a op b` on scalars: ints directly, anything else as the interpreter compares.
-#[inline(always)]
-fn compare_scalars(op: CompareOp, a: S, b: S, span: Span) -> Option<bool> {
-    match (a, b) {
-        (S::I(x), S::I(y)) => compare(op, &Value::Int(x), &Value::Int(y), span),
-        (a, b) => compare(op, &a.value(), &b.value(), span),
-    }
-}
-
 /// `x.f op k cmp c` with int literals `k` and `c` (`x.value % 7 == 0`), the most common
 /// filter, in one closure: in wasm each closure is an indirect call, and three of them
 /// per element made W1c twice as slow as natively.
@@ -221,7 +212,7 @@ fn field_op_int_compare(first: &Expr, cmp: CompareOp, right: &Expr, cmp_span: Sp
     let ((slot, name), op, span) = (param_field(left)?, *op, *span);
     Some(num(move |s| {
         let x = op_int(op, scalar_field(s, slot, &name)?, k, span)?;
-        compare_scalars(cmp, x, S::I(c), cmp_span).map(S::B)
+        compare(cmp, &x.value(), &Value::Int(c), cmp_span).map(S::B)
     }))
 }
 
