@@ -181,13 +181,53 @@ fn num_field(e: &Expr) -> Option<Num> {
     Some(num(move |s| scalar_field(s, slot, &name)))
 }
 
-/// `x op k` for a scalar `x` and an int literal `k`, as the general closures compute it.
-#[inline(always)]
-fn op_int(op: BinaryOp, x: S, k: i64, span: Span) -> Option<S> {
-    match x {
-        S::I(x) => int_op(op, x, k, span),
-        x => S::of(&eval::binary(op, &x.value(), &Value::Int(k), span).ok()?),
+/// `x op k` for an int literal `k`, made once per closure: `x % k` for a positive `k` that
+/// fits 32 bits is a remainder by multiplication (Lemire, Kaser and Kurz, "Faster
+/// remainder by direct computation", 2019) for `x` in `0..2^32`, where a hardware
+/// division costs several times more (`x.value % 7 == 0` is the commonest filter).
+#[derive(Clone, Copy)]
+struct IntOp {
+    op: BinaryOp,
+    k: i64,
+    span: Span,
+    /// `ceil(2^64 / k)` when `op` is `%` and `k` is in `1..2^32`; 0 otherwise.
+    magic: u64,
+}
+
+impl IntOp {
+    fn new(op: BinaryOp, k: i64, span: Span) -> IntOp {
+        let magic = match (op, u32::try_from(k)) {
+            (BinaryOp::Mod, Ok(d)) if d > 0 => (u64::MAX / u64::from(d)).wrapping_add(1),
+            _ => 0,
+        };
+        IntOp { op, k, span, magic }
     }
+
+    /// `x op k`, as the general closures compute it.
+    #[inline(always)]
+    fn apply(&self, x: S) -> Option<S> {
+        match x {
+            S::I(x) => {
+                if self.magic != 0 {
+                    if let Ok(x) = u32::try_from(x) {
+                        return Some(S::I(i64::from(fast_rem(x, self.magic, self.k as u64))));
+                    }
+                }
+                int_op(self.op, x, self.k, self.span)
+            }
+            x => S::of(&eval::binary(self.op, &x.value(), &Value::Int(self.k), self.span).ok()?),
+        }
+    }
+}
+
+/// `x % d` for `magic = ceil(2^64 / d)` and `d` in `1..2^32`: the high 64 bits of
+/// `(magic * x mod 2^64) * d`, in 64-bit multiplies (wasm has no 128-bit one).
+#[inline(always)]
+fn fast_rem(x: u32, magic: u64, d: u64) -> u32 {
+    let low = magic.wrapping_mul(u64::from(x));
+    let below = (low & 0xffff_ffff) * d;
+    let above = (low >> 32) * d;
+    ((above + (below >> 32)) >> 32) as u32
 }
 
 /// `x.f op k cmp c` with int literals `k` and `c` (`x.value % 7 == 0`), the most common
@@ -209,9 +249,9 @@ fn field_op_int_compare(first: &Expr, cmp: CompareOp, right: &Expr, cmp_span: Sp
     let Expr::Literal(Value::Int(k), _) = **k else {
         return None;
     };
-    let ((slot, name), op, span) = (param_field(left)?, *op, *span);
+    let ((slot, name), op) = (param_field(left)?, IntOp::new(*op, k, *span));
     Some(num(move |s| {
-        let x = op_int(op, scalar_field(s, slot, &name)?, k, span)?;
+        let x = op.apply(scalar_field(s, slot, &name)?)?;
         compare(cmp, &x.value(), &Value::Int(c), cmp_span).map(S::B)
     }))
 }
@@ -305,11 +345,12 @@ fn compile_num(e: &Expr) -> Option<Num> {
         } => {
             let (op, span) = (*op, *span);
             if let Expr::Literal(Value::Int(y), _) = **right {
+                let by = IntOp::new(op, y, span);
                 if let Some((slot, name)) = param_field(left) {
-                    return Some(num(move |s| op_int(op, scalar_field(s, slot, &name)?, y, span)));
+                    return Some(num(move |s| by.apply(scalar_field(s, slot, &name)?)));
                 }
                 let a = compile_num(left)?;
-                return Some(num(move |s| op_int(op, a(s)?, y, span)));
+                return Some(num(move |s| by.apply(a(s)?)));
             }
             let a = compile_num(left)?;
             let b = compile_num(right)?;
@@ -392,4 +433,49 @@ fn value_of<'a>(o: &'a Operand, s: &[&'a Value]) -> Option<Cow<'a, Value>> {
         Operand::Lit(v) => Cow::Borrowed(v),
         Operand::Num(n) => Cow::Owned(n(s)?.value()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fast_rem;
+
+    /// The remainder by multiplication is `%` for divisors and numerators at the ends of
+    /// the 32-bit range, around multiples of the divisor, and at random.
+    #[test]
+    fn fast_rem_is_the_remainder() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 32) as u32
+        };
+        let mut divisors: Vec<u32> = vec![
+            1,
+            2,
+            3,
+            7,
+            10,
+            1000,
+            65_535,
+            65_536,
+            65_537,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        divisors.extend((0..200).map(|_| next().max(1)));
+        divisors.extend((0..200).map(|_| (next() % 5000).max(1)));
+        for d in divisors {
+            let magic = (u64::MAX / u64::from(d)).wrapping_add(1);
+            let mut xs: Vec<u32> = vec![0, 1, d - 1, d, d.saturating_add(1), u32::MAX, u32::MAX - 1];
+            for m in [2u32, 3, 1000, u32::MAX / d] {
+                let base = d.saturating_mul(m);
+                xs.extend([base.saturating_sub(1), base, base.saturating_add(1)]);
+            }
+            xs.extend((0..300).map(|_| next()));
+            for x in xs {
+                assert_eq!(fast_rem(x, magic, u64::from(d)), x % d, "{x} % {d}");
+            }
+        }
+    }
 }
