@@ -401,8 +401,8 @@ fn words(s: &str, mut f: impl FnMut(&str) -> Step<()>) -> Step<()> {
     Ok(())
 }
 
-/// The words of a run that holds non-ASCII text; out of line, so that `words` stays small
-/// where it is inlined.
+/// The words of a run that holds non-ASCII text; out of line, so that the byte scan of
+/// `words` stays small.
 #[cold]
 #[inline(never)]
 fn unicode_words(run: &str, f: &mut dyn FnMut(&str) -> Step<()>) -> Step<()> {
@@ -413,6 +413,7 @@ fn unicode_words(run: &str, f: &mut dyn FnMut(&str) -> Step<()>) -> Step<()> {
 }
 
 /// `pluck` of one element, borrowed where it can be: as `kernels::pluck` gives it.
+/// Inlined into `drive`'s loops: left out of line it made W1b 1.8 times slower natively.
 #[inline(always)]
 fn pluck<'a>(x: &'a Value, key: &'a Value, default: Option<&'a Value>) -> Step<Cow<'a, Value>> {
     let one = |k: &Value| -> Option<&'a Value> {
