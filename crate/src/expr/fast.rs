@@ -197,7 +197,7 @@ struct IntOp {
 impl IntOp {
     fn new(op: BinaryOp, k: i64, span: Span) -> IntOp {
         let magic = match (op, u32::try_from(k)) {
-            (BinaryOp::Mod, Ok(d)) if d > 0 => (u64::MAX / u64::from(d)).wrapping_add(1),
+            (BinaryOp::Mod, Ok(d)) if d > 0 => rem_magic(d),
             _ => 0,
         };
         IntOp { op, k, span, magic }
@@ -220,7 +220,12 @@ impl IntOp {
     }
 }
 
-/// `x % d` for `magic = ceil(2^64 / d)` and `d` in `1..2^32`: the high 64 bits of
+/// `ceil(2^64 / d)` for `d` in `1..2^32`, the multiplier `fast_rem` takes.
+fn rem_magic(d: u32) -> u64 {
+    (u64::MAX / u64::from(d.max(1))).wrapping_add(1)
+}
+
+/// `x % d` for `magic = rem_magic(d)` and `d` in `1..2^32`: the high 64 bits of
 /// `(magic * x mod 2^64) * d`, in 64-bit multiplies (wasm has no 128-bit one).
 #[inline(always)]
 fn fast_rem(x: u32, magic: u64, d: u64) -> u32 {
@@ -437,7 +442,7 @@ fn value_of<'a>(o: &'a Operand, s: &[&'a Value]) -> Option<Cow<'a, Value>> {
 
 #[cfg(test)]
 mod tests {
-    use super::fast_rem;
+    use super::{fast_rem, rem_magic};
 
     /// The remainder by multiplication is `%` for divisors and numerators at the ends of
     /// the 32-bit range, around multiples of the divisor, and at random.
@@ -466,7 +471,7 @@ mod tests {
         divisors.extend((0..200).map(|_| next().max(1)));
         divisors.extend((0..200).map(|_| (next() % 5000).max(1)));
         for d in divisors {
-            let magic = (u64::MAX / u64::from(d)).wrapping_add(1);
+            let magic = rem_magic(d);
             let mut xs: Vec<u32> = vec![0, 1, d - 1, d, d.saturating_add(1), u32::MAX, u32::MAX - 1];
             for m in [2u32, 3, 1000, u32::MAX / d] {
                 let base = d.saturating_mul(m);
