@@ -365,9 +365,44 @@ fn ieee(
         }
         // One value (checked below); a missing one matches no row.
         match r.iter().next().flatten() {
-            Some(v) => BooleanArray::from_unary(x, |a| f(a, v)),
+            Some(v) => against_one(x, v, f),
             None => BooleanArray::new_null(x.len()),
         }
+    }
+    /// `f(x[i], v)` for every row, 64 rows to a word of the mask, built from fixed-size
+    /// chunks the compiler unrolls into vector compares. Arrow's `from_unary` shifts each
+    /// row's bit by a variable amount, which wasm ran at a quarter of W3b's time; this
+    /// took W3b from 0.071 to 0.048 seconds in the threaded bundle (natively 0.027 to
+    /// 0.024).
+    #[inline(always)]
+    fn against_one(x: &Float64Array, v: f64, f: impl Fn(f64, f64) -> bool) -> BooleanArray {
+        let values: &[f64] = x.values();
+        let bits = |rows: &[f64]| -> u64 {
+            rows.iter()
+                .enumerate()
+                .fold(0u64, |w, (j, a)| w | (u64::from(f(*a, v)) << j))
+        };
+        // Eight rows to a byte with constant shifts, so the whole word unrolls.
+        let word = |rows: &[f64; 64]| -> u64 {
+            let mut w = 0u64;
+            for (g, eight) in rows.chunks_exact(8).enumerate() {
+                let mut byte = 0u64;
+                for (j, a) in eight.iter().enumerate() {
+                    byte |= u64::from(f(*a, v)) << j;
+                }
+                w |= byte << (8 * g);
+            }
+            w
+        };
+        let chunks = values.chunks_exact(64);
+        let rest = chunks.remainder();
+        let mut words: Vec<u64> = Vec::with_capacity(values.len().div_ceil(64));
+        words.extend(chunks.map(|c| <&[f64; 64]>::try_from(c).map_or_else(|_| bits(c), word)));
+        if !rest.is_empty() {
+            words.push(bits(rest));
+        }
+        let mask = arrow_buffer::BooleanBuffer::new(arrow_buffer::Buffer::from_vec(words), 0, values.len());
+        BooleanArray::new(mask, x.nulls().cloned())
     }
     if (one && r.len() != 1) || (!one && x.len() != r.len()) {
         return Err(ArrowError::InvalidArgumentError(format!(
@@ -866,6 +901,65 @@ mod tests {
         let short: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
         assert!(compare(CmpOp::Lt, &x, Right::Column(&short)).is_err());
         assert!(compare(CmpOp::Lt, &x, Right::Value(&short)).is_err());
+    }
+
+    /// The mask against one value is built 64 rows to a word: every length around the
+    /// word's edges, slices that start inside a word, NaN, infinities, signed zeros and
+    /// missing rows give what a row-by-row IEEE compare gives.
+    #[test]
+    fn compare_with_one_value_matches_row_by_row_at_every_length() {
+        let pool = [
+            0.5,
+            -0.0,
+            0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.25,
+            0.75,
+            1e300,
+            -3.0,
+        ];
+        let ops = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
+        let ieee = |op: CmpOp, a: f64, b: f64| match op {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        };
+        let mut seed = 7u64;
+        for len in [0, 1, 7, 8, 9, 63, 64, 65, 127, 128, 129, 200, 1000] {
+            let rows: Vec<Option<f64>> = (0..len + 5)
+                .map(|_| {
+                    seed = crate::bench::mix64(seed);
+                    let v = pool[(seed % pool.len() as u64) as usize];
+                    (seed % 11 != 0).then_some(v)
+                })
+                .collect();
+            let whole = Float64Array::from(rows.clone());
+            for start in [0, 3] {
+                let x: ArrayRef = Arc::new(whole.slice(start, len));
+                for v in [0.5, 0.0, f64::NAN, f64::INFINITY] {
+                    let one: ArrayRef = Arc::new(Float64Array::from(vec![v]));
+                    for op in ops {
+                        let got = compare(op, &x, Right::Value(&one)).unwrap();
+                        assert_eq!(got.len(), len);
+                        for (i, row) in rows[start..start + len].iter().enumerate() {
+                            // A missing row is missing, except through `!=`, where it is true.
+                            let want = match row {
+                                Some(a) => Some(ieee(op, *a, v)),
+                                None if op == CmpOp::Ne => Some(true),
+                                None => None,
+                            };
+                            let have = got.is_valid(i).then(|| got.value(i));
+                            assert_eq!(have, want, "{op:?} {v} at row {i} of {len} from {start}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
