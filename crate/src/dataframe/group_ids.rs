@@ -67,9 +67,7 @@ fn of_ints(a: &Int64Array) -> GroupIds {
     let nulls = a.nulls().filter(|n| n.null_count() > 0);
     let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
     let (lo, hi) = match nulls {
-        None => values
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v))),
+        None => range(values),
         Some(_) => values
             .iter()
             .enumerate()
@@ -116,6 +114,28 @@ fn of_ints(a: &Int64Array) -> GroupIds {
         }
     }
     GroupIds { ids, first }
+}
+
+/// The smallest and largest of `values` (`(i64::MAX, i64::MIN)` when empty), in eight
+/// lanes: independent minima and maxima the compiler keeps in vector registers, where
+/// one running pair waits on its own compare every two rows (wasm has no i64x2 min).
+/// In the threaded wasm bundle W3a took 0.033 seconds with it instead of 0.043.
+fn range(values: &[i64]) -> (i64, i64) {
+    let mut lo = [i64::MAX; 8];
+    let mut hi = [i64::MIN; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for ((l, h), v) in lo.iter_mut().zip(hi.iter_mut()).zip(chunk) {
+            *l = (*l).min(*v);
+            *h = (*h).max(*v);
+        }
+    }
+    let both = lo.iter().zip(&hi).map(|(l, h)| (*l, *h));
+    rest.iter()
+        .map(|v| (*v, *v))
+        .chain(both)
+        .fold((i64::MAX, i64::MIN), |(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
 }
 
 /// Strings of up to 15 bytes (most keys) are found by their packed bytes in a
@@ -529,6 +549,31 @@ mod tests {
         let want: Vec<u32> = (0..5000).chain((0..5000).rev()).collect();
         assert_eq!(g.ids, want);
         assert_eq!(g.first, (0..5000).collect::<Vec<usize>>());
+    }
+
+    /// The eight-lane range is the plain minimum and maximum at every length around the
+    /// lanes' edges, with the extremes of i64 anywhere.
+    #[test]
+    fn range_is_the_minimum_and_maximum() {
+        let mut seed = 3u64;
+        for len in 0..40 {
+            for _ in 0..20 {
+                let values: Vec<i64> = (0..len)
+                    .map(|_| {
+                        seed = crate::bench::mix64(seed);
+                        match seed % 7 {
+                            0 => i64::MIN,
+                            1 => i64::MAX,
+                            _ => (seed >> 8) as i64 % 1000,
+                        }
+                    })
+                    .collect();
+                let want = values
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+                assert_eq!(range(&values), want, "{values:?}");
+            }
+        }
     }
 
     /// How far, on average, each key of `t` sits from its home slot.
