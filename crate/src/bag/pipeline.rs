@@ -149,11 +149,23 @@ impl Accept for DistinctBy<'_, '_> {
     }
 }
 
-/// `NumSum::add`, with ints added in place.
-#[inline]
+/// `NumSum::add`, with ints added in place, in line; anything else (floats, an overflow)
+/// out of line. As one function the wasm build kept it a call per element.
+#[inline(always)]
 fn add(acc: &mut NumSum, x: &Value) -> Step<()> {
+    if let (NumSum::Int(a), Value::Int(b)) = (&mut *acc, x) {
+        if let Some(sum) = a.checked_add(*b) {
+            *a = sum;
+            return Ok(());
+        }
+    }
+    add_other(acc, x)
+}
+
+#[inline(never)]
+fn add_other(acc: &mut NumSum, x: &Value) -> Step<()> {
     match (&mut *acc, x) {
-        (NumSum::Int(a), Value::Int(b)) => *a = a.checked_add(*b).ok_or(Fallback)?,
+        (NumSum::Int(_), Value::Int(_)) => return Err(Fallback),
         _ => *acc = acc.add(x, String::new).map_err(|_| Fallback)?,
     }
     Ok(())
