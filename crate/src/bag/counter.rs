@@ -14,30 +14,33 @@ use crate::error::{Error, Result};
 use crate::value::{StrKey, Value};
 use foldhash::fast::FixedState;
 use indexmap::IndexMap;
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+
+/// The id no key has: an empty slot of `PackedIds`.
+const MISSING: u32 = u32::MAX;
 
 /// Values in first-seen order, each with a `V`.
 ///
 /// The lookup path is `inline(always)`: left to the inliner, the wasm build kept
 /// `probe` and `upsert` as calls, and W1b ran 1.6 times slower in the browser.
 pub struct Keyed<V> {
-    /// The keys in first-seen order.
+    /// The keys in first-seen order, and their `V`s.
     keys: Vec<Value>,
-    /// Position in `keys` and the `V`, by packed short string.
-    short: HashMap<u128, (usize, V), FixedState>,
-    /// By int (ints, and floats equal to an int).
-    ints: HashMap<i64, (usize, V), FixedState>,
+    vals: Vec<V>,
+    /// Positions in `keys` by packed short string.
+    short: PackedIds,
+    /// By int (ints, and floats equal to an int), as its 64 bits.
+    ints: PackedIds,
     /// By any other value.
-    other: IndexMap<Value, (usize, V), FixedState>,
+    other: IndexMap<Value, usize, FixedState>,
 }
 
 impl<V> Default for Keyed<V> {
     fn default() -> Self {
         Keyed {
             keys: Vec::new(),
-            short: HashMap::default(),
-            ints: HashMap::default(),
+            vals: Vec::new(),
+            short: PackedIds::default(),
+            ints: PackedIds::default(),
             other: IndexMap::default(),
         }
     }
@@ -92,64 +95,69 @@ pub(crate) fn pack(s: &str) -> Option<u128> {
 }
 
 impl<V> Keyed<V> {
+    /// The position the next new key takes, as a table id; `None` past the ids there are
+    /// (billions of keys), which then go to the table of other values.
+    #[inline(always)]
+    fn next_id(&self) -> Option<u32> {
+        u32::try_from(self.keys.len()).ok().filter(|at| *at < MISSING)
+    }
+
+    /// Keeps `key()` with `init()` if `found` is the next position, else applies `update`
+    /// to the `V` at `found`; whether the key was new.
+    #[inline(always)]
+    fn settle(
+        &mut self,
+        found: usize,
+        key: impl FnOnce() -> Value,
+        init: impl FnOnce() -> V,
+        update: impl FnOnce(&mut V),
+    ) -> bool {
+        if found == self.keys.len() {
+            self.keys.push(key());
+            self.vals.push(init());
+            return true;
+        }
+        if let Some(v) = self.vals.get_mut(found) {
+            update(v);
+        }
+        false
+    }
+
+    /// The position of a value in `other`, inserting it (as `key()`) at the next one.
+    fn other_at<Q>(&mut self, x: &Q, key: impl FnOnce() -> Value) -> usize
+    where
+        Q: std::hash::Hash + indexmap::Equivalent<Value> + ?Sized,
+    {
+        match self.other.get(x) {
+            Some(at) => *at,
+            None => {
+                let at = self.keys.len();
+                self.other.insert(key(), at);
+                at
+            }
+        }
+    }
+
     /// Keeps `x` with `init()` if it is new, else applies `update` to its `V`; whether
     /// `x` was new. `x` is copied only when it is new.
     #[inline(always)]
     pub fn upsert(&mut self, x: &Value, init: impl FnOnce() -> V, update: impl FnOnce(&mut V)) -> bool {
-        let at = self.keys.len();
-        match probe(x) {
-            Probe::Short(k) => upsert(
-                self.short.entry(k),
-                &mut self.keys,
-                at,
-                || x.clone(),
-                init,
-                update,
-            ),
-            Probe::Int(k) => upsert(self.ints.entry(k), &mut self.keys, at, || x.clone(), init, update),
-            Probe::Other => match self.other.get_index_of(x) {
-                Some(i) => {
-                    if let Some((_, (_, v))) = self.other.get_index_mut(i) {
-                        update(v);
-                    }
-                    false
-                }
-                None => {
-                    self.keys.push(x.clone());
-                    self.other.insert(x.clone(), (at, init()));
-                    true
-                }
-            },
-        }
+        let found = match (probe(x), self.next_id()) {
+            (Probe::Short(k), Some(next)) => self.short.id_or_insert(k, next) as usize,
+            (Probe::Int(k), Some(next)) => self.ints.id_or_insert(u128::from(k as u64), next) as usize,
+            _ => self.other_at(x, || x.clone()),
+        };
+        self.settle(found, || x.clone(), init, update)
     }
 
     /// As `upsert`, for a string that is not a value yet (made one only if it is new).
     #[inline]
     pub fn upsert_str(&mut self, s: &str, init: impl FnOnce() -> V, update: impl FnOnce(&mut V)) -> bool {
-        let at = self.keys.len();
-        match pack(s) {
-            Some(k) => upsert(
-                self.short.entry(k),
-                &mut self.keys,
-                at,
-                || Value::str(s),
-                init,
-                update,
-            ),
-            None => match self.other.get_index_of(&StrKey(s)) {
-                Some(i) => {
-                    if let Some((_, (_, v))) = self.other.get_index_mut(i) {
-                        update(v);
-                    }
-                    false
-                }
-                None => {
-                    self.keys.push(Value::str(s));
-                    self.other.insert(Value::str(s), (at, init()));
-                    true
-                }
-            },
-        }
+        let found = match (pack(s), self.next_id()) {
+            (Some(k), Some(next)) => self.short.id_or_insert(k, next) as usize,
+            _ => self.other_at(&StrKey(s), || Value::str(s)),
+        };
+        self.settle(found, || Value::str(s), init, update)
     }
 
     pub fn len(&self) -> usize {
@@ -167,43 +175,83 @@ impl<V> Keyed<V> {
 
     /// The keys in first-seen order, each with its `V`.
     pub fn into_entries(self) -> Vec<(Value, V)> {
-        let mut vs: Vec<Option<V>> = std::iter::repeat_with(|| None).take(self.keys.len()).collect();
-        let all = self
-            .short
-            .into_values()
-            .chain(self.ints.into_values())
-            .chain(self.other.into_values());
-        for (at, v) in all {
-            if let Some(slot) = vs.get_mut(at) {
-                *slot = Some(v);
-            }
-        }
-        self.keys
-            .into_iter()
-            .zip(vs)
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect()
+        self.keys.into_iter().zip(self.vals).collect()
     }
 }
 
-#[inline(always)]
-fn upsert<K, V>(
-    entry: Entry<'_, K, (usize, V)>,
-    keys: &mut Vec<Value>,
-    at: usize,
-    key: impl FnOnce() -> Value,
-    init: impl FnOnce() -> V,
-    update: impl FnOnce(&mut V),
-) -> bool {
-    match entry {
-        Entry::Occupied(mut o) => {
-            update(&mut o.get_mut().1);
-            false
+/// Ids (below `MISSING`) by a 128-bit key (a packed short string, or an int), in an
+/// open-addressing table probed linearly, keys and ids in arrays of their own. While small it is kept at most an eighth full, so most
+/// keys sit in their first slot and the probe loop's branch is predictable (at half
+/// full, W3d's 100 keys ran 20% slower); once large, at most half full, to keep its
+/// memory near a general map's. Measured against hashbrown with foldhash, W3d took 0.034
+/// seconds instead of 0.043.
+pub(crate) struct PackedIds {
+    pub(crate) keys: Vec<u128>,
+    pub(crate) ids: Vec<u32>,
+    /// `64 - log2(keys.len())`: the hash's top bits pick the slot.
+    shift: u32,
+    pub(crate) len: usize,
+}
+
+impl Default for PackedIds {
+    fn default() -> Self {
+        PackedIds {
+            keys: vec![0; 64],
+            ids: vec![MISSING; 64],
+            shift: 64 - 6,
+            len: 0,
         }
-        Entry::Vacant(v) => {
-            keys.push(key());
-            v.insert((at, init()));
-            true
+    }
+}
+
+impl PackedIds {
+    /// The slot to start probing `key` from: each half multiplied by its own odd
+    /// constant, the products XORed, then the top bits (a multiply-shift hash).
+    #[inline(always)]
+    pub(crate) fn home(&self, key: u128) -> usize {
+        let (lo, hi) = (key as u64, (key >> 64) as u64);
+        let h = lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        (h >> self.shift) as usize
+    }
+
+    /// The id of `key`, given `next` first if it is new.
+    #[inline(always)]
+    pub(crate) fn id_or_insert(&mut self, key: u128, next: u32) -> u32 {
+        let mask = self.ids.len() - 1;
+        let mut at = self.home(key);
+        loop {
+            let (Some(id), Some(k)) = (self.ids.get_mut(at), self.keys.get_mut(at)) else {
+                // Unreachable (`at` is masked); ends the probe rather than panic.
+                return next;
+            };
+            if *id == MISSING {
+                (*id, *k) = (next, key);
+                self.len += 1;
+                let most = if self.ids.len() < 4096 {
+                    self.ids.len() / 8
+                } else {
+                    self.ids.len() / 2
+                };
+                if self.len > most {
+                    self.grow();
+                }
+                return next;
+            }
+            if *k == key {
+                return *id;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let wider = 2 * self.ids.len();
+        let keys = std::mem::replace(&mut self.keys, vec![0; wider]);
+        let ids = std::mem::replace(&mut self.ids, vec![MISSING; wider]);
+        self.shift -= 1;
+        self.len = 0;
+        for (key, id) in keys.into_iter().zip(ids).filter(|(_, id)| *id != MISSING) {
+            self.id_or_insert(key, id);
         }
     }
 }
@@ -290,6 +338,35 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of ints (the extremes, negatives, floats equal to ints) and short strings,
+    /// interleaved and seen again in another order, as the tables grow: counts and
+    /// first-seen order as an `IndexMap` of values keeps them.
+    #[test]
+    fn many_keys_of_every_table_count_as_one_map() {
+        let mut items = Vec::new();
+        for i in 0..6000i64 {
+            items.push(match i % 5 {
+                0 => Value::Int(i * 7919 - 20_000),
+                1 => Value::str(format!("w{i}")),
+                2 => Value::Float((i / 2) as f64),
+                3 => Value::Int(if i % 2 == 0 { i64::MIN + i } else { i64::MAX - i }),
+                _ => Value::str(format!("{:x}", i * 31)),
+            });
+        }
+        let again: Vec<Value> = items.iter().rev().step_by(3).cloned().collect();
+        let mut c = Counter::default();
+        let mut seen = Seen::default();
+        let mut want: IndexMap<Value, i64> = IndexMap::new();
+        for x in items.iter().chain(&again) {
+            c.add(x, 2).unwrap();
+            let new = !want.contains_key(x);
+            assert_eq!(seen.insert(x), new, "{x:?}");
+            *want.entry(x.clone()).or_insert(0) += 2;
+        }
+        assert_eq!(c.into_entries(), want.clone().into_iter().collect::<Vec<_>>());
+        assert_eq!(seen.into_values(), want.into_keys().collect::<Vec<_>>());
+    }
 
     #[test]
     fn short_and_long_strings_and_other_values_count_in_first_seen_order() {
