@@ -257,6 +257,14 @@ fn field_op_int_compare(first: &Expr, cmp: CompareOp, right: &Expr, cmp_span: Sp
     let ((slot, name), op) = (param_field(left)?, IntOp::new(*op, k, *span));
     Some(num(move |s| {
         let x = op.apply(scalar_field(s, slot, &name)?)?;
+        // An int result is compared in line, with no `Value` made: the wasm build keeps
+        // `compare` a call.
+        if let Some(b) = match x {
+            S::I(x) => int_compare(cmp, x, c),
+            _ => None,
+        } {
+            return Some(S::B(b));
+        }
         compare(cmp, &x.value(), &Value::Int(c), cmp_span).map(S::B)
     }))
 }
@@ -289,18 +297,25 @@ fn with_operand<T>(o: &Operand, s: &[&Value], f: impl FnOnce(&Value) -> Option<T
 
 fn compare(op: CompareOp, a: &Value, b: &Value, span: Span) -> Option<bool> {
     if let (Value::Int(x), Value::Int(y)) = (a, b) {
-        let (x, y) = (*x, *y);
-        match op {
-            CompareOp::Eq => return Some(x == y),
-            CompareOp::Ne => return Some(x != y),
-            CompareOp::Lt => return Some(x < y),
-            CompareOp::Le => return Some(x <= y),
-            CompareOp::Gt => return Some(x > y),
-            CompareOp::Ge => return Some(x >= y),
-            _ => {}
+        if let Some(b) = int_compare(op, *x, *y) {
+            return Some(b);
         }
     }
     eval::compare(op, a, b, span).ok()
+}
+
+/// Two ints compared by an ordering operator; `None` for the others (`in`, `is`).
+#[inline(always)]
+fn int_compare(op: CompareOp, x: i64, y: i64) -> Option<bool> {
+    match op {
+        CompareOp::Eq => Some(x == y),
+        CompareOp::Ne => Some(x != y),
+        CompareOp::Lt => Some(x < y),
+        CompareOp::Le => Some(x <= y),
+        CompareOp::Gt => Some(x > y),
+        CompareOp::Ge => Some(x >= y),
+        _ => None,
+    }
 }
 
 /// Python's `%` and `//` on ints, and the other int operators, as `eval::int_binary`.
