@@ -500,16 +500,6 @@ mod tests {
         }
     }
 
-    /// How far, on average, each key of `t` sits from its home slot.
-    fn mean_probe(t: &PackedIds) -> f64 {
-        let mask = t.ids.len() - 1;
-        let far: usize = (0..t.ids.len())
-            .filter(|at| t.ids[*at] != MISSING)
-            .map(|at| at.wrapping_sub(t.home(t.keys[at])) & mask)
-            .sum();
-        far as f64 / t.len.max(1) as f64
-    }
-
     /// Keys built the way real columns are (numbered names, codes with several varying
     /// parts, every length to 15) spread over the table: no set leaves its keys more
     /// than a slot or two from home, which a weak hash of the packed halves would.
@@ -549,7 +539,7 @@ mod tests {
                     distinct += 1;
                 }
             }
-            assert_eq!(t.len, distinct as usize, "{name}");
+            assert_eq!(t.len(), distinct as usize, "{name}");
             // Every key finds the id it was given.
             let mut seen = std::collections::HashMap::new();
             for k in &keys {
@@ -558,7 +548,7 @@ mod tests {
                 assert_eq!(*seen.entry(k.clone()).or_insert(id), id, "{name}: {k}");
                 assert_ne!(id, u32::MAX - 2, "{name}: {k} was lost");
             }
-            let probe = mean_probe(&t);
+            let probe = t.mean_probe();
             assert!(
                 probe < 1.0,
                 "{name}: keys sit {probe:.2} slots from home on average"
