@@ -15,8 +15,8 @@ use crate::value::{StrKey, Value};
 use foldhash::fast::FixedState;
 use indexmap::IndexMap;
 
-/// The id no key has: an empty slot of `PackedIds`.
-const MISSING: u32 = u32::MAX;
+/// The id no key has: it marks an empty slot of `PackedIds`.
+const EMPTY: u32 = u32::MAX;
 
 /// Values in first-seen order, each with a `V`.
 ///
@@ -67,7 +67,11 @@ fn probe(x: &Value) -> Probe {
 /// A string of at most 15 bytes as one integer: its bytes, then its length in the last
 /// byte, so different strings never pack alike. Read as whole words, not byte by byte.
 pub(crate) fn pack(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
+    pack_bytes(s.as_bytes())
+}
+
+/// `pack` of a string's bytes, for callers that hold them without the `&str`.
+pub(crate) fn pack_bytes(b: &[u8]) -> Option<u128> {
     let n = b.len();
     let word = |from: usize| -> u64 {
         b.get(from..from + 8)
@@ -99,7 +103,7 @@ impl<V> Keyed<V> {
     /// (billions of keys), which then go to the table of other values.
     #[inline(always)]
     fn next_id(&self) -> Option<u32> {
-        u32::try_from(self.keys.len()).ok().filter(|at| *at < MISSING)
+        u32::try_from(self.keys.len()).ok().filter(|at| *at < EMPTY)
     }
 
     /// Keeps `key()` with `init()` if `found` is the next position, else applies `update`
@@ -179,7 +183,7 @@ impl<V> Keyed<V> {
     }
 }
 
-/// Ids (below `MISSING`) by a 128-bit key (a packed short string, or an int), in an
+/// Ids (below `EMPTY`) by a 128-bit key (a packed short string, or an int), in an
 /// open-addressing table probed linearly, keys and ids in arrays of their own. While
 /// small it is kept at most an eighth full, so most keys sit in their first slot and the
 /// probe loop's branch is predictable (at half full, W3d's 100 keys ran 20% slower);
@@ -198,7 +202,7 @@ impl Default for PackedIds {
     fn default() -> Self {
         PackedIds {
             keys: vec![0; 64],
-            ids: vec![MISSING; 64],
+            ids: vec![EMPTY; 64],
             shift: 64 - 6,
             len: 0,
         }
@@ -225,7 +229,7 @@ impl PackedIds {
                 // Unreachable (`at` is masked); ends the probe rather than panic.
                 return next;
             };
-            if *id == MISSING {
+            if *id == EMPTY {
                 (*id, *k) = (next, key);
                 self.len += 1;
                 let most = if self.ids.len() < 4096 {
@@ -248,10 +252,10 @@ impl PackedIds {
     fn grow(&mut self) {
         let wider = 2 * self.ids.len();
         let keys = std::mem::replace(&mut self.keys, vec![0; wider]);
-        let ids = std::mem::replace(&mut self.ids, vec![MISSING; wider]);
+        let ids = std::mem::replace(&mut self.ids, vec![EMPTY; wider]);
         self.shift -= 1;
         self.len = 0;
-        for (key, id) in keys.into_iter().zip(ids).filter(|(_, id)| *id != MISSING) {
+        for (key, id) in keys.into_iter().zip(ids).filter(|(_, id)| *id != EMPTY) {
             self.id_or_insert(key, id);
         }
     }
@@ -271,7 +275,7 @@ impl PackedIds {
             .iter()
             .zip(&self.ids)
             .enumerate()
-            .filter(|(_, (_, id))| **id != MISSING)
+            .filter(|(_, (_, id))| **id != EMPTY)
             .map(|(at, (key, _))| at.wrapping_sub(self.home(*key)) & mask)
             .sum();
         far as f64 / self.len.max(1) as f64

@@ -186,10 +186,7 @@ fn pack_at(data: &[u8], start: usize, end: usize) -> Option<u128> {
             let bytes = u128::from_le_bytes(word) & ((1u128 << (8 * n)) - 1);
             Some(bytes | ((n as u128) << 120))
         }
-        None => data
-            .get(start..end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(crate::bag::counter::pack),
+        None => data.get(start..end).and_then(crate::bag::counter::pack_bytes),
     }
 }
 
