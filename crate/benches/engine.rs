@@ -1,5 +1,6 @@
 //! Micro-benchmarks (criterion): the scheduler's cost per task, with and without worker
-//! threads, and the expression evaluator's cost per call. `cargo bench -p partita`.
+//! threads, the expression evaluator's cost per call, and the plain CSV reader's cost
+//! per row (one W3e block). `cargo bench -p partita`.
 //! Workload-level figures come from `partita bench` (docs/benchmarks.md).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -76,5 +77,30 @@ fn expressions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scheduler, expressions);
+fn csv_block(c: &mut Criterion) {
+    use arrow_schema::{DataType, Field, Schema};
+    // One of W3e's sixteen blocks, read as W3e reads it: the key and val columns.
+    let rows = 62_500;
+    let text = partita::bench::w3_csv(rows);
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Int64, true),
+        Field::new("cat", DataType::Utf8, true),
+        Field::new("val", DataType::Float64, true),
+    ]));
+    let mut group = c.benchmark_group("csv block");
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function("key and val of a W3e block", |b| {
+        b.iter(|| {
+            black_box(partita::dataframe::csv::read_plain_block(
+                black_box(&text),
+                true,
+                &schema,
+                &[0, 2],
+            ))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scheduler, expressions, csv_block);
 criterion_main!(benches);
