@@ -545,6 +545,10 @@ mod tests {
                 assert_eq!(*seen.entry(k.clone()).or_insert(id), id, "{name}: {k}");
                 assert_ne!(id, u32::MAX - 2, "{name}: {k} was lost");
             }
+            // Different keys never share an id.
+            let distinct_keys: std::collections::HashSet<&String> = keys.iter().collect();
+            let distinct_ids: std::collections::HashSet<&u32> = seen.values().collect();
+            assert_eq!(distinct_ids.len(), distinct_keys.len(), "{name}: keys share ids");
             let probe = t.mean_probe();
             assert!(
                 probe < 1.0,
