@@ -78,15 +78,11 @@ fn expressions(c: &mut Criterion) {
 }
 
 fn csv_block(c: &mut Criterion) {
-    use arrow_schema::{DataType, Field, Schema};
-    // One of W3e's sixteen blocks, read as W3e reads it: the key and val columns.
+    // One of W3e's sixteen blocks, read as W3e reads it: the key and val columns, with
+    // the dtypes read_csv infers.
     let rows = 62_500;
     let text = partita::bench::w3_csv(rows);
-    let schema = std::sync::Arc::new(Schema::new(vec![
-        Field::new("key", DataType::Int64, true),
-        Field::new("cat", DataType::Utf8, true),
-        Field::new("val", DataType::Float64, true),
-    ]));
+    let schema = partita::dataframe::kernels::csv_schema(&text).expect("W3e's CSV has a header");
     let mut group = c.benchmark_group("csv block");
     group.throughput(Throughput::Elements(rows as u64));
     group.bench_function("key and val of a W3e block", |b| {

@@ -111,7 +111,8 @@ impl Builder {
             return true;
         }
         match self {
-            Builder::Int(b) => parse_int(field.as_bytes()).map(|v| b.append_value(v)).is_some(),
+            // `push_plain_number` has taken every int written plainly; the rest is arrow's.
+            Builder::Int(_) => false,
             Builder::Float(b) => parse_float(field).map(|v| b.push_value(v)).is_some(),
             Builder::Str(b) => {
                 b.append_value(field);
@@ -131,7 +132,7 @@ impl Builder {
         };
         match self {
             Builder::Int(b) if number.fraction_digits.is_none() && number.digit_count <= 18 => {
-                // At most 18 digits fit an i64, as `parse_int` has it.
+                // At most 18 digits cannot overflow an i64.
                 let Ok(v) = i64::try_from(number.digits) else {
                     return false;
                 };
@@ -150,26 +151,6 @@ impl Builder {
             Builder::Str(mut b) => Arc::new(b.finish()),
         }
     }
-}
-
-/// `-?[0-9]{1,18}`: at most 18 digits cannot overflow; anything else is left to arrow.
-fn parse_int(field: &[u8]) -> Option<i64> {
-    let (negative, digits) = match field {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, field),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for d in digits {
-        let d = d.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + i64::from(d);
-    }
-    Some(if negative { -v } else { v })
 }
 
 /// A float exactly as arrow-csv reads it (arrow parses with lexical-core first); `None`
@@ -698,6 +679,18 @@ mod tests {
         assert_eq!(parse_int(b"-0"), Some(0));
         assert_eq!(parse_int(b"999999999999999999"), Some(999_999_999_999_999_999));
         assert_eq!(parse_int(b"-"), None);
+    }
+
+    /// An int field as the reader takes it: by `push_plain_number`, else by `push`.
+    fn parse_int(field: &[u8]) -> Option<i64> {
+        let mut b = Builder::new(&DataType::Int64, 1)?;
+        let text = std::str::from_utf8(field).ok()?;
+        if !b.push_plain_number(field, 0, field.len()) && !b.push(text) {
+            return None;
+        }
+        let column = b.finish();
+        let ints = column.as_any().downcast_ref::<arrow_array::Int64Array>()?;
+        ints.iter().next().flatten()
     }
 
     /// The same block through this reader and through arrow-csv.
