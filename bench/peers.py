@@ -819,6 +819,8 @@ def main():
                 "engine": engine,
                 "workers": engine_workers(engine, workload, data),
                 "seconds": seconds,
+                "fastest": times[0],
+                "slowest": times[-1],
                 "checksum": checksum,
                 "scale": args.scale,
                 "runs": args.repeat,

@@ -277,6 +277,148 @@ def build(rows, baseline_engine):
     return out, len(notes)
 
 
+def spread_lines(rows):
+    """How far apart each engine's fastest and slowest timed runs were (lines that say)."""
+    spread = {}
+    most = {}
+    for r in rows:
+        k = (r["_source"], r["engine"], r["workload"], r.get("scale", 1.0))
+        most[k] = max(most.get(k, 0), r.get("workers") or 0)
+    for r in rows:
+        # Only the run the main table shows (the most workers of a scaling run).
+        if (r.get("workers") or 0) < most[(r["_source"], r["engine"], r["workload"], r.get("scale", 1.0))]:
+            continue
+        if r.get("fastest") and r.get("slowest") and r.get("runs", 1) > 1:
+            k = (r["workload"], (r["_source"], r["engine"]))
+            spread[k] = max(spread.get(k, 0.0), float(r["slowest"]) / float(r["fastest"]))
+    if not spread:
+        return []
+    # The main table's column order: native, browser, then the peers.
+    order = lambda c: (SOURCES.index(c[0]), ENGINE_ORDER.index(c[1]) if c[1] in ENGINE_ORDER else len(ENGINE_ORDER), c[1])
+    cols = sorted({k[1] for k in spread}, key=order)
+    labels = [column_label(source, engine, set()) for source, engine in cols]
+    out = [
+        "Run to run: the slowest timed run over the fastest (1.00: every run took as long; "
+        "a big figure means the machine moved during the runs and the median carries that noise):",
+        "",
+        "| workload | " + " | ".join(labels) + " |",
+        "| --- |" + " ---: |" * len(labels),
+    ]
+    for w in sorted({k[0] for k in spread}, key=workload_sort_key):
+        cells = [f"{spread[(w, c)]:.2f}" if (w, c) in spread else "–" for c in cols]
+        out.append(f"| {w} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+# --------------------------------------------------------------------------- targets
+
+W1, W3 = [f"W1{c}" for c in "abcde"], [f"W3{c}" for c in "abcde"]
+W2 = [f"W2{c}" for c in "abcde"]
+
+
+def measurement(rows, source, engine, workload, scale=None):
+    """The row of one engine and workload: the largest scale unless given, the most workers."""
+    found = [r for r in rows if r["_source"] == source and r["engine"] == engine and r["workload"] == workload]
+    if scale is not None:
+        found = [r for r in found if r.get("scale", 1.0) == scale]
+    if not found:
+        return None
+    top = max(r.get("scale", 1.0) for r in found)
+    return max((r for r in found if r.get("scale", 1.0) == top), key=lambda r: r.get("workers") or 0)
+
+
+def secs(row):
+    return float(row["seconds"]) if row else None
+
+
+def target_checks(rows):
+    """Each target of docs/benchmarks.md as (target, [(workload, figure text, met)]).
+
+    A figure is a ratio where the target is one, seconds or microseconds otherwise; a
+    workload missing from the run (or its reference) is left out of its target."""
+    nat = lambda w, e="partita-threads": measurement(rows, "native", e, w)
+    peer = lambda w, e: measurement(rows, "peers", e, w)
+    checks = []
+
+    def ratio_target(title, workloads, reference, at_least):
+        found = []
+        for w in workloads:
+            p, ref = secs(nat(w)), reference(w)
+            if p and ref:
+                found.append((w, f"{ref / p:.2f}x" if ref / p < 10 else f"{ref / p:.0f}x", ref / p >= at_least))
+        checks.append((title, found))
+
+    ratio_target("W1 at least 30x faster than Dask threads", W1, lambda w: secs(peer(w, "dask-threads")), 30)
+    ratio_target("W1 faster than plain Python", W1, lambda w: secs(peer(w, "python")), 1)
+    ratio_target("W2a, W2b no slower than NumPy", W2[:2], lambda w: secs(peer(w, "numpy")), 1)
+    ratio_target("W2c at most half of Dask threads' time", W2[2:3], lambda w: secs(peer(w, "dask-threads")), 2)
+    ratio_target("W2d within 1.2x of NumPy (x = NumPy's speed over partita's)", W2[3:4],
+                 lambda w: secs(peer(w, "numpy")), 1 / 1.2)
+
+    def fastest_of_polars_duckdb(w):
+        times = [secs(peer(w, e)) for e in ("polars", "duckdb")]
+        times = [t for t in times if t]
+        return min(times) if times else None
+
+    ratio_target("W3 no slower than the fastest of Polars and DuckDB", W3, fastest_of_polars_duckdb, 1)
+    ratio_target("W3 at least 5x faster than Dask threads", W3, lambda w: secs(peer(w, "dask-threads")), 5)
+
+    def per_task(title, source, engines, limit):
+        found = []
+        for w in ("W4-10000", "W4-100000"):
+            for e in engines:
+                r = measurement(rows, source, e, w)
+                if r and "us_per_task" in r:
+                    us = float(r["us_per_task"])
+                    found.append((f"{w} {e}", f"{us:.1f} µs", us <= limit))
+        checks.append((title, found))
+
+    per_task("W4 at most 2 µs per task natively", "native", ["partita-threads", "partita-sync"], 2)
+    per_task("W4 at most 10 µs per task in wasm", "browser",
+             ["partita-wasm-threads", "partita-wasm-single", "partita-wasm-threads-sync", "partita-wasm-single-sync"], 10)
+
+    found = []
+    for w in W1 + W2 + W3:
+        t = measurement(rows, "browser", "partita-wasm-threads", w)
+        s = t and measurement(rows, "browser", "partita-wasm-single", w, t.get("scale", 1.0))
+        if t and s:
+            x = secs(s) / secs(t)
+            found.append((w, f"{x:.2f}x", x >= 1.8))
+    workers = sorted({r.get("workers") for r in rows if r["engine"] == "partita-wasm-threads"} - {None})
+    checks.append((f"Browser: threads bundle at least 1.8x the single one (on {'/'.join(map(str, workers)) or '?'} workers)", found))
+
+    found = []
+    for w in W1 + W2 + W3:
+        n = nat(w)
+        t = n and measurement(rows, "browser", "partita-wasm-threads", w, n.get("scale", 1.0))
+        if n and t:
+            # Seconds times workers: the work of one thread, whatever the worker counts.
+            x = (secs(t) * (t.get("workers") or 1)) / (secs(n) * (n.get("workers") or 1))
+            found.append((w, f"{x:.2f}x", x <= 1.5))
+    checks.append(("wasm (threads bundle) within 1.5x of native per thread", found))
+    return checks
+
+
+def target_lines(rows):
+    checks = [(t, f) for t, f in target_checks(rows) if f]
+    if not checks:
+        return []
+    out = [
+        "Targets (docs/benchmarks.md) in this run; x = the reference's seconds over partita's "
+        "unless the target says otherwise; ✔ met, ✘ missed:",
+        "",
+        "| target | met | figures |",
+        "| --- | ---: | --- |",
+    ]
+    for title, found in checks:
+        met = sum(ok for _, _, ok in found)
+        figures = ", ".join(f"{w} {text} {'✔' if ok else '✘'}" for w, text, ok in found)
+        out.append(f"| {title} | {met} of {len(found)} | {figures} |")
+    out.append("")
+    return out
+
+
 def reference_checksum(workload, used, cell, base_key):
     """The checksum most engines agree on; on a tie, partita native's."""
     given = [(k, cell[(workload, k)].get("checksum")) for k in used if (workload, k) in cell]
@@ -311,6 +453,7 @@ def main():
 
     lines = ["## Benchmark results", "", "Machine:", ""] + machine_lines()
     body, mismatches = build(rows, args.baseline)
+    body += target_lines(rows) + spread_lines(rows)
     text = "\n".join(lines + body).rstrip() + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

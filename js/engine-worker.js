@@ -149,7 +149,7 @@ function bench(msg) {
     engine.bench_checksum();
   }
   times.sort((a, b) => a - b);
-  return { seconds: times[Math.floor(times.length / 2)], checksum, note, tasks: engine.bench_tasks(), runs: times.length, warmups };
+  return { seconds: times[Math.floor(times.length / 2)], fastest: times[0], slowest: times[times.length - 1], checksum, note, tasks: engine.bench_tasks(), runs: times.length, warmups };
 }
 
 function step(msg) {

@@ -523,7 +523,11 @@ export interface BenchLine {
   workload: string;
   engine: string;
   workers: number;
+  /** The median of the timed runs. */
   seconds: number;
+  /** The fastest and the slowest timed run: how much the machine moved while it ran. */
+  fastest: number;
+  slowest: number;
   checksum: number;
   scale: number;
   runs: number;

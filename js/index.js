@@ -313,6 +313,8 @@ export class Context {
       engine: `partita-wasm-${this.#info.bundle}${scheduler === 'sync' ? '-sync' : ''}`,
       workers: scheduler === 'sync' ? 1 : workers,
       seconds: r.seconds,
+      fastest: r.fastest,
+      slowest: r.slowest,
       checksum: r.checksum,
       scale,
       runs: r.runs,

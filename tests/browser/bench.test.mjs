@@ -25,6 +25,8 @@ for (const bundle of ['threads', 'single']) {
       const want = EXPECTED[l.workload];
       assert.ok(Math.abs(l.checksum - want) <= 1e-9 * Math.abs(want), `${l.workload}: ${l.checksum} vs ${want}`);
       assert.ok(l.seconds > 0 && l.runs === 1 && l.scale === 0.01);
+      // One timed run is its own fastest and slowest.
+      assert.ok(l.fastest === l.seconds && l.slowest === l.seconds, `${l.workload}: ${l.fastest} ${l.seconds} ${l.slowest}`);
       // Small runs: the second-long warm-up repeats them, up to its cap.
       assert.ok(l.warmups > 1 && l.warmups <= 50, `${l.workload}: ${l.warmups} warm-up runs`);
     }

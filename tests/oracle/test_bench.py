@@ -49,6 +49,7 @@ def test_the_generator_matches_its_test_vectors():
 def test_partita_agrees_with_the_peers(workload, partita_lines, peer_checksums):
     line = partita_lines[(workload, "partita-threads")]
     assert line["scale"] == SCALE and line["runs"] == 1 and line["seconds"] > 0
+    assert line["fastest"] == line["seconds"] == line["slowest"]
     for engine, value in peer_checksums[workload].items():
         assert peers.checksums_agree(value, line["checksum"]) or peers.checksums_agree(float(value), float(line["checksum"])), (engine, value, line["checksum"])
 
@@ -60,6 +61,15 @@ def test_the_scheduler_workload_counts_every_leaf_on_both_schedulers(partita_lin
         # 10,000 fused leaf tasks plus the levels of an 8-wide tree: 1250, 157, 20, 3, 1.
         assert line["tasks"] == 10000 + 1250 + 157 + 20 + 3 + 1
         assert line["us_per_task"] > 0
+
+
+def test_the_fastest_and_slowest_runs_bound_the_median():
+    p = subprocess.run([BIN, "bench", "--scale", str(SCALE), "--repeat", "5", "--only", "W1a,W3a"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    assert [l["workload"] for l in lines] == ["W1a", "W3a"]
+    for l in lines:
+        assert l["runs"] == 5 and 0 < l["fastest"] <= l["seconds"] <= l["slowest"], l
 
 
 def test_unknown_workloads_are_named():

@@ -168,13 +168,23 @@ fn read_plan(path: &str) -> Result<Plan, Failure> {
     Ok(Plan::parse(&text)?)
 }
 
+/// What `measure` found: the median run, the fastest and slowest (how much the machine
+/// moved during the runs), the checksum and the graph's task count.
+struct Measured {
+    median: f64,
+    fastest: f64,
+    slowest: f64,
+    checksum: f64,
+    tasks: usize,
+}
+
 /// Times `prepared` on `engine`: one warm-up, then the median of `repeat` runs.
 fn measure(
     engine: &Engine,
     prepared: &partita::bench::Prepared,
     opts: &ComputeOptions,
     repeat: usize,
-) -> Result<(f64, f64, usize), Failure> {
+) -> Result<Measured, Failure> {
     let warm = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
     let checksum = (prepared.checksum)(&warm)?;
     let mut times = Vec::with_capacity(repeat);
@@ -185,9 +195,14 @@ fn measure(
         drop(out);
     }
     times.sort_by(f64::total_cmp);
-    let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
     let tasks = engine.graph(&prepared.plan, opts.optimize)?.tasks().len();
-    Ok((median, checksum, tasks))
+    Ok(Measured {
+        median: times.get(times.len() / 2).copied().unwrap_or(0.0),
+        fastest: times.first().copied().unwrap_or(0.0),
+        slowest: times.last().copied().unwrap_or(0.0),
+        checksum,
+        tasks,
+    })
 }
 
 fn bench(
@@ -259,12 +274,20 @@ fn bench(
             SchedulerKind::Sync => "partita-sync",
         };
         match measure(&engine, &prepared, &opts, repeat) {
-            Ok((seconds, checksum, tasks)) => {
+            Ok(Measured {
+                median: seconds,
+                fastest,
+                slowest,
+                checksum,
+                tasks,
+            }) => {
                 let mut line = serde_json::json!({
                     "workload": w,
                     "engine": engine_name,
                     "workers": k,
                     "seconds": seconds,
+                    "fastest": fastest,
+                    "slowest": slowest,
                     "checksum": checksum,
                     "scale": scale,
                     "runs": repeat.max(1),
