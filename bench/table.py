@@ -145,6 +145,12 @@ def column_label(source, engine, clash):
     return engine
 
 
+def column_order(key):
+    """Where a (source, engine) column goes: native, browser, then the peers in a fixed order."""
+    source, engine = key
+    return (SOURCES.index(source), ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER), engine)
+
+
 def build(rows, baseline_engine):
     out = []
     scales = sorted({r.get("scale", 1.0) for r in rows}, reverse=True)
@@ -161,14 +167,7 @@ def build(rows, baseline_engine):
     def col_key(r):
         return (r["_source"], r["engine"])
 
-    ordered = sorted(
-        {col_key(r) for r in rows},
-        key=lambda k: (
-            SOURCES.index(k[0]),
-            ENGINE_ORDER.index(k[1]) if k[1] in ENGINE_ORDER else len(ENGINE_ORDER),
-            k[1],
-        ),
-    )
+    ordered = sorted({col_key(r) for r in rows}, key=column_order)
     for k in ordered:
         cols[k] = column_label(k[0], k[1], clash)
 
@@ -293,9 +292,7 @@ def spread_lines(rows):
             spread[k] = max(spread.get(k, 0.0), float(r["slowest"]) / float(r["fastest"]))
     if not spread:
         return []
-    # The main table's column order: native, browser, then the peers.
-    order = lambda c: (SOURCES.index(c[0]), ENGINE_ORDER.index(c[1]) if c[1] in ENGINE_ORDER else len(ENGINE_ORDER), c[1])
-    cols = sorted({k[1] for k in spread}, key=order)
+    cols = sorted({k[1] for k in spread}, key=column_order)
     labels = [column_label(source, engine, set()) for source, engine in cols]
     out = [
         "Run to run: the slowest timed run over the fastest (1.00: every run took as long; "
