@@ -292,17 +292,9 @@ fn drive<A: Accept>(stages: &[Stage], items: &[Value], sink: &mut A) -> Step<()>
                 sink.add(&*pluck(x, key, *default)?)?;
             }
         }
-        [Stage::Map(f)] => {
-            for x in items {
-                sink.add(&*f.apply1(x)?)?;
-            }
-        }
+        [Stage::Map(f)] => f.apply_each(items, |y| sink.add(y))?,
         [Stage::Filter(f, keep)] => {
-            for x in items {
-                if f.test1(x)? == *keep {
-                    sink.add(x)?;
-                }
-            }
+            f.test_each(items, |x, t| if t == *keep { sink.add(x) } else { Ok(()) })?
         }
         [Stage::Words] => {
             for x in items {

@@ -84,6 +84,7 @@ impl Fast {
     }
 
     /// The value of the body, or `None` to take the general path.
+    #[inline]
     pub fn run<'a>(&self, slots: &[&'a Value]) -> Option<Cow<'a, Value>> {
         match self {
             Fast::Ref(r) => r(slots).map(Cow::Borrowed),
@@ -92,6 +93,7 @@ impl Fast {
     }
 
     /// Whether the value of the body is truthy, or `None` to take the general path.
+    #[inline]
     pub fn test(&self, slots: &[&Value]) -> Option<bool> {
         match self {
             Fast::Ref(r) => r(slots).map(Value::truthy),

@@ -219,6 +219,61 @@ impl Function {
         })
     }
 
+    /// The fast path of a function of one plain parameter (`x => ...`), which then needs
+    /// no slot binding.
+    fn fast1(&self) -> Option<&fast::Fast> {
+        match (&self.inner.fast, self.inner.patterns.as_slice(), self.inner.slots) {
+            (Some(f), [Pattern::Name(0)], 1) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// `each(x, f(x) is truthy)` for the items in order, as `test1` on each: the fast path
+    /// is looked up once per loop, not per item. In wasm every call level between the
+    /// loop and the predicate's closure costs about as much as the predicate.
+    pub fn test_each<E: From<Error>>(
+        &self,
+        items: &[Value],
+        mut each: impl FnMut(&Value, bool) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let Some(fast) = self.fast1() else {
+            for x in items {
+                each(x, self.test1(x)?)?;
+            }
+            return Ok(());
+        };
+        for x in items {
+            let t = match fast.test(std::slice::from_ref(&x)) {
+                Some(t) => t,
+                None => self.test1(x)?,
+            };
+            each(x, t)?;
+        }
+        Ok(())
+    }
+
+    /// `each(f(x))` for the items in order, as `apply1` on each (borrowed where it can
+    /// be), with the fast path looked up once per loop (see [`Function::test_each`]).
+    pub fn apply_each<E: From<Error>>(
+        &self,
+        items: &[Value],
+        mut each: impl FnMut(&Value) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let Some(fast) = self.fast1() else {
+            for x in items {
+                each(&*self.apply1(x)?)?;
+            }
+            return Ok(());
+        };
+        for x in items {
+            match fast.run(std::slice::from_ref(&x)) {
+                Some(y) => each(&y)?,
+                None => each(&*self.apply1(x)?)?,
+            }
+        }
+        Ok(())
+    }
+
     /// One argument, the value borrowed where it can be (see [`Function::apply`]).
     pub fn apply1<'a>(&'a self, a: &'a Value) -> Result<Cow<'a, Value>> {
         self.apply(std::slice::from_ref(a))

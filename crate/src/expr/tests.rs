@@ -779,7 +779,95 @@ fn agree(f: &Function, args: &[Value]) {
             Ok(v) => assert_eq!(test.as_ref().ok(), Some(&v.truthy()), "test1: {ctx}"),
             Err(e) => assert_eq!(test.as_ref().err(), Some(e), "test1: {ctx}"),
         }
+        let mut tested = Vec::new();
+        let looped = f.test_each(args, |_, t| {
+            tested.push(t);
+            Ok::<(), Error>(())
+        });
+        let mut applied = Vec::new();
+        let mapped = f.apply_each(args, |y| {
+            applied.push(y.clone());
+            Ok::<(), Error>(())
+        });
+        match &interpreted {
+            Ok(v) => {
+                assert_eq!(
+                    (looped.ok(), tested),
+                    (Some(()), vec![v.truthy()]),
+                    "test_each: {ctx}"
+                );
+                let got = show(&mapped.map(|()| applied.pop().unwrap_or(Value::str("nothing"))));
+                assert_eq!(got, want, "apply_each: {ctx}");
+            }
+            Err(e) => {
+                assert_eq!(looped.err().as_ref(), Some(e), "test_each: {ctx}");
+                assert_eq!(mapped.err().as_ref(), Some(e), "apply_each: {ctx}");
+            }
+        }
     }
+}
+
+/// A loop over many items (`test_each`, `apply_each`) gives what one call per item gives,
+/// item by item, and stops at the same item with the same error.
+#[test]
+fn loops_over_items_match_one_call_per_item() {
+    let args = path_args();
+    for src in PATH_SOURCES {
+        let f = Function::parse(src, Lang::Auto).unwrap_or_else(|e| panic!("{src}: {e}"));
+        if f.arity() != 1 {
+            continue;
+        }
+        let mut want_tests = Vec::new();
+        let mut want_values = Vec::new();
+        let mut want_test_err = None;
+        let mut want_value_err = None;
+        for a in &args {
+            match f.test1(a) {
+                Ok(t) if want_test_err.is_none() => want_tests.push(t),
+                Err(e) if want_test_err.is_none() => want_test_err = Some(e),
+                _ => {}
+            }
+            match f.call1(a) {
+                Ok(v) if want_value_err.is_none() => want_values.push(format!("{v:?}")),
+                Err(e) if want_value_err.is_none() => want_value_err = Some(e),
+                _ => {}
+            }
+        }
+        let (mut tests, mut values) = (Vec::new(), Vec::new());
+        let test_err = f
+            .test_each(&args, |_, t| {
+                tests.push(t);
+                Ok::<(), Error>(())
+            })
+            .err();
+        let value_err = f
+            .apply_each(&args, |y| {
+                values.push(format!("{y:?}"));
+                Ok::<(), Error>(())
+            })
+            .err();
+        assert_eq!((tests, test_err), (want_tests, want_test_err), "test_each: {src}");
+        assert_eq!(
+            (values, value_err),
+            (want_values, want_value_err),
+            "apply_each: {src}"
+        );
+    }
+    // The loop's own error (from `each`) stops it where it is raised.
+    let f = Function::parse("x => x.value % 7 == 0", Lang::Auto).unwrap();
+    let mut seen = 0;
+    let stopped = f.test_each(&args, |_, _| {
+        seen += 1;
+        if seen == 3 {
+            Err(Error::value("third item"))
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(
+        (seen, stopped.err().map(|e| e.message)),
+        (3, Some("third item".to_string()))
+    );
 }
 
 const PATH_SOURCES: &[&str] = &[
