@@ -151,6 +151,17 @@ def column_order(key):
     return (SOURCES.index(source), ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER), engine)
 
 
+def shown_rows(rows):
+    """The run each cell shows, by (source, engine, workload, scale): the one with the most
+    workers (the others of a scaling run go to the worker-count table); the first of equals."""
+    shown = {}
+    for r in rows:
+        k = (r["_source"], r["engine"], r["workload"], r.get("scale", 1.0))
+        if k not in shown or (r.get("workers") or 0) > (shown[k].get("workers") or 0):
+            shown[k] = r
+    return shown
+
+
 def build(rows, baseline_engine):
     out = []
     scales = sorted({r.get("scale", 1.0) for r in rows}, reverse=True)
@@ -191,16 +202,13 @@ def build(rows, baseline_engine):
     out.append("")
 
     notes = []
+    shown = shown_rows(rows)
     for scale in scales:
         at = [r for r in rows if r.get("scale", 1.0) == scale]
-        cell = {}
+        cell = {(w, (src, eng)): r for (src, eng, w, sc), r in shown.items() if sc == scale}
         scaling = {}
         for r in at:
-            k = (r["workload"], col_key(r))
-            scaling.setdefault(k, {})[r.get("workers")] = r
-            # With several worker counts (partita bench --scaling) the main table shows the most.
-            if k not in cell or (r.get("workers") or 0) > (cell[k].get("workers") or 0):
-                cell[k] = r
+            scaling.setdefault((r["workload"], col_key(r)), {})[r.get("workers")] = r
         workloads = sorted({r["workload"] for r in at}, key=workload_sort_key)
         used = [k for k in cols if any((w, k) in cell for w in workloads)]
         base_key = ("native", base) if base and ("native", base) in used else None
@@ -239,13 +247,18 @@ def build(rows, baseline_engine):
 
         several = {k: v for k, v in scaling.items() if len(v) > 1}
         if several:
-            out.append("Seconds by worker count:")
+            counts = sorted({n for v in several.values() for n in v}, key=lambda n: n or 0)
+            out.append("Seconds by worker count, and the speed-up of the most workers over one "
+                       "(2.00 on 2 workers: twice as fast):")
             out.append("")
-            out.append("| workload | engine | workers | seconds |")
-            out.append("| --- | --- | ---: | ---: |")
+            out.append("| workload | engine | " + " | ".join(f"{n} worker{'s' if n != 1 else ''}" for n in counts)
+                       + " | speed-up |")
+            out.append("| --- | --- |" + " ---: |" * (len(counts) + 1))
             for (w, k), by_workers in sorted(several.items(), key=lambda kv: (workload_sort_key(kv[0][0]), kv[0][1])):
-                for n in sorted(by_workers, key=lambda n: n or 0):
-                    out.append(f"| {w} | {cols[k]} | {n} | {fmt_seconds(float(by_workers[n]['seconds']))} |")
+                cells = [fmt_seconds(float(by_workers[n]["seconds"])) if n in by_workers else "–" for n in counts]
+                one, most = by_workers.get(1), by_workers[max(by_workers, key=lambda n: n or 0)]
+                speedup = f"{float(one['seconds']) / float(most['seconds']):.2f}" if one and float(most["seconds"]) > 0 else "–"
+                out.append(f"| {w} | {cols[k]} | " + " | ".join(cells) + f" | {speedup} |")
             out.append("")
 
         w4 = [cell[(w, k)] for (w, k) in cell if "us_per_task" in cell[(w, k)]]
@@ -279,14 +292,8 @@ def build(rows, baseline_engine):
 def spread_lines(rows):
     """How far apart each engine's fastest and slowest timed runs were (lines that say)."""
     spread = {}
-    most = {}
-    for r in rows:
-        k = (r["_source"], r["engine"], r["workload"], r.get("scale", 1.0))
-        most[k] = max(most.get(k, 0), r.get("workers") or 0)
-    for r in rows:
-        # Only the run the main table shows (the most workers of a scaling run).
-        if (r.get("workers") or 0) < most[(r["_source"], r["engine"], r["workload"], r.get("scale", 1.0))]:
-            continue
+    # Only the runs the main table shows (the most workers of a scaling run).
+    for r in shown_rows(rows).values():
         if r.get("fastest") and r.get("slowest") and r.get("runs", 1) > 1:
             k = (r["workload"], (r["_source"], r["engine"]))
             spread[k] = max(spread.get(k, 0.0), float(r["slowest"]) / float(r["fastest"]))
@@ -314,15 +321,16 @@ W1, W3 = [f"W1{c}" for c in "abcde"], [f"W3{c}" for c in "abcde"]
 W2 = [f"W2{c}" for c in "abcde"]
 
 
-def measurement(rows, source, engine, workload, scale=None):
-    """The row of one engine and workload: the largest scale unless given, the most workers."""
-    found = [r for r in rows if r["_source"] == source and r["engine"] == engine and r["workload"] == workload]
-    if scale is not None:
-        found = [r for r in found if r.get("scale", 1.0) == scale]
+def measurement(rows, source, engine, workload, scale=None, workers=None):
+    """The row of one engine and workload: the largest scale unless given, and the run the
+    main table shows unless a worker count is given."""
+    found = [r for r in rows if r["_source"] == source and r["engine"] == engine and r["workload"] == workload
+             and (scale is None or r.get("scale", 1.0) == scale)
+             and (workers is None or (r.get("workers") or 1) == workers)]
     if not found:
         return None
     top = max(r.get("scale", 1.0) for r in found)
-    return max((r for r in found if r.get("scale", 1.0) == top), key=lambda r: r.get("workers") or 0)
+    return next(iter(shown_rows([r for r in found if r.get("scale", 1.0) == top]).values()))
 
 
 def secs(row):
@@ -394,6 +402,16 @@ def target_checks(rows):
             x = (secs(t) * (t.get("workers") or 1)) / (secs(n) * (n.get("workers") or 1))
             found.append((w, f"{x:.2f}x", x <= 1.5))
     checks.append(("wasm (threads bundle) within 1.5x of native per thread", found))
+
+    # The same question without shared memory and task hand-offs: one thread each.
+    found = []
+    for w in W1 + W2 + W3:
+        s = measurement(rows, "browser", "partita-wasm-single", w)
+        n = s and measurement(rows, "native", "partita-threads", w, s.get("scale", 1.0), workers=1)
+        if s and n:
+            x = secs(s) / secs(n)
+            found.append((w, f"{x:.2f}x", x <= 1.5))
+    checks.append(("wasm (single bundle) within 1.5x of native on one worker", found))
     return checks
 
 

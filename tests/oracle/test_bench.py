@@ -75,3 +75,22 @@ def test_the_fastest_and_slowest_runs_bound_the_median():
 def test_unknown_workloads_are_named():
     p = subprocess.run([BIN, "bench", "--only", "W9"], capture_output=True, text=True)
     assert p.returncode != 0 and "no workload matches 'W9'" in p.stderr and "W1a" in p.stderr
+
+
+def test_a_scaling_run_covers_the_chosen_collection_workloads_at_every_worker_count():
+    p = subprocess.run([BIN, "bench", "--scale", str(SCALE), "--repeat", "1", "--only", "W1c,W2a,W4-10000", "--scaling", "--workers", "1"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    # The core count as Rust sees it (a cgroup quota may lower it below the affinity mask).
+    cores = max(l["workers"] for l in lines)
+    assert 1 <= cores <= len(os.sched_getaffinity(0))
+    runs = sorted((l["workload"], l["engine"], l["workers"]) for l in lines)
+    # W4 is not a collection workload: it runs once per scheduler, never scaled.
+    want = sorted([(w, "partita-threads", k) for w in ("W1c", "W2a") for k in range(1, cores + 1)]
+                  + [("W4-10000", "partita-threads", 1), ("W4-10000", "partita-sync", 1)])
+    assert runs == want
+    by_workload = {}
+    for l in lines:
+        by_workload.setdefault(l["workload"], set()).add(l["checksum"])
+    assert all(len(c) == 1 for c in by_workload.values()), by_workload

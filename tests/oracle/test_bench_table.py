@@ -120,3 +120,31 @@ def test_lines_without_a_range_make_no_run_to_run_table(tmp_path):
     one_run = dict(line("W1a", "partita-threads", 0.01, fastest=0.01, slowest=0.01), runs=1)
     text = make_table(tmp_path, [line("W1b", "partita-threads", 0.013), one_run], [], [])
     assert "Run to run" not in text
+
+
+def test_the_single_bundle_is_compared_with_native_on_one_worker(tmp_path):
+    native = [
+        line("W1a", "partita-threads", 0.01),
+        line("W1a", "partita-threads", 0.018, workers=1),
+        line("W1b", "partita-threads", 0.02),  # no 1-worker run: W1b is left out
+        line("W2a", "partita-threads", 0.015, workers=1),  # another scale than the browser's
+        line("W3a", "partita-threads", 0.05, workers=1),
+        line("W3a", "partita-threads", 0.03),
+    ]
+    # The single bundle's line says how many workers it simulates; it runs on one thread.
+    browser = [
+        line("W1a", "partita-wasm-single", 0.027),
+        line("W1b", "partita-wasm-single", 0.03),
+        line("W2a", "partita-wasm-single", 0.005, scale=0.25),
+        line("W3a", "partita-wasm-single", 0.08, workers=1),
+    ]
+    text = make_table(tmp_path, native, browser, [])
+    # 0.027 / 0.018 and 0.08 / 0.05.
+    assert target_row(text, "wasm (single") == \
+        "| wasm (single bundle) within 1.5x of native on one worker | 1 of 2 | W1a 1.50x ✔, W3a 1.60x ✘ |"
+    # The worker counts side by side, with the speed-up of 2 workers over 1.
+    assert "| workload | engine | 1 worker | 2 workers | speed-up |" in text
+    assert "| W1a | partita-threads | 0.0180 | 0.0100 | 1.80 |" in text
+    assert "| W3a | partita-threads | 0.0500 | 0.0300 | 1.67 |" in text
+    # The main table shows the 2-worker runs.
+    assert "| W1a | 0.0100 |" in text and "| W3a | 0.0300 |" in text

@@ -98,7 +98,7 @@ enum Command {
         /// Shrinks the data (0.01 is a hundredth of the rows; array sides by its root).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
-        /// Also run W1b, W2a and W3a with 1, 2, ... up to the core count workers.
+        /// Also run each W1-W3 workload with 1, 2, ... up to the core count workers.
         #[arg(long)]
         scaling: bool,
     },
@@ -243,7 +243,10 @@ fn bench(
         }
     }
     if scaling {
-        for w in ["W1b", "W2a", "W3a"] {
+        for w in wanted
+            .iter()
+            .filter(|w| ["W1", "W2", "W3"].iter().any(|f| w.starts_with(f)))
+        {
             for k in 1..=cores {
                 if k != workers {
                     runs.push((w, k, SchedulerKind::Threads));
