@@ -137,11 +137,19 @@ def test_the_single_bundle_is_compared_with_native_on_one_worker(tmp_path):
         line("W1b", "partita-wasm-single", 0.03),
         line("W2a", "partita-wasm-single", 0.005, scale=0.25),
         line("W3a", "partita-wasm-single", 0.08, workers=1),
+        line("W1a", "partita-wasm-threads", 0.02),
+        line("W1b", "partita-wasm-threads", 0.02),
+        line("W2a", "partita-wasm-threads", 0.004, scale=0.25),
     ]
     text = make_table(tmp_path, native, browser, [])
     # 0.027 / 0.018 and 0.08 / 0.05.
     assert target_row(text, "wasm (single") == \
         "| wasm (single bundle) within 1.5x of native on one worker | 1 of 2 | W1a 1.50x ✔, W3a 1.60x ✘ |"
+    # Beside each bundle ratio, native's own gain from 2 workers over 1 (W1a 0.018 / 0.01);
+    # none for W1b (no 1-worker run) or W2a (another scale).
+    assert target_row(text, "Browser: threads") == \
+        "| Browser: threads bundle at least 1.8x the single one (on 2 workers) | 0 of 3 " \
+        "| W1a 1.35x ✘ (native 1.80x), W1b 1.50x ✘, W2a 1.25x ✘ |"
     # The worker counts side by side, with the speed-up of 2 workers over 1.
     assert "| workload | engine | 1 worker | 2 workers | speed-up |" in text
     assert "| W1a | partita-threads | 0.0180 | 0.0100 | 1.80 |" in text
