@@ -125,6 +125,13 @@ impl Op {
                             continue;
                         }
                     }
+                    if let (Op::Frame(first), Some(Op::Frame(next))) = (op, tail.first()) {
+                        if let Some(out) = first.execute_with_next(next, &current) {
+                            current = vec![Arc::new(out?)];
+                            rest = tail.get(1..).unwrap_or_default();
+                            continue;
+                        }
+                    }
                     // A frame op copies only the columns the next frame op reads.
                     let out = match (op, tail.first()) {
                         (Op::Frame(f), Some(Op::Frame(next))) => Arc::new(f.execute_feeding(&current, next)?),

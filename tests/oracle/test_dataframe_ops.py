@@ -174,6 +174,12 @@ def test_drop_duplicates_nunique_value_counts(parts, split_every):
         counts = [r["count"] for r in got]
         assert counts == sorted(counts, reverse=True)
         assert {r[col]: r["count"] for r in got} == series(expected)
+        # After a filter (run with value_counts as one kernel for int and string columns),
+        # on a column with nulls, where val's nulls drop their rows.
+        nodes, out = pipe(parts, ("filter", {"predicate": {"col": "val", "op": "gt", "value": 0.2}}),
+                          ("value_counts", {"column": col, "split_every": split_every}))
+        got = run(nodes, out)
+        assert {r[col]: r["count"] for r in got} == series(PDF[PDF.val > 0.2][col].value_counts()), col
 
 
 @pytest.mark.parametrize("parts", PARTS)

@@ -7,6 +7,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, Int64Array, StringArray};
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::DataType;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -41,8 +42,47 @@ pub fn of_column(c: &ArrayRef) -> Option<GroupIds> {
         return None;
     }
     match c.data_type() {
-        DataType::Int64 => Some(of_ints(c.as_primitive::<Int64Type>())),
-        DataType::Utf8 => Some(of_strs(c.as_string::<i32>())),
+        DataType::Int64 => {
+            let a = c.as_primitive::<Int64Type>();
+            Some(of_ints(a, a.values().iter().copied().enumerate(), a.len()))
+        }
+        DataType::Utf8 => {
+            let a = c.as_string::<i32>();
+            let rows = a.value_offsets().windows(2).enumerate().map(|(i, w)| match *w {
+                [s, e] => (i, s as usize, e as usize),
+                _ => (i, 0, 0),
+            });
+            Some(of_strs(a, rows, a.len()))
+        }
+        _ => None,
+    }
+}
+
+/// `of_column` of only the rows set in `keep` (a filter's mask, read where `c` is, so
+/// the kept rows are never copied out): `ids` has one id per kept row, in order, and
+/// `first` holds rows of `c`. The same as `of_column` of the filtered column, with the
+/// rows of `first` counted in `c`.
+pub fn of_column_where(c: &ArrayRef, keep: &BooleanBuffer) -> Option<GroupIds> {
+    if c.len() >= MISSING as usize || keep.len() != c.len() {
+        return None;
+    }
+    let kept = keep.count_set_bits();
+    match c.data_type() {
+        DataType::Int64 => {
+            let a = c.as_primitive::<Int64Type>();
+            let values = a.values();
+            let rows = keep.set_indices().filter_map(|i| values.get(i).map(|v| (i, *v)));
+            Some(of_ints(a, rows, kept))
+        }
+        DataType::Utf8 => {
+            let a = c.as_string::<i32>();
+            let offsets = a.value_offsets();
+            let rows = keep.set_indices().filter_map(|i| {
+                let (s, e) = (offsets.get(i)?, offsets.get(i + 1)?);
+                Some((i, *s as usize, *e as usize))
+            });
+            Some(of_strs(a, rows, kept))
+        }
         _ => None,
     }
 }
@@ -63,7 +103,9 @@ impl Hasher for IntMix {
     }
 }
 
-fn of_ints(a: &Int64Array) -> GroupIds {
+/// The ids of the rows `rows` gives, as (row, value), in the order it gives them; `n` is
+/// how many (for the capacity). The key range comes from the whole column.
+fn of_ints(a: &Int64Array, rows: impl Iterator<Item = (usize, i64)>, n: usize) -> GroupIds {
     let values = a.values();
     let nulls = a.nulls().filter(|n| n.null_count() > 0);
     let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
@@ -75,19 +117,19 @@ fn of_ints(a: &Int64Array) -> GroupIds {
             .filter(|(i, _)| valid(*i))
             .fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v))),
     };
-    let mut ids = Vec::with_capacity(values.len());
+    let mut ids = Vec::with_capacity(n);
     let mut first = Vec::new();
     // A direct table when the keys span little more than the rows (or a small range).
     let span = i128::from(hi) - i128::from(lo);
     let limit = (2 * values.len()).max(1024) as i128;
     if lo <= hi && span < limit {
         let mut table = vec![MISSING; (span + 1) as usize];
-        for (i, v) in values.iter().enumerate() {
+        for (i, v) in rows {
             if !valid(i) {
                 ids.push(MISSING);
                 continue;
             }
-            let slot = (i128::from(*v) - i128::from(lo)) as usize;
+            let slot = (i128::from(v) - i128::from(lo)) as usize;
             let id = match table.get_mut(slot) {
                 Some(id) if *id == MISSING => {
                     *id = first.len() as u32;
@@ -101,13 +143,13 @@ fn of_ints(a: &Int64Array) -> GroupIds {
         }
     } else {
         let mut table: HashMap<i64, u32, BuildHasherDefault<IntMix>> = HashMap::default();
-        for (i, v) in values.iter().enumerate() {
+        for (i, v) in rows {
             if !valid(i) {
                 ids.push(MISSING);
                 continue;
             }
             let next = first.len() as u32;
-            let id = *table.entry(*v).or_insert(next);
+            let id = *table.entry(v).or_insert(next);
             if id == next {
                 first.push(i);
             }
@@ -141,26 +183,26 @@ fn range(values: &[i64]) -> (i64, i64) {
 
 /// Strings of up to 15 bytes (most keys) are found by their packed bytes in a
 /// `PackedIds` table, one integer hash and compare per row; longer ones by `&str`.
-fn of_strs(a: &StringArray) -> GroupIds {
+/// The rows come as (row, start, end) of their bytes, in order; `n` is how many.
+fn of_strs(a: &StringArray, rows: impl Iterator<Item = (usize, usize, usize)>, n: usize) -> GroupIds {
     let mut short = PackedIds::default();
     let mut long: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
-    let mut ids = Vec::with_capacity(a.len());
+    let mut ids = Vec::with_capacity(n);
     let mut first = Vec::new();
     let nulls = a.nulls().filter(|n| n.null_count() > 0);
-    let (offsets, data) = (a.value_offsets(), a.value_data());
-    for (i, bounds) in offsets.windows(2).enumerate() {
+    let data = a.value_data();
+    for (i, start, end) in rows {
         if nulls.is_some_and(|n| n.is_null(i)) {
             ids.push(MISSING);
             continue;
         }
-        let (start, end) = match *bounds {
-            [s, e] => (s as usize, e as usize),
-            _ => (0, 0),
-        };
         let next = first.len() as u32;
         let id = match pack_at(data, start, end) {
             Some(packed) => short.id_or_insert(packed, next),
-            None => *long.entry(a.value(i)).or_insert(next),
+            // `i` is a row of `a` (the callers give only those), so `value` holds.
+            None => *long
+                .entry(if i < a.len() { a.value(i) } else { "" })
+                .or_insert(next),
         };
         if id == next {
             first.push(i);

@@ -21,8 +21,8 @@ use crate::ops::Op;
 use crate::partition::Partition;
 use crate::registry::Kind;
 use crate::value::Value;
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
 use kernels::{FrameReduce, Predicate};
 use std::sync::Arc;
 
@@ -197,6 +197,33 @@ impl FrameOp {
             (FrameOp::ReadCsv { .. }, Some(keep), _) => self.read_csv(Some(&keep)),
             _ => self.execute(inputs),
         }
+    }
+
+    /// One kernel for this op and the `next` one where there is one: a filter feeding
+    /// value_counts counts the kept rows where they are, copying none of them out (in
+    /// wasm each string copied is a call). `None` runs the two one after the other.
+    pub fn execute_with_next(&self, next: &FrameOp, inputs: &[Arc<Partition>]) -> Option<Result<Partition>> {
+        let (FrameOp::Filter(p), FrameOp::More(step), [input]) = (self, next, inputs) else {
+            return None;
+        };
+        let (transform::Step::ValueCountsPart(column), Partition::Frame(batch)) = (&**step, &**input) else {
+            return None;
+        };
+        // Only where the column has the fast path, so errors stay those of the two ops.
+        let c = batch.column_by_name(column)?;
+        if !matches!(c.data_type(), DataType::Int64 | DataType::Utf8) {
+            return None;
+        }
+        let mask = match p.mask(batch) {
+            Ok(m) => m,
+            Err(e) => return Some(Err(e)),
+        };
+        // A null in the mask drops its row, as the filter drops it.
+        let keep = match mask.nulls() {
+            Some(n) => mask.values() & n.inner(),
+            None => mask.values().clone(),
+        };
+        rows::value_counts_part_where(batch, column, &keep).map(|v| Ok(Partition::Value(v)))
     }
 
     /// Reads this op's block of CSV text: only the columns in `keep`, if given.
@@ -561,4 +588,88 @@ reductions! {
     lower_min => FrameReduce::Min,
     lower_max => FrameReduce::Max,
     lower_len => FrameReduce::Len,
+}
+
+#[cfg(test)]
+mod fused_pair_tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use arrow_schema::{Field, Schema};
+
+    /// 40 rows with nulls in every column, NaNs among the floats, and strings of 0 to 20
+    /// bytes (past the 15 that pack into one integer).
+    fn batch() -> RecordBatch {
+        let words = [
+            "a",
+            "",
+            "bb",
+            "a long string of twenty",
+            "bb",
+            "sixteen bytes!!!",
+            "c",
+        ];
+        let k: Int64Array = (0..40i64)
+            .map(|i| (i % 7 != 3).then_some((i * 5) % 11 - 4))
+            .collect();
+        let s: StringArray = (0..40usize)
+            .map(|i| (i % 5 != 2).then(|| words.get((i * 3) % words.len()).copied().unwrap_or("")))
+            .collect();
+        let val: Float64Array = (0..40)
+            .map(|i| match i {
+                _ if i % 9 == 4 => None,
+                _ if i % 6 == 1 => Some(f64::NAN),
+                _ => Some(f64::from((i * 37) % 17) / 16.0),
+            })
+            .collect();
+        let f: Float64Array = (0..40).map(|i| Some(f64::from(i % 4))).collect();
+        let columns: Vec<ArrayRef> = vec![Arc::new(k), Arc::new(s), Arc::new(val), Arc::new(f)];
+        let fields: Vec<Field> = ["k", "s", "val", "f"]
+            .iter()
+            .zip(&columns)
+            .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    fn counts(p: Result<Partition>) -> Result<Value> {
+        p.map(|p| match p {
+            Partition::Value(v) => v,
+            other => Value::str(other.kind_name()),
+        })
+    }
+
+    /// A filter feeding value_counts, run as one kernel, gives what the two ops give one
+    /// after the other: the same counts in the same first-seen order, or the same error.
+    #[test]
+    fn filter_then_value_counts_in_one_kernel_equals_the_two_ops() {
+        let b = batch();
+        let names: Vec<String> = ["k", "s", "val", "f"].iter().map(|c| c.to_string()).collect();
+        let inputs = [Arc::new(Partition::Frame(b))];
+        let predicates = [
+            serde_json::json!({"col": "val", "op": "gt", "value": 0.5}),
+            serde_json::json!({"col": "val", "op": "le", "value": 0.5}),
+            serde_json::json!({"isnull": "val"}),
+            serde_json::json!({"notnull": "s"}),
+            serde_json::json!({"and": [{"col": "val", "op": "gt", "value": 0.2}, {"col": "k", "op": "ne", "value": 1}]}),
+            serde_json::json!({"col": "val", "op": "gt", "value": 100.0}),
+            serde_json::json!({"col": "s", "op": "gt", "value": 0.5}),
+        ];
+        let mut fused_count = 0;
+        for json in &predicates {
+            let filter = FrameOp::Filter(Arc::new(Predicate::from_json(json, &names).unwrap()));
+            for column in ["k", "s", "f", "nope"] {
+                let next = FrameOp::More(Arc::new(transform::Step::ValueCountsPart(column.to_string())));
+                let two = filter.execute(&inputs).and_then(|p| next.execute(&[Arc::new(p)]));
+                match filter.execute_with_next(&next, &inputs) {
+                    Some(one) => {
+                        fused_count += 1;
+                        assert_eq!(counts(one), counts(two), "{json} then value_counts of {column}");
+                    }
+                    // Only columns without the id fast path take the two ops.
+                    None => assert!(matches!(column, "f" | "nope"), "{json}: {column} was not fused"),
+                }
+            }
+        }
+        assert_eq!(fused_count, 2 * predicates.len());
+    }
 }

@@ -9,6 +9,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
 };
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
@@ -275,22 +276,35 @@ pub fn value_counts_part(batch: &RecordBatch, column: &str) -> Result<Value> {
         .column_by_name(column)
         .ok_or_else(|| Error::value(format!("value_counts: no column '{column}'")))?;
     if let Some(g) = super::group_ids::of_column(c) {
-        // Int64 and string columns: count by dense ids, one value per distinct key.
-        let mut counts = vec![0i64; g.groups()];
-        for id in &g.ids {
-            if let Some(n) = counts.get_mut(*id as usize) {
-                *n += 1;
-            }
-        }
-        return Ok(Value::list(
-            g.first
-                .iter()
-                .zip(counts)
-                .map(|(row, n)| Value::list(vec![cell(c, *row), Value::Int(n)]))
-                .collect(),
-        ));
+        return Ok(counted(c, &g));
     }
     Ok(value_counts_general(c))
+}
+
+/// `value_counts_part` of the rows where `keep` is set (a filter's mask), read in place
+/// instead of filtered out first; `None` when the column is missing or has no id fast
+/// path, for the caller to filter and count as usual.
+pub fn value_counts_part_where(batch: &RecordBatch, column: &str, keep: &BooleanBuffer) -> Option<Value> {
+    let c = batch.column_by_name(column)?;
+    super::group_ids::of_column_where(c, keep).map(|g| counted(c, &g))
+}
+
+/// Int64 and string columns: counts by dense ids, one value per distinct key, in
+/// first-seen order (each group's first row is a row of `c`).
+fn counted(c: &ArrayRef, g: &super::group_ids::GroupIds) -> Value {
+    let mut counts = vec![0i64; g.groups()];
+    for id in &g.ids {
+        if let Some(n) = counts.get_mut(*id as usize) {
+            *n += 1;
+        }
+    }
+    Value::list(
+        g.first
+            .iter()
+            .zip(counts)
+            .map(|(row, n)| Value::list(vec![cell(c, *row), Value::Int(n)]))
+            .collect(),
+    )
 }
 
 /// value_counts' partial through values (any column type).
