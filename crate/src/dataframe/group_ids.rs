@@ -225,11 +225,29 @@ fn pack_at(data: &[u8], start: usize, end: usize) -> Option<u128> {
         .and_then(|w| <[u8; 16]>::try_from(w).ok())
     {
         Some(word) => {
-            let bytes = u128::from_le_bytes(word) & ((1u128 << (8 * n)) - 1);
-            Some(bytes | ((n as u128) << 120))
+            // The mask in two 64-bit halves: a 128-bit shift by a variable amount is a
+            // call into compiler-rt in wasm (through memory), once per row.
+            let (lo, hi) = (
+                u64::from_le_bytes(half(word, 0)),
+                u64::from_le_bytes(half(word, 8)),
+            );
+            let lo_mask = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+            let hi_mask = if n > 8 { (1u64 << (8 * (n - 8))) - 1 } else { 0 };
+            let hi = (hi & hi_mask) | ((n as u64) << 56);
+            Some(u128::from(lo & lo_mask) | (u128::from(hi) << 64))
         }
         None => data.get(start..end).and_then(crate::bag::counter::pack_bytes),
     }
+}
+
+/// Eight bytes of a 16-byte word, from `at` (0 or 8).
+#[inline(always)]
+fn half(word: [u8; 16], at: usize) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    if let Some(src) = word.get(at..at + 8) {
+        out.copy_from_slice(src);
+    }
+    out
 }
 
 /// The rows of a join's build side by key, for probing with the other side's single
@@ -629,6 +647,8 @@ mod tests {
             "abcd",
             "abcdefg",
             "abcdefgh",
+            "abcdefghi",
+            "abcdefghijkl",
             "abcdefghijklmno",
             "é→x",
         ];
