@@ -35,6 +35,11 @@ impl GroupIds {
     }
 }
 
+/// Whether columns of this type have ids (`of_column` and `of_column_where` answer).
+pub fn has_ids(t: &DataType) -> bool {
+    matches!(t, DataType::Int64 | DataType::Utf8)
+}
+
 /// The ids of `c` when its type has a fast path (int64, string); `None` otherwise.
 pub fn of_column(c: &ArrayRef) -> Option<GroupIds> {
     // Ids are u32 with one value kept for MISSING.
@@ -227,10 +232,8 @@ fn pack_at(data: &[u8], start: usize, end: usize) -> Option<u128> {
         Some(word) => {
             // The mask in two 64-bit halves: a 128-bit shift by a variable amount is a
             // call into compiler-rt in wasm (through memory), once per row.
-            let (lo, hi) = (
-                u64::from_le_bytes(half(word, 0)),
-                u64::from_le_bytes(half(word, 8)),
-            );
+            let word = u128::from_le_bytes(word);
+            let (lo, hi) = (word as u64, (word >> 64) as u64);
             let lo_mask = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
             let hi_mask = if n > 8 { (1u64 << (8 * (n - 8))) - 1 } else { 0 };
             let hi = (hi & hi_mask) | ((n as u64) << 56);
@@ -238,16 +241,6 @@ fn pack_at(data: &[u8], start: usize, end: usize) -> Option<u128> {
         }
         None => data.get(start..end).and_then(crate::bag::counter::pack_bytes),
     }
-}
-
-/// Eight bytes of a 16-byte word, from `at` (0 or 8).
-#[inline(always)]
-fn half(word: [u8; 16], at: usize) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    if let Some(src) = word.get(at..at + 8) {
-        out.copy_from_slice(src);
-    }
-    out
 }
 
 /// The rows of a join's build side by key, for probing with the other side's single

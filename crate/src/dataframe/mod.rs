@@ -22,7 +22,7 @@ use crate::partition::Partition;
 use crate::registry::Kind;
 use crate::value::Value;
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use kernels::{FrameReduce, Predicate};
 use std::sync::Arc;
 
@@ -211,7 +211,7 @@ impl FrameOp {
         };
         // Only where the column has the fast path, so errors stay those of the two ops.
         let c = batch.column_by_name(column)?;
-        if !matches!(c.data_type(), DataType::Int64 | DataType::Utf8) {
+        if !group_ids::has_ids(c.data_type()) {
             return None;
         }
         let mask = match p.mask(batch) {

@@ -236,14 +236,9 @@ impl Function {
         items: &[Value],
         mut each: impl FnMut(&Value, bool) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let Some(fast) = self.fast1() else {
-            for x in items {
-                each(x, self.test1(x)?)?;
-            }
-            return Ok(());
-        };
+        let fast = self.fast1();
         for x in items {
-            let t = match fast.test(std::slice::from_ref(&x)) {
+            let t = match fast.and_then(|f| f.test(std::slice::from_ref(&x))) {
                 Some(t) => t,
                 None => self.test1(x)?,
             };
@@ -259,14 +254,9 @@ impl Function {
         items: &[Value],
         mut each: impl FnMut(&Value) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let Some(fast) = self.fast1() else {
-            for x in items {
-                each(&*self.apply1(x)?)?;
-            }
-            return Ok(());
-        };
+        let fast = self.fast1();
         for x in items {
-            match fast.run(std::slice::from_ref(&x)) {
+            match fast.and_then(|f| f.run(std::slice::from_ref(&x))) {
                 Some(y) => each(&y)?,
                 None => each(&*self.apply1(x)?)?,
             }
