@@ -7,6 +7,7 @@ and re-executes itself inside it.
 
     python3 bench/peers.py --scale 0.01
     python3 bench/peers.py --only W1a,W3 --engines dask-threads,pandas --repeat 5
+    printf 'W1a\nW3b\n' | python3 bench/peers.py --serve --scale 0.01
 """
 
 import argparse
@@ -775,6 +776,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="timed runs after one warm-up; the median is printed")
     ap.add_argument("--scale", type=float, default=1.0, help="row-count factor; array sides scale by its square root")
     ap.add_argument("--no-venv", action="store_true", help="use the current interpreter as it is")
+    ap.add_argument("--serve", action="store_true",
+                    help="read requests (workloads as --only takes them) from standard input, one per line, "
+                         "and answer each with its lines and then {\"done\": request}")
     ap.add_argument("--self-test", action="store_true", help="check the vectorised generator against the scalar one and exit")
     args = ap.parse_args()
 
@@ -788,62 +792,77 @@ def main():
     if not (0 < args.scale <= 1):
         sys.exit("peers: --scale must be in (0, 1]")
 
-    workloads = parse_list(args.only, WORKLOADS, "workload")
     engines = parse_list(args.engines, ENGINES, "engine")
     data = Data(Sizes(args.scale))
-    results = {}
     mismatches = 0
-
-    for workload in workloads:
-        group = workload[:2]
-        runnable = [e for e in engines if e in GROUP_ENGINES[group]]
-        skipped = [e for e in engines if e not in GROUP_ENGINES[group]]
-        if skipped and args.engines:
-            log(f"peers: {workload}: skipping {', '.join(skipped)} (not a peer for {group})")
-        for engine in runnable:
-            fn = implementations(group, engine, data)[workload]
-            log(f"peers: {workload} {engine}")
-            checksum = fn()  # Warm-up; it also builds the untimed inputs.
-            times = []
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                again = fn()
-                times.append(time.perf_counter() - t0)
-                if not checksums_agree(checksum, again):
-                    log(f"peers: WARNING {workload} {engine}: checksum changed between runs ({checksum} vs {again})")
-            times.sort()
-            # The middle run; for an even count the upper middle one, as partita bench does.
-            seconds = times[len(times) // 2]
-            line = {
-                "workload": workload,
-                "engine": engine,
-                "workers": engine_workers(engine, workload, data),
-                "seconds": seconds,
-                "fastest": times[0],
-                "slowest": times[-1],
-                "checksum": checksum,
-                "scale": args.scale,
-                "runs": args.repeat,
-                "version": engine_version(engine),
-            }
-            if group == "W4":
-                n = data.sizes.w4_n[workload]
-                line["n"] = n
-                line["tasks"] = tree_tasks(n)
-                line["us_per_task"] = seconds / line["tasks"] * 1e6
-            print(json.dumps(line), flush=True)
-            results.setdefault(workload, []).append((engine, checksum))
-
-        got = results.get(workload, [])
-        if got and not all(checksums_agree(got[0][1], c) for _, c in got[1:]):
-            mismatches += 1
-            detail = ", ".join(f"{e}={c!r}" for e, c in got)
-            log(f"peers: WARNING checksum mismatch in {workload}: {detail}")
+    if args.serve:
+        # One request per line (workloads, as --only takes them), answered by its lines and
+        # then {"done": request}: scripts/bench-all.mjs asks for one workload at a time, so
+        # every engine measures it close in time, and the data is made once.
+        for request in sys.stdin:
+            request = request.strip()
+            if request:
+                for workload in parse_list(request, WORKLOADS, "workload"):
+                    mismatches += not run_workload(workload, engines, data, args)
+                print(json.dumps({"done": request}), flush=True)
+    else:
+        for workload in parse_list(args.only, WORKLOADS, "workload"):
+            mismatches += not run_workload(workload, engines, data, args)
 
     if mismatches:
         log(f"peers: {mismatches} workload(s) with disagreeing checksums")
         return 1
     return 0
+
+
+def run_workload(workload, engines, data, args):
+    """Measures one workload in every chosen engine that runs it and prints their lines.
+    Returns whether their checksums agree."""
+    group = workload[:2]
+    runnable = [e for e in engines if e in GROUP_ENGINES[group]]
+    skipped = [e for e in engines if e not in GROUP_ENGINES[group]]
+    if skipped and args.engines:
+        log(f"peers: {workload}: skipping {', '.join(skipped)} (not a peer for {group})")
+    got = []
+    for engine in runnable:
+        fn = implementations(group, engine, data)[workload]
+        log(f"peers: {workload} {engine}")
+        checksum = fn()  # Warm-up; it also builds the untimed inputs.
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            again = fn()
+            times.append(time.perf_counter() - t0)
+            if not checksums_agree(checksum, again):
+                log(f"peers: WARNING {workload} {engine}: checksum changed between runs ({checksum} vs {again})")
+        times.sort()
+        # The middle run; for an even count the upper middle one, as partita bench does.
+        seconds = times[len(times) // 2]
+        line = {
+            "workload": workload,
+            "engine": engine,
+            "workers": engine_workers(engine, workload, data),
+            "seconds": seconds,
+            "fastest": times[0],
+            "slowest": times[-1],
+            "checksum": checksum,
+            "scale": args.scale,
+            "runs": args.repeat,
+            "version": engine_version(engine),
+        }
+        if group == "W4":
+            n = data.sizes.w4_n[workload]
+            line["n"] = n
+            line["tasks"] = tree_tasks(n)
+            line["us_per_task"] = seconds / line["tasks"] * 1e6
+        print(json.dumps(line), flush=True)
+        got.append((engine, checksum))
+
+    if got and not all(checksums_agree(got[0][1], c) for _, c in got[1:]):
+        detail = ", ".join(f"{e}={c!r}" for e, c in got)
+        log(f"peers: WARNING checksum mismatch in {workload}: {detail}")
+        return False
+    return True
 
 
 if __name__ == "__main__":

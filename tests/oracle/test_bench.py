@@ -85,6 +85,9 @@ def test_a_scaling_run_covers_the_chosen_collection_workloads_at_every_worker_co
     # The core count as Rust sees it (a cgroup quota may lower it below the affinity mask).
     cores = max(l["workers"] for l in lines)
     assert 1 <= cores <= len(os.sched_getaffinity(0))
+    # Every run of one workload is measured together (in turns), so its lines are together.
+    order = [l["workload"] for l in lines]
+    assert order == sorted(order, key=["W1c", "W2a", "W4-10000"].index), order
     runs = sorted((l["workload"], l["engine"], l["workers"]) for l in lines)
     # W4 is not a collection workload: it runs once per scheduler, never scaled.
     want = sorted([(w, "partita-threads", k) for w in ("W1c", "W2a") for k in range(1, cores + 1)]

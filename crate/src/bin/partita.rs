@@ -178,31 +178,48 @@ struct Measured {
     tasks: usize,
 }
 
-/// Times `prepared` on `engine`: one warm-up, then the median of `repeat` runs.
+/// The order of the timed runs of `configs` configurations: one of each in turn, `repeat`
+/// times (at least once).
+fn turns(configs: usize, repeat: usize) -> impl Iterator<Item = usize> {
+    (0..repeat.max(1)).flat_map(move |_| 0..configs)
+}
+
+/// Times `prepared` on `engine` under each of `configs`: one warm-up run of each, then
+/// `repeat` rounds that time one run of each in turn, and each one's median. Taking turns
+/// means a machine that slows down during the measurement slows every configuration alike,
+/// so the ratios between them (threads over one worker) stay fair.
 fn measure(
     engine: &Engine,
     prepared: &partita::bench::Prepared,
-    opts: &ComputeOptions,
+    configs: &[ComputeOptions],
     repeat: usize,
-) -> Result<Measured, Failure> {
-    let warm = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
-    let checksum = (prepared.checksum)(&warm)?;
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat.max(1) {
-        let started = Instant::now();
-        let out = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
-        times.push(started.elapsed().as_secs_f64());
-        drop(out);
+) -> Result<Vec<Measured>, Failure> {
+    let mut checksums = Vec::with_capacity(configs.len());
+    for opts in configs {
+        let warm = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
+        checksums.push((prepared.checksum)(&warm)?);
     }
-    times.sort_by(f64::total_cmp);
-    let tasks = engine.graph(&prepared.plan, opts.optimize)?.tasks().len();
-    Ok(Measured {
-        median: times.get(times.len() / 2).copied().unwrap_or(0.0),
-        fastest: times.first().copied().unwrap_or(0.0),
-        slowest: times.last().copied().unwrap_or(0.0),
-        checksum,
-        tasks,
-    })
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(repeat); configs.len()];
+    for i in turns(configs.len(), repeat) {
+        if let (Some(opts), Some(times)) = (configs.get(i), times.get_mut(i)) {
+            let started = Instant::now();
+            let out = engine.compute(&prepared.plan, opts, &EventSink::silent())?;
+            times.push(started.elapsed().as_secs_f64());
+            drop(out);
+        }
+    }
+    let mut measured = Vec::with_capacity(configs.len());
+    for ((opts, mut times), checksum) in configs.iter().zip(times).zip(checksums) {
+        times.sort_by(f64::total_cmp);
+        measured.push(Measured {
+            median: times.get(times.len() / 2).copied().unwrap_or(0.0),
+            fastest: times.first().copied().unwrap_or(0.0),
+            slowest: times.last().copied().unwrap_or(0.0),
+            checksum,
+            tasks: engine.graph(&prepared.plan, opts.optimize)?.tasks().len(),
+        });
+    }
+    Ok(measured)
 }
 
 fn bench(
@@ -235,28 +252,21 @@ fn bench(
         ))
         .into());
     }
-    let mut runs: Vec<(&str, usize, SchedulerKind)> = Vec::new();
-    for w in &wanted {
-        runs.push((w, workers, SchedulerKind::Threads));
-        if w.starts_with("W4") {
-            runs.push((w, 1, SchedulerKind::Sync));
-        }
-    }
-    if scaling {
-        for w in wanted
-            .iter()
-            .filter(|w| ["W1", "W2", "W3"].iter().any(|f| w.starts_with(f)))
-        {
-            for k in 1..=cores {
-                if k != workers {
-                    runs.push((w, k, SchedulerKind::Threads));
-                }
-            }
-        }
-    }
     let mut out = std::io::stdout().lock();
     let mut failed: Vec<&str> = Vec::new();
-    for (w, k, scheduler) in runs {
+    for w in wanted {
+        // Every configuration of a workload is measured together, in turns (see `measure`).
+        let mut runs: Vec<(usize, SchedulerKind)> = vec![(workers, SchedulerKind::Threads)];
+        if w.starts_with("W4") {
+            runs.push((1, SchedulerKind::Sync));
+        }
+        if scaling && ["W1", "W2", "W3"].iter().any(|f| w.starts_with(f)) {
+            runs.extend(
+                (1..=cores)
+                    .filter(|&k| k != workers)
+                    .map(|k| (k, SchedulerKind::Threads)),
+            );
+        }
         // A fresh engine per workload keeps only its own data in memory.
         let engine = Engine::new();
         let prepared = match partita::bench::prepare(&engine, w, scale) {
@@ -267,49 +277,48 @@ fn bench(
                 continue;
             }
         };
-        let opts = ComputeOptions {
-            scheduler,
-            workers: k,
-            ..ComputeOptions::default()
-        };
-        let engine_name = match scheduler {
-            SchedulerKind::Threads => "partita-threads",
-            SchedulerKind::Sync => "partita-sync",
-        };
-        match measure(&engine, &prepared, &opts, repeat) {
-            Ok(Measured {
-                median: seconds,
-                fastest,
-                slowest,
-                checksum,
-                tasks,
-            }) => {
-                let mut line = serde_json::json!({
-                    "workload": w,
-                    "engine": engine_name,
-                    "workers": k,
-                    "seconds": seconds,
-                    "fastest": fastest,
-                    "slowest": slowest,
-                    "checksum": checksum,
-                    "scale": scale,
-                    "runs": repeat.max(1),
-                    "tasks": tasks,
-                    "note": prepared.note,
-                });
-                if let (true, Some(fields)) = (w.starts_with("W4"), line.as_object_mut()) {
-                    fields.insert(
-                        "us_per_task".into(),
-                        serde_json::json!(seconds * 1e6 / tasks.max(1) as f64),
-                    );
-                }
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
+        let configs: Vec<ComputeOptions> = runs
+            .iter()
+            .map(|&(workers, scheduler)| ComputeOptions {
+                scheduler,
+                workers,
+                ..ComputeOptions::default()
+            })
+            .collect();
+        let measured = match measure(&engine, &prepared, &configs, repeat) {
+            Ok(m) => m,
             Err(f) => {
                 eprintln!("bench {w}: {}", f.error.message);
                 failed.push(w);
+                continue;
             }
+        };
+        for (&(k, scheduler), m) in runs.iter().zip(measured) {
+            let engine_name = match scheduler {
+                SchedulerKind::Threads => "partita-threads",
+                SchedulerKind::Sync => "partita-sync",
+            };
+            let mut line = serde_json::json!({
+                "workload": w,
+                "engine": engine_name,
+                "workers": k,
+                "seconds": m.median,
+                "fastest": m.fastest,
+                "slowest": m.slowest,
+                "checksum": m.checksum,
+                "scale": scale,
+                "runs": repeat.max(1),
+                "tasks": m.tasks,
+                "note": prepared.note,
+            });
+            if let (true, Some(fields)) = (w.starts_with("W4"), line.as_object_mut()) {
+                fields.insert(
+                    "us_per_task".into(),
+                    serde_json::json!(m.median * 1e6 / m.tasks.max(1) as f64),
+                );
+            }
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
         }
     }
     if failed.is_empty() {
@@ -548,6 +557,14 @@ fn worker_summary(events: &[Event], wall: Duration, opts: &ComputeOptions) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configurations_take_turns_in_every_round() {
+        assert_eq!(turns(3, 2).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2]);
+        assert_eq!(turns(1, 3).collect::<Vec<_>>(), [0, 0, 0]);
+        // At least one timed run, as the single-configuration bench always had.
+        assert_eq!(turns(2, 0).collect::<Vec<_>>(), [0, 1]);
+    }
 
     #[test]
     fn the_purge_delay_option_is_the_one_set() {
