@@ -5,6 +5,7 @@
 // Options: --only W1,W3a  --scale 1  --array-scale 0.25  --repeat 3  --workers N
 //          --bundles threads,single  --screenshot file.png
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { startServer } from './serve.mjs';
 import { launchBrowser } from '../tests/browser/helpers.mjs';
 
@@ -108,4 +109,4 @@ async function main() {
   process.exit(report.failed ? 1 : 0);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
