@@ -106,6 +106,7 @@ try {
       report.failed = true;
     },
   });
+  // The page resolves --only as partita bench and peers.py do (a full name, or a prefix).
   if (pages.chosen.length === 0) throw new Error(`no workload matches '${only}' or no bench page started`);
   for (const [i, workload] of pages.chosen.entries()) {
     log(`${workload} (${i + 1} of ${pages.chosen.length}): native`);

@@ -92,13 +92,15 @@ enum Command {
         /// Worker threads (the machine's cores by default).
         #[arg(long, short = 'w')]
         workers: Option<usize>,
-        /// Timed runs after one warm-up; the median is reported.
+        /// Timed runs after one warm-up; the median is reported (a workload's runs with
+        /// other workers or schedulers take turns with these).
         #[arg(long, default_value_t = 5)]
         repeat: usize,
         /// Shrinks the data (0.01 is a hundredth of the rows; array sides by its root).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
-        /// Also run each W1-W3 workload with 1, 2, ... up to the core count workers.
+        /// Also run each W1-W3 workload with 1, 2, ... up to the core count workers, timed
+        /// in turns with the main run.
         #[arg(long)]
         scaling: bool,
     },
