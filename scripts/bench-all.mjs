@@ -92,19 +92,15 @@ function startPeers() {
   };
 }
 
-let failed = false;
+const report = lineReporter((line) => append('browser', line));
 const server = await startServer({ port: 0, isolation: true });
 const browser = await launchBrowser();
 const peers = startPeers();
 try {
-  const report = lineReporter((line) => append('browser', line));
   const pages = await openBenchPages(browser, server.url, {
     bundles: ['threads', 'single'],
     params: { workers: String(os.availableParallelism()), scale, arrayScale, repeat, only },
-    onError: (text) => {
-      console.error(text);
-      report.failed = true;
-    },
+    onError: report.error,
   });
   // The page resolves --only as partita bench and peers.py do (a full name, or a prefix).
   if (pages.chosen.length === 0) throw new Error(`no workload matches '${only}' or no bench page started`);
@@ -116,8 +112,7 @@ try {
       });
       for (const text of stdout.split('\n').filter((l) => l.trim())) append('native', JSON.parse(text));
     } catch (e) {
-      console.error(`bench ${workload} (native): ${e.stderr || e.message}`);
-      failed = true;
+      report.error(`bench ${workload} (native): ${e.stderr || e.message}`);
     }
     log(`${workload}: browser`);
     for (const [bundle, line] of await pages.run(workload, i)) report(bundle, line);
@@ -128,10 +123,8 @@ try {
     }
   }
   await pages.finish(path.join(out, 'bench-page.png'));
-  failed ||= report.failed;
 } catch (e) {
-  console.error(`bench: ${e.message}`);
-  failed = true;
+  report.error(`bench: ${e.message}`);
 } finally {
   await browser.close();
   await server.close();
@@ -139,4 +132,4 @@ try {
   const code = await peers.close();
   if (code !== 0) log(`peers.py exited with status ${code} (a checksum disagreement or an error, above)`);
 }
-process.exit(failed ? 1 : 0);
+process.exit(report.failed ? 1 : 0);

@@ -60,17 +60,20 @@ export async function openBenchPages(browser, url, { bundles, params, onError })
   };
 }
 
-/** Prints a page's line, or its error (and remembers that one failed). */
+/**
+ * Prints a page's line with `print`, or its error; `error(text)` reports any other
+ * failure. `failed` says whether there was one.
+ */
 export function lineReporter(print = (line) => console.log(JSON.stringify(line))) {
   const reporter = (bundle, line) => {
-    if (line.error) {
-      console.error(`bench ${line.workload} (${line.engine}): ${line.error}`);
-      reporter.failed = true;
-    } else {
-      print(line);
-    }
+    if (line.error) reporter.error(`bench ${line.workload} (${line.engine}): ${line.error}`);
+    else print(line);
   };
   reporter.failed = false;
+  reporter.error = (text) => {
+    console.error(text);
+    reporter.failed = true;
+  };
   return reporter;
 }
 
@@ -90,14 +93,7 @@ async function main() {
   try {
     // One page per bundle, both open: each workload is measured in one bundle and then the
     // other, so the machine's drift during the run falls on both bundles alike.
-    const pages = await openBenchPages(browser, server.url, {
-      bundles,
-      params,
-      onError: (text) => {
-        console.error(text);
-        report.failed = true;
-      },
-    });
+    const pages = await openBenchPages(browser, server.url, { bundles, params, onError: report.error });
     for (const [i, workload] of pages.chosen.entries()) {
       for (const [bundle, line] of await pages.run(workload, i)) report(bundle, line);
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: partita natively (release build), in Chromium with both wasm bundles,
 # and the peers (Dask, pandas, Polars, DuckDB, NumPy, Python), one workload at a time in
-# all of them (scripts/bench-all.mjs), then one markdown table in bench/results.md. Options pass through: --scale 0.1, --only W1,W3a, --repeat 3.
+# all of them (scripts/bench-all.mjs), then one markdown table in bench/results.md.
+# Options pass through: --scale 0.1, --only W1,W3a, --repeat 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

@@ -2,6 +2,10 @@
 // the checksums the peers computed in Python (docs/benchmarks.md, scale 0.01).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { promisify } from 'node:util';
 import { setup, screenshot } from './helpers.mjs';
 
 // From bench/peers.py (pandas, NumPy, Python) at scale 0.01.
@@ -40,8 +44,6 @@ for (const bundle of ['threads', 'single']) {
 }
 
 test('the browser runner measures each workload in both bundles in turn', async () => {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
   const script = new URL('../../scripts/bench-browser.mjs', import.meta.url).pathname;
   const { stdout } = await promisify(execFile)(process.execPath, [script, '--only', 'W1b,W2e,W4-10000', '--scale', '0.01', '--array-scale', '0.01', '--repeat', '1', '--workers', '2'], { timeout: 180_000 });
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -64,10 +66,6 @@ test('the browser runner measures each workload in both bundles in turn', async 
 });
 
 test('npm run bench measures each workload natively, in both bundles and in the peers before the next', async () => {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
-  const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
-  const os = await import('node:os');
   const root = new URL('../../', import.meta.url).pathname;
   const out = mkdtempSync(`${os.tmpdir()}/bench-all-`);
   // The oracle tests' interpreter has pandas, NumPy and Dask; Polars and DuckDB are left out.

@@ -258,15 +258,20 @@ fn bench(
     let mut failed: Vec<&str> = Vec::new();
     for w in wanted {
         // Every configuration of a workload is measured together, in turns (see `measure`).
-        let mut runs: Vec<(usize, SchedulerKind)> = vec![(workers, SchedulerKind::Threads)];
+        let config = |workers, scheduler| ComputeOptions {
+            scheduler,
+            workers,
+            ..ComputeOptions::default()
+        };
+        let mut configs = vec![config(workers, SchedulerKind::Threads)];
         if w.starts_with("W4") {
-            runs.push((1, SchedulerKind::Sync));
+            configs.push(config(1, SchedulerKind::Sync));
         }
         if scaling && ["W1", "W2", "W3"].iter().any(|f| w.starts_with(f)) {
-            runs.extend(
+            configs.extend(
                 (1..=cores)
                     .filter(|&k| k != workers)
-                    .map(|k| (k, SchedulerKind::Threads)),
+                    .map(|k| config(k, SchedulerKind::Threads)),
             );
         }
         // A fresh engine per workload keeps only its own data in memory.
@@ -279,14 +284,6 @@ fn bench(
                 continue;
             }
         };
-        let configs: Vec<ComputeOptions> = runs
-            .iter()
-            .map(|&(workers, scheduler)| ComputeOptions {
-                scheduler,
-                workers,
-                ..ComputeOptions::default()
-            })
-            .collect();
         let measured = match measure(&engine, &prepared, &configs, repeat) {
             Ok(m) => m,
             Err(f) => {
@@ -295,15 +292,15 @@ fn bench(
                 continue;
             }
         };
-        for (&(k, scheduler), m) in runs.iter().zip(measured) {
-            let engine_name = match scheduler {
+        for (opts, m) in configs.iter().zip(measured) {
+            let engine_name = match opts.scheduler {
                 SchedulerKind::Threads => "partita-threads",
                 SchedulerKind::Sync => "partita-sync",
             };
             let mut line = serde_json::json!({
                 "workload": w,
                 "engine": engine_name,
-                "workers": k,
+                "workers": opts.workers,
                 "seconds": m.median,
                 "fastest": m.fastest,
                 "slowest": m.slowest,
