@@ -38,9 +38,10 @@ pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-// The threaded bundle's workers allocate small values all the time; std's wasm
-// allocator serialises them behind one lock (see pooled_alloc).
-#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+// Bags and dataframes allocate small values all the time. std's wasm allocator
+// serialises them behind one lock, and its search is slower than a size-class pop
+// even on one thread (see pooled_alloc).
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: pooled_alloc::PooledAlloc<std::alloc::System> =
     pooled_alloc::PooledAlloc::new(std::alloc::System);
