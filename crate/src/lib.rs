@@ -38,9 +38,9 @@ pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-// Bags and dataframes allocate small values all the time. std's wasm allocator
-// serialises them behind one lock, and its search is slower than a size-class pop
-// even on one thread (see pooled_alloc).
+// Bags and dataframes allocate small values all the time. In the threaded bundle std's
+// wasm allocator serialises them behind one lock; on one thread its search is still
+// slower than a size-class pop (see pooled_alloc).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: pooled_alloc::PooledAlloc<std::alloc::System> =

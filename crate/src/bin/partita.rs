@@ -256,13 +256,13 @@ fn bench(
     }
     let mut out = std::io::stdout().lock();
     let mut failed: Vec<&str> = Vec::new();
+    let config = |workers, scheduler| ComputeOptions {
+        scheduler,
+        workers,
+        ..ComputeOptions::default()
+    };
     for w in wanted {
         // Every configuration of a workload is measured together, in turns (see `measure`).
-        let config = |workers, scheduler| ComputeOptions {
-            scheduler,
-            workers,
-            ..ComputeOptions::default()
-        };
         let mut configs = vec![config(workers, SchedulerKind::Threads)];
         if w.starts_with("W4") {
             configs.push(config(1, SchedulerKind::Sync));
